@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m passmint.demo --out demo-out
+	$(BIN)/passmint demo --out demo-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

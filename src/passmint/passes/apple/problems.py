@@ -50,8 +50,15 @@ class InvalidPass(PassmintError):
         more = f" (+{len(problems) - 20} more)" if len(problems) > 20 else ""
         super().__init__(
             f"{len(problems)} problem(s): {listing}{more}",
-            details={"problems": [
-                {"path": p.path, "code": p.code, "message": p.message, "severity": p.severity.value}
-                for p in problems
-            ]},
+            details={
+                "problems": [
+                    {
+                        "path": p.path,
+                        "code": p.code,
+                        "message": p.message,
+                        "severity": p.severity.value,
+                    }
+                    for p in problems
+                ]
+            },
         )

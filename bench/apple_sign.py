@@ -1,0 +1,180 @@
+"""Benchmark: signed Apple passes per second against the raw RSA ceiling.
+
+    python -m bench.apple_sign [--passes N] [--rounds R] [--check]
+
+Builds distinct passes (a new serial and a changing points field each time) from one
+template in memory, signed with an RSA-2048 Pass Type ID key, on one process and on all
+cores. In the same run it measures the ceiling: raw RSA-2048 PKCS#1 v1.5 signatures per
+second with the same key on one core. Rounds of both alternate so that machine noise hits
+them alike; medians are reported. Target: passes/s on one core ≥ 75% of the ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from passmint.passes.apple.bundle import PassTemplate
+from passmint.passes.apple.certificates import SigningIdentity, load_identity_pem
+from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.passes.apple.images import prepare_images
+from passmint.passes.apple.signing import ManifestSigner
+from passmint.passes.apple.styles import PassStyle
+
+TARGET = 0.75
+
+
+def png(width: int, height: int) -> bytes:
+    """A high-resolution source image, drawn in memory."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (width, height), (90, 55, 30, 255))
+    ImageDraw.Draw(image).ellipse((width // 5, height // 5, width * 4 // 5, height * 4 // 5),
+                                  fill=(240, 230, 210, 255))  # fmt: skip
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+NOW = datetime.now(UTC)
+
+
+def template() -> PassTemplate:
+    doc = {
+        "formatVersion": 1,
+        "passTypeIdentifier": "pass.dev.passmint.demo",
+        "teamIdentifier": "PASSMINT01",
+        "serialNumber": "TEMPLATE",
+        "organizationName": "Café Lumen",
+        "description": "Café Lumen loyalty card",
+        "logoText": "Café Lumen",
+        "backgroundColor": "rgb(60, 35, 20)",
+        "foregroundColor": "rgb(255, 244, 230)",
+        "labelColor": "rgb(230, 190, 150)",
+        "webServiceURL": "https://passes.example.com/apple/",
+        "authenticationToken": "0123456789abcdef0123456789abcdef",
+        "storeCard": {
+            "headerFields": [{"key": "tier", "label": "TIER", "value": "Gold"}],
+            "primaryFields": [
+                {"key": "points", "label": "POINTS", "value": 0,
+                 "changeMessage": "Your balance is now %@ points"}
+            ],
+            "secondaryFields": [{"key": "member", "label": "MEMBER", "value": "Ada Lovelace"}],
+            "auxiliaryFields": [{"key": "next", "label": "NEXT REWARD", "value": "Free coffee"}],
+            "backFields": [{"key": "terms", "label": "Terms", "value": "Points expire yearly."}],
+        },
+        "barcodes": [{"format": "PKBarcodeFormatQR", "message": "TEMPLATE",
+                      "messageEncoding": "iso-8859-1", "altText": "TEMPLATE"}],
+        "locations": [{"latitude": 51.5074, "longitude": -0.1278}],
+    }  # fmt: skip
+    sources = {"icon.png": png(87, 87), "logo.png": png(480, 150), "strip.png": png(1125, 369)}
+    files = prepare_images(sources, PassStyle.STORE_CARD)
+    files["en.lproj/pass.strings"] = b'"POINTS" = "Points";\n"TIER" = "Tier";\n'
+    files["fr.lproj/pass.strings"] = b'"POINTS" = "Points";\n"TIER" = "Niveau";\n'
+    return PassTemplate(doc, files)
+
+
+def identity_from(files: dict[str, bytes]) -> SigningIdentity:
+    return load_identity_pem(
+        files["pass-cert.pem"], files["pass-key.pem"], now=NOW, wwdr_pem=files["wwdr.pem"]
+    )
+
+
+def build_passes(tpl: PassTemplate, signer: ManifestSigner, count: int, offset: int) -> float:
+    """Seconds to build ``count`` distinct signed passes."""
+    start = time.perf_counter()
+    for i in range(offset, offset + count):
+        serial = f"CARD-{i:08d}"
+        tpl.build(
+            signer,
+            signing_time=NOW,
+            serial_number=serial,
+            fields={"points": i * 7 % 5000},
+            barcode_message=serial,
+            barcode_alt_text=serial,
+        )
+    return time.perf_counter() - start
+
+
+def raw_signatures(key: rsa.RSAPrivateKey, count: int) -> float:
+    payload = bytes(range(100))
+    pad, digest = padding.PKCS1v15(), hashes.SHA256()
+    start = time.perf_counter()
+    for _ in range(count):
+        key.sign(payload, pad, digest)
+    return time.perf_counter() - start
+
+
+def _worker(args: tuple[dict[str, bytes], int, int]) -> int:
+    files, count, offset = args
+    tpl = template()
+    signer = ManifestSigner(identity_from(files))
+    build_passes(tpl, signer, count, offset)
+    return count
+
+
+def all_cores(files: dict[str, bytes], total: int, cores: int) -> float:
+    per = total // cores
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(cores) as pool:
+        pool.map(_worker, [(files, 5, 0)] * cores)  # warm up: imports, template, key
+        start = time.perf_counter()
+        done = sum(pool.map(_worker, [(files, per, k * per) for k in range(cores)]))
+        elapsed = time.perf_counter() - start
+    return done / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--passes", type=int, default=1000, help="passes per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--check", action="store_true", help="exit 1 below the target ratio")
+    args = parser.parse_args(argv)
+
+    pki = generate_dev_pki(now=NOW)
+    files = pki.files()
+    identity = identity_from(files)
+    signer = ManifestSigner(identity)
+    tpl = template()
+    key = identity.private_key
+    assert isinstance(key, rsa.RSAPrivateKey)
+    sample = tpl.build(signer, signing_time=NOW, serial_number="SAMPLE")
+
+    build_passes(tpl, signer, 50, 0)  # warm-up
+    raw_signatures(key, 50)
+    pass_rates, raw_rates = [], []
+    for r in range(args.rounds):
+        raw_rates.append(args.passes / raw_signatures(key, args.passes))
+        pass_rates.append(args.passes / build_passes(tpl, signer, args.passes, r * args.passes))
+    ceiling = statistics.median(raw_rates)
+    one_core = statistics.median(pass_rates)
+    cores = os.cpu_count() or 1
+    multi = all_cores(files, args.passes * 2, cores)
+    ratio = one_core / ceiling
+
+    print(f"pass size: {len(sample)} bytes ({len(tpl.files)} static files), RSA-2048, SHA-256")
+    print(f"ceiling, raw RSA-2048 PKCS#1 v1.5 signatures, 1 core: {ceiling:9.0f} /s "
+          f"({1e6 / ceiling:.0f} µs each)")  # fmt: skip
+    print(f"signed passes, 1 process:                          {one_core:9.0f} /s "
+          f"({1e6 / one_core:.0f} µs each)")  # fmt: skip
+    print(f"signed passes, {cores} processes (all cores):            {multi:9.0f} /s")
+    print(f"ratio passes/ceiling on one core: {ratio:.1%} (target ≥ {TARGET:.0%}): "
+          f"{'PASS' if ratio >= TARGET else 'BELOW TARGET'}")  # fmt: skip
+    print(
+        f"rounds: passes/s {[round(x) for x in pass_rates]}, raw/s {[round(x) for x in raw_rates]}"
+    )
+    return 1 if args.check and ratio < TARGET else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
