@@ -81,7 +81,7 @@ def write_zip(entries: Iterable[ZipEntry]) -> bytes:
                 0,
                 0,
                 offset,
-            )  # fmt: skip
+            )
             + entry.name
         )
         parts.append(entry.local)

@@ -102,7 +102,7 @@ def test_invalid_pass_is_refused_with_every_problem() -> None:
 
 
 def test_reserved_file_names_are_refused() -> None:
-    with pytest.raises(BundleError, match="manifest.json"):
+    with pytest.raises(BundleError, match=r"manifest\.json"):
         PassTemplate(store_card(), icon_files() | {"manifest.json": b"{}"})
 
 

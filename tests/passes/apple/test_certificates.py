@@ -141,7 +141,7 @@ def test_expiry_warning_within_90_days(now: datetime) -> None:
     pki = generate_dev_pki(now=now, valid_for=timedelta(days=60))
     identity = certs.SigningIdentity.create(pki.pass_cert, pki.pass_key, now=now, wwdr=[pki.wwdr])
     notices = identity.expiry_notices(now)
-    assert [n.subject for n in notices][0].startswith("C=US,O=passmint development")
+    assert notices[0].subject.startswith("C=US,O=passmint development")
     assert not notices[0].expired
     assert identity.expiry_notices(now - timedelta(days=100)) == []
 

@@ -226,11 +226,13 @@ class PassTemplate:
         hashes["pass.json"] = hashlib.sha1(pass_json).hexdigest()  # noqa: S324
         manifest = _manifest(hashes)
         signature = signer.sign(manifest, signing_time=signing_time)
+        # Per-pass entries are stored, not deflated: a few KB more per pass, and deflating
+        # them would cost more time than everything else but the signature.
         return write_zip(
             [
-                ZipEntry.make("pass.json", pass_json),
+                ZipEntry.make("pass.json", pass_json, compress=False),
                 *self._static_entries,
-                ZipEntry.make("manifest.json", manifest),
+                ZipEntry.make("manifest.json", manifest, compress=False),
                 ZipEntry.make("signature", signature, compress=False),
             ]
         )

@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from passmint.kit import der
 from passmint.passes.apple.certificates import PASS_TYPE_ID_OID, WWDR_COMMON_NAME
 
-DEFAULT_PASS_TYPE_ID = "pass.dev.passmint.demo"
+DEFAULT_PASS_TYPE_ID = "pass.dev.passmint.demo"  # noqa: S105 - an identifier
 DEFAULT_TEAM_ID = "PASSMINT01"
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 class PassStyle(StrEnum):
     """The five legacy style dictionaries; exactly one appears in a pass.json."""
 
-    BOARDING_PASS = "boardingPass"
+    BOARDING_PASS = "boardingPass"  # noqa: S105 - a style name
     COUPON = "coupon"
     EVENT_TICKET = "eventTicket"
     GENERIC = "generic"
