@@ -114,6 +114,7 @@ class PassTemplate:
         self._static_entries = [ZipEntry.make(n, d) for n, d in self.files.items()]
         self._slots, self._segments = self._compile()
         self._slot_index = {slot.name: i for i, slot in enumerate(self._slots)}
+        self._default_json = [json.dumps(slot.default, ensure_ascii=False) for slot in self._slots]
 
     # -- compilation -------------------------------------------------------------------------
     def _compile(self) -> tuple[list[_Slot], list[str]]:
@@ -165,7 +166,7 @@ class PassTemplate:
         barcode_alt_text: str | None = None,
     ) -> bytes:
         """pass.json with the given values in place of the template's."""
-        values: dict[int, Any] = {}
+        values: dict[int, str] = {}
         given: list[tuple[str, Any]] = []
         if serial_number is not None:
             given.append(("serialNumber", serial_number))
@@ -185,15 +186,15 @@ class PassTemplate:
             problem = _check_slot(self._slots[position], value)
             if problem is not None:
                 problems.append(problem)
-            values[position] = value
+            values[position] = json.dumps(value, ensure_ascii=False)
         if problems:
             raise InvalidPass(problems)
         segments = self._segments
+        defaults = self._default_json
         out = [segments[0]]
         for i in range(1, len(segments), 2):
             position = int(segments[i])
-            value = values[position] if position in values else self._slots[position].default
-            out.append(json.dumps(value, ensure_ascii=False))
+            out.append(values.get(position) or defaults[position])
             out.append(segments[i + 1])
         return "".join(out).encode()
 

@@ -78,6 +78,7 @@ class ManifestSigner:
         self._attr_content_type = der.seq(der.oid(OID_CONTENT_TYPE), der.set_of(der.oid(OID_DATA)))
         self._attr_digest_oid = der.oid(OID_MESSAGE_DIGEST)
         self._attr_time_oid = der.oid(OID_SIGNING_TIME)
+        self._last_time: tuple[datetime, bytes] | None = None
 
     def sign(self, manifest: bytes, *, signing_time: datetime) -> bytes:
         """The DER ``signature`` file for these exact manifest.json bytes."""
@@ -87,7 +88,7 @@ class ManifestSigner:
             message_digest = hashlib.sha1(manifest).digest()  # noqa: S324 - Wallet accepts
         attrs = der.set_of(
             self._attr_content_type,
-            der.seq(self._attr_time_oid, der.set_of(der.signing_time(signing_time))),
+            self._time_attribute(signing_time),
             der.seq(self._attr_digest_oid, der.set_of(der.octet_string(message_digest))),
         )
         # The signature covers the attributes encoded as a SET OF (tag 0x31); SignerInfo
@@ -101,6 +102,16 @@ class ManifestSigner:
         )
         signed_data = der.seq(self._signed_data_head, der.set_of(signer_info))
         return der.seq(self._content_info_oid, der.explicit(0, signed_data))
+
+    def _time_attribute(self, moment: datetime) -> bytes:
+        # Passes built in the same second share the encoding: remember the last one.
+        second = moment.replace(microsecond=0)
+        cached = self._last_time
+        if cached is not None and cached[0] == second:
+            return cached[1]
+        encoded = der.seq(self._attr_time_oid, der.set_of(der.signing_time(second)))
+        self._last_time = (second, encoded)
+        return encoded
 
     def _sign_bytes(self, data: bytes) -> bytes:
         key = self.identity.private_key
