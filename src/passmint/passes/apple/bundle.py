@@ -29,6 +29,7 @@ from passmint.passes.apple.signing import ManifestSigner
 from passmint.passes.apple.strings import check_localizations
 from passmint.passes.apple.styles import PassStyle, style_of
 from passmint.passes.apple.validation import validate_pass_json
+from passmint.passes.apple.validation_rules import parse_iso_datetime
 
 PKPASS_MIME = "application/vnd.apple.pkpass"
 PKPASSES_MIME = "application/vnd.apple.pkpasses"
@@ -45,7 +46,6 @@ FIELD_LISTS = (
 )
 FieldValue = str | int | float
 _SLOT = re.compile(r'"\\u0000slot(\d+)\\u0000"')
-_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
 
 class BundleError(PassmintError):
@@ -255,7 +255,7 @@ def _check_slot(slot: _Slot, value: object) -> Problem | None:
         return Problem(path, "invalid_field_value", "a field value must be a string or number")
     if isinstance(value, float) and not math.isfinite(value):
         return Problem(path, "invalid_field_value", "a field value must be a finite number")
-    if slot.kind == "date" and (not isinstance(value, str) or not _ISO_DATETIME.match(value)):
+    if slot.kind == "date" and parse_iso_datetime(value) is None:
         return Problem(
             path,
             "invalid_date",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 
@@ -28,7 +29,7 @@ STYLE_KEYS: tuple[str, ...] = tuple(s.value for s in PassStyle)
 
 def style_of(pass_json: object) -> PassStyle | None:
     """The single legacy style present in a pass.json mapping, or None if not exactly one."""
-    if not isinstance(pass_json, dict):
+    if not isinstance(pass_json, Mapping):
         return None
     present = [s for s in PassStyle if s.value in pass_json]
     return present[0] if len(present) == 1 else None

@@ -33,7 +33,7 @@ from passmint.passes.apple.model import (
     PassJson,
 )
 from passmint.passes.apple.problems import InvalidPass, Problem, errors_only
-from passmint.passes.apple.styles import PassStyle
+from passmint.passes.apple.styles import PassStyle, style_of
 from passmint.passes.apple.validation_rules import (
     CODES,
     ISO_4217_CODES,
@@ -47,7 +47,6 @@ from passmint.passes.apple.validation_rules import (
     is_int,
     is_number,
     one_of,
-    single_style,
     style_dicts,
     type_name,
     upcoming_entries,
@@ -181,7 +180,7 @@ def check_relevance(data: Mapping[str, Any], report: Report) -> None:
             report.error("$.maxDistance", "invalid_type", "maxDistance is a number of metres")
         elif not distance > 0:  # written this way so NaN fails too
             report.error("$.maxDistance", "max_distance_not_positive", f"{distance}")
-    style = single_style(data)
+    style = style_of(data)
     if style in _RELEVANCE_NEEDS_LOCATIONS and not as_list(data.get("locations")):
         relevance = [k for k in ("relevantDate", "relevantDates", "beacons") if data.get(k)]
         if relevance:

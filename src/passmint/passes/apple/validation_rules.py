@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from passmint.passes.apple.model import SQUARE_BARCODE_FORMATS
 from passmint.passes.apple.problems import Problem, Severity
-from passmint.passes.apple.styles import STYLE_KEYS, PassStyle, TransitType
+from passmint.passes.apple.styles import STYLE_KEYS, PassStyle, TransitType, style_of
 
 CODES: dict[str, str] = {
     # Shape (also produced from Pydantic errors).
@@ -253,12 +253,6 @@ def parse_iso_datetime(value: object) -> datetime | None:
 def as_list(value: object) -> list[Any]:
     """``value`` if it is a JSON array, else an empty list (the type error is reported once)."""
     return value if isinstance(value, list) else []
-
-
-def single_style(data: Mapping[str, Any]) -> PassStyle | None:
-    """The one legacy style of the pass, or None when there are none or several."""
-    keys = [key for key in STYLE_KEYS if key in data]
-    return PassStyle(keys[0]) if len(keys) == 1 else None
 
 
 def style_dicts(data: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
@@ -564,7 +558,7 @@ def check_apps(data: Mapping[str, Any], report: Report) -> None:
             report.error(
                 "$.associatedStoreIdentifiers", "app_launch_url_requires_store_identifiers"
             )
-    style = single_style(data)
+    style = style_of(data)
     if "groupingIdentifier" in data and style not in (
         None,
         PassStyle.EVENT_TICKET,
