@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class QueueMode(StrEnum):
+    EMBEDDED = "embedded"  # in-process worker over the database outbox
+    REDIS = "redis"  # arq workers fed through Redis
 
 
 class Settings(BaseSettings):
@@ -19,12 +25,34 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; unset means SQLite in the data directory."
     )
     redis_url: str | None = Field(default=None, description="Redis for the production queue.")
-    public_url: str = Field(default="http://localhost:8000", description="Base URL of passmint.")
+    queue: QueueMode | None = Field(
+        default=None, description="embedded or redis; default: redis when redis_url is set."
+    )
+    public_url: str = Field(
+        default="http://localhost:8000", description="Base URL devices and customers reach."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Master key for secrets at rest; unset: a key file in the data directory.",
+    )
+    apns_url: str = Field(default="https://api.push.apple.com", description="APNs base URL.")
+    apns_ca_file: str | None = Field(default=None, description="CA bundle to trust for APNs.")
+    apns_concurrency: int = Field(default=500, ge=1, le=5000)
+    push_batch_size: int = Field(default=1000, ge=1, le=10000)
+    log_requests_per_minute: int = Field(default=60, ge=1)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'passmint.db').resolve()}"
+
+    def queue_mode(self) -> QueueMode:
+        if self.queue is not None:
+            return self.queue
+        return QueueMode.REDIS if self.redis_url else QueueMode.EMBEDDED
+
+    def web_service_url(self) -> str:
+        return self.public_url.rstrip("/") + "/apple/"
 
 
 @cache

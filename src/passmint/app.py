@@ -1,0 +1,88 @@
+"""The composition root of the web application."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passmint import __version__
+from passmint.config import Settings, get_settings
+from passmint.passes import endpoints as pass_endpoints
+from passmint.passes import tasks as _pass_tasks  # noqa: F401 - registers jobs
+from passmint.passes.apple import push as _push_tasks  # noqa: F401 - registers jobs
+from passmint.passes.apple import webservice
+from passmint.public import endpoints as public_endpoints
+from passmint.runtime import Runtime
+from passmint.web import errors
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+class CollapseSlashes:
+    """``webServiceURL`` ending in ``/`` makes some devices call ``/apple//v1/…``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope)
+            scope["path"] = _SLASHES.sub("/", scope["path"])
+            scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    worker: bool = True,
+    migrate: bool = True,
+) -> FastAPI:
+    """The ASGI app. ``worker`` runs the embedded worker in this process (embedded mode)."""
+    runtime = runtime or Runtime(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(worker=worker, migrate=migrate)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="passmint",
+        version=__version__,
+        description="Wallet passes and the loyalty programs behind them.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(pass_endpoints.router)
+    app.include_router(webservice.router)
+    app.include_router(public_endpoints.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(CollapseSlashes)
+    return app
+
+
+def register_jobs() -> None:
+    """Importing the task modules registers their jobs (done above at import time)."""
+
+
+def web_app() -> FastAPI:
+    """uvicorn factory: web only (jobs run in `passmint worker` or go to Redis)."""
+    return create_app(worker=False, migrate=False)
+
+
+def embedded_app() -> FastAPI:
+    """uvicorn factory: web and the in-process worker (embedded mode)."""
+    return create_app(worker=True, migrate=False)

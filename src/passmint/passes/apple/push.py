@@ -1,0 +1,125 @@
+"""Push jobs: tell every registered device that its pass changed (spec §4, checks 26–27).
+
+One job pushes the devices of a batch of passes over the tenant's long-lived APNs client
+(one per credential per worker process, HTTP/2-multiplexed). Every device's result goes to
+the event log; 410 and dead tokens remove the registration; credential errors are shown on
+the credential; retryable failures are pushed again later by a follow-up job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from passmint.models import AppleCredential
+from passmint.passes.apple import repository
+from passmint.passes.apple.apns import ApnsClient, ApnsClientPool, CertificateAuth, TokenAuth
+from passmint.passes.apple.credentials import CredentialCache, get_credential
+from passmint.passes.events import EventKind, record_many
+from passmint.worker.outbox import enqueue
+from passmint.worker.registry import JobContext, job
+
+if TYPE_CHECKING:
+    from passmint.runtime import Runtime
+
+PUSH_JOB = "apple.push_passes"
+RETRY_DELAY = timedelta(seconds=30)
+MAX_GENERATIONS = 5  # follow-up jobs for devices APNs kept refusing (429/5xx)
+
+
+def _pool(runtime: Runtime) -> ApnsClientPool:
+    pool = runtime.caches.get("apns")
+    if pool is None:
+        pool = ApnsClientPool()
+        runtime.caches["apns"] = pool
+    assert isinstance(pool, ApnsClientPool)
+    return pool
+
+
+async def close_clients(runtime: Runtime) -> None:
+    pool = runtime.caches.pop("apns", None)
+    if isinstance(pool, ApnsClientPool):
+        await pool.aclose()
+
+
+async def client_for(runtime: Runtime, credential: AppleCredential) -> ApnsClient:
+    settings = runtime.settings
+
+    def factory() -> ApnsClient:
+        if credential.apns_auth == "token":
+            key = CredentialCache.apns_key(credential, runtime.box)
+            assert key is not None and credential.apns_key_id and credential.apns_team_id
+            auth: CertificateAuth | TokenAuth = TokenAuth(
+                key, credential.apns_key_id, credential.apns_team_id
+            )
+        else:
+            auth = CertificateAuth(
+                credential.certificate_pem,
+                CredentialCache.private_key_pem(credential, runtime.box),
+            )
+        return ApnsClient(
+            auth,
+            base_url=settings.apns_url,
+            ca_file=settings.apns_ca_file,
+            max_concurrency=settings.apns_concurrency,
+        )
+
+    return await _pool(runtime).get((credential.id, credential.updated_at), factory)
+
+
+@job(PUSH_JOB)
+async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
+    session, runtime = ctx.session, ctx.runtime
+    pass_ids = [uuid.UUID(p) for p in payload.get("pass_ids", [])]
+    only = {uuid.UUID(r) for r in payload.get("registration_ids", [])}
+    targets = await repository.push_targets(session, pass_ids)
+    if only:
+        targets = [t for t in targets if t[0] in only]
+    by_tenant: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]] = defaultdict(list)
+    for registration, device, pass_id, token, tenant in targets:
+        by_tenant[tenant].append((registration, device, pass_id, token))
+    now = runtime.clock()
+    events: list[dict[str, Any]] = []
+    dead: list[uuid.UUID] = []
+    retry: dict[str, list[str]] = defaultdict(list)
+    for tenant_id, rows in by_tenant.items():
+        credential = await get_credential(session, tenant_id)
+        if credential is None:
+            continue
+        client = await client_for(runtime, credential)
+        # Several passes of one device share its token: push each (token) once per pass.
+        results = await client.push_many([token for *_, token in rows], credential.pass_type_id)
+        credential_error = None
+        for (registration, device, pass_id, _), result in zip(rows, results, strict=True):
+            events.append({
+                "tenant_id": tenant_id, "pass_id": pass_id, "kind": EventKind.PUSHED.value,
+                "platform": "ios", "created_at": now,
+                "data": {"device_id": str(device), "status": result.status,
+                         "reason": result.reason, "attempts": result.attempts},
+            })  # fmt: skip
+            if result.unregistered:
+                dead.append(registration)
+            elif result.retryable:
+                retry[str(pass_id)].append(str(registration))
+            elif result.credential_error:
+                credential_error = f"{result.status} {result.reason}"
+        if credential_error is not None:
+            credential.last_push_error = credential_error[:500]
+            credential.last_push_error_at = now
+    await record_many(session, events)
+    await repository.delete_registrations(session, dead)
+    generation = int(payload.get("generation", 0))
+    if retry and generation < MAX_GENERATIONS:
+        await enqueue(
+            session,
+            PUSH_JOB,
+            {
+                "pass_ids": sorted(retry),
+                "registration_ids": sorted(r for v in retry.values() for r in v),
+                "generation": generation + 1,
+            },
+            now=now,
+            delay=RETRY_DELAY * (2**generation),
+        )

@@ -1,0 +1,114 @@
+"""The PassKit web service's rules (spec §3, checks 19–25).
+
+Authentication: the pass's ``authenticationToken`` guards registration, unregistration and
+pass downloads; the device library identifier is the shared secret for the serial list. An
+unknown pass type, serial or a wrong token all answer the same 401, so a caller learns
+nothing about which passes exist.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.errors import PassmintError
+from passmint.kit.crypto import TokenHasher
+from passmint.kit.useragent import parse_user_agent
+from passmint.models import Pass
+from passmint.passes import repository as pass_repository
+from passmint.passes.apple import repository
+from passmint.passes.events import EventKind, record
+
+_DUMMY_HASH = "0" * 64
+
+
+class NotAuthorized(PassmintError):
+    code = "unauthorized"
+    status = 401
+
+
+class BadRequest(PassmintError):
+    code = "invalid_body"
+    status = 400
+
+
+async def authorized_pass(
+    session: AsyncSession,
+    hasher: TokenHasher,
+    pass_type_id: str,
+    serial: str,
+    authorization: str | None,
+) -> Pass:
+    pass_ = await pass_repository.pass_by_serial(session, pass_type_id, serial)
+    token = ""
+    if authorization and authorization.startswith("ApplePass "):
+        token = authorization[len("ApplePass ") :].strip()
+    expected = pass_.auth_token_hash if pass_ is not None else _DUMMY_HASH
+    # Always hash and compare, so an unknown serial costs the same as a wrong token.
+    if not hmac.compare_digest(hasher.hash(token), expected) or pass_ is None or not token:
+        raise NotAuthorized("missing or wrong ApplePass token")
+    return pass_
+
+
+async def register(
+    session: AsyncSession,
+    pass_: Pass,
+    *,
+    device_library_id: str,
+    push_token: str,
+    user_agent: str | None,
+    now: datetime,
+) -> bool:
+    """Upsert the device and the registration; True when the registration is new."""
+    device = await repository.upsert_device(session, device_library_id, push_token, now)
+    created = await repository.add_registration(session, device, pass_, now)
+    if created:
+        client = parse_user_agent(user_agent)
+        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.REGISTERED, now=now,
+                     pass_id=pass_.id, platform="ios", device_model=client.device_model,
+                     data={"device_id": str(device), "os_version": client.os_version})  # fmt: skip
+        if pass_.status == "issued":
+            pass_.status = "installed"
+    return created
+
+
+async def unregister(
+    session: AsyncSession, pass_: Pass, *, device_library_id: str, now: datetime
+) -> None:
+    device = await repository.device_id(session, device_library_id)
+    if device is None:
+        return
+    if await repository.remove_registration(session, device, pass_.id):
+        await repository.delete_device_if_unused(session, device)
+        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.UNREGISTERED, now=now,
+                     pass_id=pass_.id, platform="ios", data={"device_id": str(device)})  # fmt: skip
+        if await repository.registration_count(session, pass_.id) == 0 and pass_.status == "installed":
+            pass_.status = "removed"
+
+
+@dataclass(frozen=True)
+class UpdatedSerials:
+    serials: list[str]
+    last_updated: str
+
+
+def parse_tag(tag: str | None) -> int:
+    """Our tags are decimal counters; anything else is treated as 'no tag' (send all)."""
+    if tag is None or not tag.isdigit() or len(tag) > 19:
+        return 0
+    return int(tag)
+
+
+async def updated_serials(
+    session: AsyncSession, device_library_id: str, pass_type_id: str, tag: str | None
+) -> UpdatedSerials | None:
+    """None means 204: an unknown device, or nothing changed since the tag."""
+    rows = await repository.updated_serials(
+        session, device_library_id, pass_type_id, parse_tag(tag)
+    )
+    if not rows:
+        return None
+    return UpdatedSerials(sorted(serial for serial, _ in rows), str(max(tag for _, tag in rows)))

@@ -1,0 +1,280 @@
+"""HTTP API of templates, images, passes and Apple credentials (``/api/v1``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from passmint.models import Pass, Template
+from passmint.passes import repository, service
+from passmint.passes.apple import credentials as apple_credentials
+from passmint.passes.apple.credentials import ApnsKeyInput
+from passmint.passes.apple.styles import PassStyle
+from passmint.passes.errors import InvalidInput
+from passmint.passes.schemas import (
+    AppleCredentialsIn,
+    ImageOut,
+    Page,
+    PassCreate,
+    PassOut,
+    PassPatch,
+    PassUrls,
+    TemplateCreate,
+    TemplateOut,
+    TemplatePatch,
+)
+from passmint.web.deps import (
+    CredentialsRead,
+    CredentialsWrite,
+    PassesRead,
+    PassesWrite,
+    RuntimeDep,
+    TemplatesRead,
+    TemplatesWrite,
+    pass_context,
+)
+from passmint.web.idempotency import run_idempotent
+
+router = APIRouter(prefix="/api/v1")
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Makes a retried POST safe: replays the first answer."),
+]
+
+
+def encode_cursor(last: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+    if not cursor:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise InvalidInput("cursor is not one this API returned") from None
+
+
+def template_out(template: Template, design: dict[str, Any]) -> TemplateOut:
+    return TemplateOut(
+        id=template.id,
+        name=template.name,
+        style=PassStyle(template.style),
+        version=template.version,
+        design=design,
+        created_at=template.created_at,
+        updated_at=template.updated_at,
+    )
+
+
+def pass_out(runtime: Any, pass_: Pass) -> PassOut:
+    base = runtime.settings.public_url.rstrip("/")
+    return PassOut(
+        id=pass_.id,
+        template_id=pass_.template_id,
+        template_version=pass_.template_version,
+        serial_number=pass_.serial_number,
+        external_id=pass_.external_id,
+        status=pass_.status,
+        version=pass_.version,
+        data=pass_.data,
+        urls=PassUrls(
+            pkpass=f"{base}/p/{pass_.download_token}.pkpass",
+            landing=f"{base}/p/{pass_.download_token}",
+        ),
+        created_at=pass_.created_at,
+        last_modified=pass_.last_modified,
+    )
+
+
+@router.post("/images", status_code=201, response_model=ImageOut, tags=["templates"])
+async def upload_image(request: Request, runtime: RuntimeDep, principal: TemplatesWrite) -> ImageOut:
+    """Upload a PNG (the raw body, ``Content-Type: image/png``); designs refer to its id."""
+    data = await request.body()
+    async with runtime.transaction() as session:
+        asset = await service.upload_image(pass_context(runtime, session, principal), data)
+        return ImageOut(id=asset.id, sha256=asset.sha256, width=asset.width, height=asset.height)
+
+
+@router.post("/templates", status_code=201, response_model=TemplateOut, tags=["templates"])
+async def create_template(
+    body: TemplateCreate,
+    runtime: RuntimeDep,
+    principal: TemplatesWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        template, version = await service.create_template(
+            pass_context(runtime, session, principal),
+            name=body.name,
+            style=body.style,
+            design=body.design,
+        )
+        return 201, template_out(template, version.design).model_dump(mode="json")
+
+    return await run_idempotent(
+        runtime, principal, idempotency_key, "POST /templates", body.model_dump(mode="json"), operation
+    )
+
+
+@router.get("/templates", response_model=Page[TemplateOut], tags=["templates"])
+async def list_templates(
+    runtime: RuntimeDep,
+    principal: TemplatesRead,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[TemplateOut]:
+    async with runtime.db.sessions() as session:
+        rows = await repository.list_templates(
+            session, principal.tenant_id, decode_cursor(cursor), limit
+        )
+        items = []
+        for template in rows:
+            version = await repository.get_template_version(session, template.id, template.version)
+            assert version is not None
+            items.append(template_out(template, version.design))
+    return Page[TemplateOut](
+        items=items, next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None
+    )
+
+
+@router.get("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
+async def get_template(
+    template_id: uuid.UUID, runtime: RuntimeDep, principal: TemplatesRead
+) -> TemplateOut:
+    async with runtime.db.sessions() as session:
+        template, version = await service.get_template(
+            pass_context(runtime, session, principal), template_id
+        )
+        return template_out(template, version.design)
+
+
+@router.patch("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
+async def patch_template(
+    template_id: uuid.UUID, body: TemplatePatch, runtime: RuntimeDep, principal: TemplatesWrite
+) -> TemplateOut:
+    """A new design makes a new version; every pass is re-rendered and pushed."""
+    async with runtime.transaction() as session:
+        template, version = await service.update_template(
+            pass_context(runtime, session, principal),
+            template_id,
+            name=body.name,
+            design=body.design,
+        )
+        return template_out(template, version.design)
+
+
+@router.post("/passes", status_code=201, response_model=PassOut, tags=["passes"])
+async def create_pass(
+    body: PassCreate,
+    runtime: RuntimeDep,
+    principal: PassesWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        pass_ = await service.issue_pass(
+            pass_context(runtime, session, principal),
+            template_id=body.template_id,
+            data=body.data,
+            external_id=body.external_id,
+        )
+        return 201, pass_out(runtime, pass_).model_dump(mode="json")
+
+    return await run_idempotent(
+        runtime, principal, idempotency_key, "POST /passes", body.model_dump(mode="json"), operation
+    )
+
+
+@router.get("/passes", response_model=Page[PassOut], tags=["passes"])
+async def list_passes(
+    runtime: RuntimeDep,
+    principal: PassesRead,
+    template_id: uuid.UUID | None = None,
+    external_id: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[PassOut]:
+    async with runtime.db.sessions() as session:
+        rows = await repository.list_passes(
+            session,
+            principal.tenant_id,
+            template_id=template_id,
+            external_id=external_id,
+            after=decode_cursor(cursor),
+            limit=limit,
+        )
+    return Page[PassOut](
+        items=[pass_out(runtime, p) for p in rows],
+        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+    )
+
+
+@router.get("/passes/{pass_id}", response_model=PassOut, tags=["passes"])
+async def get_pass(pass_id: uuid.UUID, runtime: RuntimeDep, principal: PassesRead) -> PassOut:
+    async with runtime.db.sessions() as session:
+        pass_ = await service.get_pass(pass_context(runtime, session, principal), pass_id)
+        return pass_out(runtime, pass_)
+
+
+@router.patch("/passes/{pass_id}", response_model=PassOut, tags=["passes"])
+async def patch_pass(
+    pass_id: uuid.UUID, body: PassPatch, runtime: RuntimeDep, principal: PassesWrite
+) -> PassOut:
+    """Merge data; the version moves only if the rendered pass changes, then devices are
+    pushed."""
+    async with runtime.transaction() as session:
+        pass_ = await service.update_pass(pass_context(runtime, session, principal), pass_id, body.data)
+        return pass_out(runtime, pass_)
+
+
+@router.post("/passes/{pass_id}/void", response_model=PassOut, tags=["passes"])
+async def void_pass(pass_id: uuid.UUID, runtime: RuntimeDep, principal: PassesWrite) -> PassOut:
+    async with runtime.transaction() as session:
+        pass_ = await service.void_pass(pass_context(runtime, session, principal), pass_id)
+        return pass_out(runtime, pass_)
+
+
+@router.put("/credentials/apple", tags=["credentials"])
+async def put_apple_credentials(
+    body: AppleCredentialsIn, runtime: RuntimeDep, principal: CredentialsWrite
+) -> dict[str, Any]:
+    """Store the Pass Type ID certificate and key (encrypted) and the APNs auth."""
+    if body.format == "p12":
+        try:
+            certificate = base64.b64decode(body.certificate, validate=True)
+        except (ValueError, binascii.Error):
+            raise InvalidInput("certificate: a .p12 must be sent as base64") from None
+    else:
+        certificate = body.certificate.encode()
+    apns = None
+    if body.apns.auth == "token":
+        assert hasattr(body.apns, "key_p8")
+        apns = ApnsKeyInput(body.apns.key_p8.encode(), body.apns.key_id, body.apns.team_id)
+    async with runtime.transaction() as session:
+        now = runtime.clock()
+        credential = await apple_credentials.put_credentials(
+            session,
+            runtime.box,
+            principal.tenant_id,
+            now=now,
+            certificate=certificate,
+            private_key=body.private_key.encode() if body.private_key else None,
+            password=body.password,
+            p12=body.format == "p12",
+            wwdr=body.wwdr.encode() if body.wwdr else None,
+            apns_key=apns,
+        )
+        return apple_credentials.describe(credential, now)
+
+
+@router.get("/credentials/apple", tags=["credentials"])
+async def get_apple_credentials(runtime: RuntimeDep, principal: CredentialsRead) -> dict[str, Any]:
+    """Ids, expiry dates and the last APNs error; never key material."""
+    async with runtime.db.sessions() as session:
+        credential = await apple_credentials.require_credential(session, principal.tenant_id)
+        return apple_credentials.describe(credential, runtime.clock())

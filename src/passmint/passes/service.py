@@ -1,0 +1,405 @@
+"""Templates and passes: create, version, issue, update, void, render and sign.
+
+Services flush and never commit; jobs go through the outbox (worker.outbox.enqueue).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.kit.crypto import SecretBox, TokenHasher, random_token
+from passmint.kit.ids import uuid7
+from passmint.models import Asset, AppleCredential, Pass, PassBundle, Template, TemplateVersion
+from passmint.passes import repository
+from passmint.passes.apple.bundle import PassTemplate
+from passmint.passes.apple.credentials import CredentialCache, get_credential, require_credential
+from passmint.passes.apple.images import png_size
+from passmint.passes.apple.styles import PassStyle
+from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
+from passmint.passes.designs.schemas import DesignError, TemplateDesign
+from passmint.passes.errors import (
+    ImageNotFound,
+    InvalidInput,
+    PassNotFound,
+    PassVoided,
+    TemplateNotFound,
+)
+from passmint.passes.events import EventKind, record
+from passmint.passes.apple.problems import errors_only
+from passmint.worker.outbox import enqueue
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+PUSH_JOB = "apple.push_passes"
+RERENDER_JOB = "passes.rerender_template"
+RERENDER_BATCH = 500
+
+
+@dataclass(frozen=True)
+class PassContext:
+    """What the pass service needs besides its arguments (built by transport code)."""
+
+    session: AsyncSession
+    tenant_id: uuid.UUID
+    now: datetime
+    box: SecretBox
+    hasher: TokenHasher
+    credentials: CredentialCache
+    web_service_url: str
+
+
+# -- images ----------------------------------------------------------------------------------
+
+
+async def upload_image(ctx: PassContext, data: bytes) -> Asset:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidInput(f"images are limited to {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    width, height = png_size(data, path="upload")  # raises ImageError for non-PNG
+    return await repository.store_asset(
+        ctx.session,
+        Asset(
+            tenant_id=ctx.tenant_id,
+            sha256=hashlib.sha256(data).hexdigest(),
+            content_type="image/png",
+            width=width,
+            height=height,
+            data=data,
+            created_at=ctx.now,
+        ),
+    )
+
+
+async def _design_assets(ctx: PassContext, design: TemplateDesign) -> dict[str, bytes]:
+    wanted: set[str] = set()
+    for value in design.images.model_dump(exclude_none=True).values():
+        wanted.add(str(value))
+    for images in (design.localized_images or {}).values():
+        wanted.update(str(v) for v in images.values())
+    ids: list[uuid.UUID] = []
+    for text in sorted(wanted):
+        try:
+            ids.append(uuid.UUID(text))
+        except ValueError:
+            raise ImageNotFound(f"image {text!r} is not an uploaded image id") from None
+    found = await repository.assets_by_id(ctx.session, ctx.tenant_id, ids)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise ImageNotFound(f"no uploaded image with id {', '.join(missing)}")
+    return {str(i): a.data for i, a in found.items()}
+
+
+async def _store_files(ctx: PassContext, files: dict[str, bytes]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, data in sorted(files.items()):
+        asset = await repository.store_asset(
+            ctx.session,
+            Asset(
+                tenant_id=ctx.tenant_id,
+                sha256=hashlib.sha256(data).hexdigest(),
+                content_type="image/png" if name.endswith(".png") else "text/plain",
+                width=None,
+                height=None,
+                data=data,
+                created_at=ctx.now,
+            ),
+        )
+        out[name] = asset.sha256
+    return out
+
+
+# -- templates -------------------------------------------------------------------------------
+
+
+async def _compile_design(ctx: PassContext, style: PassStyle, design: TemplateDesign) -> dict[str, str]:
+    assets = await _design_assets(ctx, design)
+    problems = errors_only(validate_design(design, style, assets=assets))
+    if problems:
+        raise DesignError(problems)
+    return await _store_files(ctx, render_files(design, style, assets))
+
+
+async def create_template(
+    ctx: PassContext, *, name: str, style: PassStyle, design: TemplateDesign
+) -> tuple[Template, TemplateVersion]:
+    files = await _compile_design(ctx, style, design)
+    template = Template(
+        tenant_id=ctx.tenant_id,
+        name=name,
+        style=style.value,
+        version=1,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(template)
+    await ctx.session.flush()
+    version = TemplateVersion(
+        template_id=template.id,
+        version=1,
+        design=design.model_dump(mode="json", exclude_none=True),
+        files=files,
+        created_at=ctx.now,
+    )
+    ctx.session.add(version)
+    await ctx.session.flush()
+    return template, version
+
+
+async def get_template(ctx: PassContext, template_id: uuid.UUID) -> tuple[Template, TemplateVersion]:
+    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id)
+    if template is None:
+        raise TemplateNotFound(f"no template {template_id}")
+    version = await repository.get_template_version(ctx.session, template.id, template.version)
+    assert version is not None
+    return template, version
+
+
+async def update_template(
+    ctx: PassContext, template_id: uuid.UUID, *, name: str | None, design: TemplateDesign | None
+) -> tuple[Template, TemplateVersion]:
+    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id, lock=True)
+    if template is None:
+        raise TemplateNotFound(f"no template {template_id}")
+    current = await repository.get_template_version(ctx.session, template.id, template.version)
+    assert current is not None
+    if name is not None:
+        template.name = name
+    if design is None:
+        template.updated_at = ctx.now
+        return template, current
+    files = await _compile_design(ctx, PassStyle(template.style), design)
+    template.version += 1
+    template.updated_at = ctx.now
+    version = TemplateVersion(
+        template_id=template.id,
+        version=template.version,
+        design=design.model_dump(mode="json", exclude_none=True),
+        files=files,
+        created_at=ctx.now,
+    )
+    ctx.session.add(version)
+    await ctx.session.flush()
+    await enqueue(
+        ctx.session,
+        RERENDER_JOB,
+        {"tenant_id": str(ctx.tenant_id), "template_id": str(template.id), "after": None},
+        now=ctx.now,
+    )
+    return template, version
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _builtins(pass_: Pass) -> dict[str, Any]:
+    return {"serial_number": pass_.serial_number, "pass_id": str(pass_.id)}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pass_json: dict[str, Any]
+    files: dict[str, str]  # bundle name -> asset sha256
+    content_hash: str
+
+
+def render(
+    ctx: PassContext,
+    pass_: Pass,
+    version: TemplateVersion,
+    style: PassStyle,
+    credential: AppleCredential,
+) -> Rendered:
+    token = ctx.box.decrypt(pass_.auth_token_enc, purpose=f"pass-token:{pass_.id}").decode()
+    design = TemplateDesign.model_validate(version.design)
+    pass_json = render_pass_json(
+        design,
+        style,
+        {**pass_.data, **_builtins(pass_)},
+        serial_number=pass_.serial_number,
+        pass_type_identifier=credential.pass_type_id,
+        team_identifier=credential.team_id,
+        web_service_url=ctx.web_service_url,
+        authentication_token=token,
+        voided=pass_.status == "voided",
+    )
+    digest = hashlib.sha256(
+        json.dumps([pass_json, version.files], sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    return Rendered(pass_json, dict(version.files), digest)
+
+
+def _next_modified(previous: datetime | None, now: datetime) -> datetime:
+    """HTTP dates have whole seconds: keep a pass's Last-Modified strictly increasing."""
+    candidate = now.replace(microsecond=0)
+    if previous is not None and candidate <= previous:
+        candidate = previous + timedelta(seconds=1)
+    return candidate
+
+
+async def _apply(ctx: PassContext, pass_: Pass, rendered: Rendered, *, template_version: int) -> bool:
+    """Store a new rendering if it changed; bump version, tag and Last-Modified."""
+    if rendered.content_hash == pass_.content_hash and pass_.template_version == template_version:
+        return False
+    changed = rendered.content_hash != pass_.content_hash
+    pass_.template_version = template_version
+    if not changed:
+        return False
+    pass_.content_hash = rendered.content_hash
+    pass_.version += 1
+    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
+    pass_.last_modified = _next_modified(pass_.last_modified, ctx.now)
+    return True
+
+
+async def _validated(ctx: PassContext, rendered: Rendered) -> None:
+    """Render-time check: the data may break a rule the design alone could not."""
+    files = await repository.assets_by_sha(ctx.session, ctx.tenant_id, list(rendered.files.values()))
+    PassTemplate(rendered.pass_json, {n: files[s] for n, s in rendered.files.items()})
+
+
+# -- passes ----------------------------------------------------------------------------------
+
+
+def _check_data(data: object) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be a JSON object")
+    return data
+
+
+async def issue_pass(
+    ctx: PassContext,
+    *,
+    template_id: uuid.UUID,
+    data: dict[str, Any],
+    external_id: str | None,
+) -> Pass:
+    template, version = await get_template(ctx, template_id)
+    credential = await require_credential(ctx.session, ctx.tenant_id)
+    token = random_token(24)
+    pass_ = Pass(
+        id=uuid7(),
+        tenant_id=ctx.tenant_id,
+        template_id=template.id,
+        template_version=version.version,
+        pass_type_id=credential.pass_type_id,
+        serial_number=secrets.token_hex(16),
+        external_id=external_id,
+        auth_token_hash=ctx.hasher.hash(token),
+        auth_token_enc=b"",
+        download_token=random_token(24),
+        data=_check_data(data),
+        status="issued",
+        version=1,
+        content_hash="",
+        update_tag=0,
+        last_modified=ctx.now.replace(microsecond=0),
+        created_at=ctx.now,
+    )
+    pass_.auth_token_enc = ctx.box.encrypt(token.encode(), purpose=f"pass-token:{pass_.id}")
+    rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
+    await _validated(ctx, rendered)
+    pass_.content_hash = rendered.content_hash
+    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
+    ctx.session.add(pass_)
+    await ctx.session.flush()
+    await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.ISSUED, now=ctx.now,
+                 pass_id=pass_.id, data={"template_version": version.version})  # fmt: skip
+    return pass_
+
+
+async def get_pass(ctx: PassContext, pass_id: uuid.UUID, *, lock: bool = False) -> Pass:
+    pass_ = await repository.get_pass(ctx.session, ctx.tenant_id, pass_id, lock=lock)
+    if pass_ is None:
+        raise PassNotFound(f"no pass {pass_id}")
+    return pass_
+
+
+async def refresh_pass(ctx: PassContext, pass_: Pass, *, reason: str) -> bool:
+    """Re-render against the template's newest version; push if the pass changed."""
+    template, version = await get_template(ctx, pass_.template_id)
+    credential = await require_credential(ctx.session, ctx.tenant_id)
+    rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
+    if rendered.content_hash != pass_.content_hash:
+        await _validated(ctx, rendered)
+    changed = await _apply(ctx, pass_, rendered, template_version=version.version)
+    if changed:
+        await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.UPDATED, now=ctx.now,
+                     pass_id=pass_.id, data={"version": pass_.version, "reason": reason})  # fmt: skip
+        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
+    return changed
+
+
+async def update_pass(ctx: PassContext, pass_id: uuid.UUID, patch: dict[str, Any]) -> Pass:
+    pass_ = await get_pass(ctx, pass_id, lock=True)
+    if pass_.status == "voided":
+        raise PassVoided("a voided pass cannot change")
+    merged = dict(pass_.data)
+    for key, value in _check_data(patch).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    pass_.data = merged
+    await refresh_pass(ctx, pass_, reason="data")
+    return pass_
+
+
+async def void_pass(ctx: PassContext, pass_id: uuid.UUID) -> Pass:
+    pass_ = await get_pass(ctx, pass_id, lock=True)
+    if pass_.status == "voided":
+        return pass_
+    pass_.status = "voided"
+    pass_.voided_at = ctx.now
+    await refresh_pass(ctx, pass_, reason="voided")
+    await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.VOIDED, now=ctx.now,
+                 pass_id=pass_.id)  # fmt: skip
+    return pass_
+
+
+async def signed_bundle(ctx: PassContext, pass_: Pass) -> bytes:
+    """The signed .pkpass at the pass's current version, from the cache or built now."""
+    cached = await repository.cached_bundle(ctx.session, pass_.id, pass_.version)
+    if cached is not None:
+        return cached
+    template, _ = await get_template(ctx, pass_.template_id)
+    version = await repository.get_template_version(
+        ctx.session, pass_.template_id, pass_.template_version
+    )
+    assert version is not None
+    credential = await get_credential(ctx.session, ctx.tenant_id)
+    assert credential is not None
+    rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
+    files = await repository.assets_by_sha(ctx.session, ctx.tenant_id, list(rendered.files.values()))
+    bundle = PassTemplate(
+        rendered.pass_json, {n: files[s] for n, s in rendered.files.items()}
+    ).build(ctx.credentials.signer(credential, ctx.box, ctx.now), signing_time=ctx.now)
+    await repository.store_bundle(
+        ctx.session,
+        PassBundle(pass_id=pass_.id, version=pass_.version, data=bundle, created_at=ctx.now),
+    )
+    return bundle
+
+
+async def rerender_template_batch(
+    ctx: PassContext, template_id: uuid.UUID, after: uuid.UUID | None
+) -> tuple[list[uuid.UUID], uuid.UUID | None]:
+    """Refresh one batch of a template's passes; returns the changed ids and the cursor."""
+    ids = await repository.pass_ids_of_template(ctx.session, template_id, after, RERENDER_BATCH)
+    changed: list[uuid.UUID] = []
+    template, version = await get_template(ctx, template_id)
+    credential = await require_credential(ctx.session, ctx.tenant_id)
+    style = PassStyle(template.style)
+    for pass_id in ids:
+        pass_ = await get_pass(ctx, pass_id, lock=True)
+        rendered = render(ctx, pass_, version, style, credential)
+        if await _apply(ctx, pass_, rendered, template_version=version.version):
+            changed.append(pass_.id)
+    if changed:
+        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)
+    return changed, (ids[-1] if len(ids) == RERENDER_BATCH else None)

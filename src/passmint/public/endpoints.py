@@ -1,0 +1,67 @@
+"""Customer-facing pages: the pass download and its landing page."""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from passmint.kit.useragent import parse_user_agent
+from passmint.passes import repository
+from passmint.passes import service as pass_service
+from passmint.passes.apple.bundle import PKPASS_MIME
+from passmint.passes.errors import PassNotFound
+from passmint.passes.events import EventKind, record
+from passmint.passes.service import PassContext
+from passmint.web.deps import RuntimeDep, credential_cache
+
+router = APIRouter(tags=["public"])
+
+
+@router.get("/p/{token}.pkpass", response_class=Response)
+async def download(token: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The signed pass; the URL is the secret (unguessable, per pass)."""
+    async with runtime.transaction() as session:
+        pass_ = await repository.pass_by_download_token(session, token)
+        if pass_ is None:
+            raise PassNotFound("no such pass")
+        ctx = PassContext(
+            session=session,
+            tenant_id=pass_.tenant_id,
+            now=runtime.clock(),
+            box=runtime.box,
+            hasher=runtime.hasher,
+            credentials=credential_cache(runtime),
+            web_service_url=runtime.settings.web_service_url(),
+        )
+        data = await pass_service.signed_bundle(ctx, pass_)
+        client = parse_user_agent(request.headers.get("user-agent"))
+        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.DOWNLOADED,
+                     now=ctx.now, pass_id=pass_.id, platform=client.platform,
+                     device_model=client.device_model,
+                     data={"via": "link", "os_version": client.os_version})  # fmt: skip
+    return Response(
+        data,
+        media_type=PKPASS_MIME,
+        headers={"Content-Disposition": f'attachment; filename="{pass_.serial_number}.pkpass"',
+                 "Cache-Control": "no-store"},
+    )  # fmt: skip
+
+
+@router.get("/p/{token}", response_class=HTMLResponse)
+async def landing(token: str, runtime: RuntimeDep) -> HTMLResponse:
+    async with runtime.db.sessions() as session:
+        pass_ = await repository.pass_by_download_token(session, token)
+    if pass_ is None:
+        raise PassNotFound("no such pass")
+    link = html.escape(f"/p/{token}.pkpass")
+    return HTMLResponse(
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        "<title>Your pass</title><main style='font-family:system-ui;text-align:center;"
+        "padding:3rem 1rem'><h1>Your pass</h1>"
+        f"<p><a href='{link}' style='display:inline-block;padding:.8rem 1.4rem;"
+        "background:#000;color:#fff;border-radius:.6rem;text-decoration:none'>"
+        "Add to Apple Wallet</a></p></main></html>"
+    )

@@ -1,0 +1,91 @@
+"""The composition of one process: database, crypto, clock, job dispatch, caches.
+
+``passmint serve`` builds one for the web app (and, in embedded mode, its worker);
+``passmint worker`` builds one per worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.config import QueueMode, Settings
+from passmint.db import Database, run_migrations
+from passmint.kit.clock import Clock, utcnow
+from passmint.kit.crypto import SecretBox, TokenHasher, new_master_key, parse_master_key
+from passmint.worker.embedded import EmbeddedWorker
+from passmint.worker.outbox import take_pending
+from passmint.worker.redis_queue import RedisDispatcher
+
+
+def load_master_key(settings: Settings) -> bytes:
+    """PASSMINT_SECRET_KEY, or a key file generated once in the data directory (0600)."""
+    if settings.secret_key:
+        return parse_master_key(settings.secret_key)
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_master_key() + "\n")
+    return parse_master_key(path.read_text())
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.resolved_database_url())
+        master = load_master_key(settings)
+        self.box = SecretBox(master)
+        self.hasher = TokenHasher(master)
+        self.worker: EmbeddedWorker | None = None
+        self.redis: RedisDispatcher | None = None
+        self.caches: dict[str, object] = {}
+        self._closers: list[object] = []
+
+    async def start(self, *, worker: bool, migrate: bool = True) -> None:
+        if migrate:
+            await asyncio.to_thread(run_migrations, self.db.url)
+        if self.settings.queue_mode() is QueueMode.REDIS:
+            if not self.settings.redis_url:
+                raise RuntimeError("queue mode redis needs PASSMINT_REDIS_URL")
+            self.redis = RedisDispatcher(self.settings.redis_url)
+            await self.redis.start()
+        else:
+            self.worker = EmbeddedWorker(self)
+            if worker:
+                self.worker.start()
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        if self.redis is not None:
+            await self.redis.stop()
+        from passmint.passes.apple.push import close_clients
+
+        await close_clients(self)
+        await self.db.dispose()
+
+    def dispatch(self, job_ids: list[uuid.UUID]) -> None:
+        """Hand committed jobs to whoever runs them."""
+        if not job_ids:
+            return
+        if self.redis is not None:
+            self.redis.notify(job_ids)
+        elif self.worker is not None:
+            self.worker.notify(job_ids)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commit at the end, then dispatch the jobs it enqueued."""
+        async with self.db.sessions() as session:
+            async with session.begin():
+                yield session
+            self.dispatch(take_pending(session))

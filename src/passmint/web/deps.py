@@ -1,0 +1,64 @@
+"""Dependencies shared by the HTTP endpoints: the runtime, the caller, the pass context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.passes.apple.credentials import CredentialCache
+from passmint.passes.service import PassContext
+from passmint.runtime import Runtime
+from passmint.tenants.scopes import Scope
+from passmint.tenants.service import Principal, authenticate
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def credential_cache(runtime: Runtime) -> CredentialCache:
+    cache = runtime.caches.setdefault("credentials", CredentialCache())
+    assert isinstance(cache, CredentialCache)
+    return cache
+
+
+def requires(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    async def dependency(request: Request) -> Principal:
+        runtime = get_runtime(request)
+        header = request.headers.get("authorization", "")
+        presented = header[7:].strip() if header[:7].lower() == "bearer " else None
+        async with runtime.db.sessions() as session:
+            principal = await authenticate(session, presented)
+        principal.require(scope)
+        return principal
+
+    return dependency
+
+
+TemplatesRead = Annotated[Principal, Depends(requires(Scope.TEMPLATES_READ))]
+TemplatesWrite = Annotated[Principal, Depends(requires(Scope.TEMPLATES_WRITE))]
+PassesRead = Annotated[Principal, Depends(requires(Scope.PASSES_READ))]
+PassesWrite = Annotated[Principal, Depends(requires(Scope.PASSES_WRITE))]
+CredentialsRead = Annotated[Principal, Depends(requires(Scope.CREDENTIALS_READ))]
+CredentialsWrite = Annotated[Principal, Depends(requires(Scope.CREDENTIALS_WRITE))]
+EventsRead = Annotated[Principal, Depends(requires(Scope.EVENTS_READ))]
+
+
+def pass_context(runtime: Runtime, session: AsyncSession, principal: Principal) -> PassContext:
+    return PassContext(
+        session=session,
+        tenant_id=principal.tenant_id,
+        now=runtime.clock(),
+        box=runtime.box,
+        hasher=runtime.hasher,
+        credentials=credential_cache(runtime),
+        web_service_url=runtime.settings.web_service_url(),
+    )

@@ -1,0 +1,93 @@
+"""``Idempotency-Key`` for POSTs: a replay returns the first response; the same key with a
+different body is a 409."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.errors import PassmintError
+from passmint.models import IdempotencyRecord
+from passmint.runtime import Runtime
+from passmint.tenants.service import Principal
+
+Operation = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+class IdempotencyConflict(PassmintError):
+    """This Idempotency-Key was used before with a different request."""
+
+    code = "idempotency_key_reused"
+    status = 409
+
+
+def request_hash(scope: str, body: Any) -> str:
+    text = json.dumps([scope, body], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _stored(
+    session: AsyncSession, principal: Principal, key: str, digest: str
+) -> JSONResponse | None:
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.tenant_id == principal.tenant_id, IdempotencyRecord.key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different request")
+    return JSONResponse(record.body, status_code=record.status, headers={"Idempotent-Replayed": "true"})
+
+
+async def run_idempotent(
+    runtime: Runtime,
+    principal: Principal,
+    key: str | None,
+    scope: str,
+    body: Any,
+    operation: Operation,
+) -> JSONResponse:
+    if key is not None and not 1 <= len(key) <= 255:
+        raise IdempotencyConflict("Idempotency-Key must be 1 to 255 characters")
+    digest = request_hash(scope, body)
+    if key is not None:
+        async with runtime.db.sessions() as session:
+            replay = await _stored(session, principal, key, digest)
+        if replay is not None:
+            return replay
+    try:
+        async with runtime.transaction() as session:
+            status, payload = await operation(session)
+            if key is not None:
+                session.add(
+                    IdempotencyRecord(
+                        tenant_id=principal.tenant_id,
+                        key=key,
+                        request_hash=digest,
+                        status=status,
+                        body=payload,
+                        created_at=runtime.clock(),
+                    )
+                )
+                await session.flush()
+    except IntegrityError:
+        if key is None:
+            raise
+        # A concurrent request with the same key won: answer what it stored.
+        async with runtime.db.sessions() as session:
+            replay = await _stored(session, principal, key, digest)
+        if replay is None:
+            raise
+        return replay
+    return JSONResponse(payload, status_code=status)

@@ -1,0 +1,95 @@
+"""Production queue: arq workers on Redis carry outbox job ids to worker processes.
+
+The outbox table stays the record of truth: Redis only says "run job X now". A sweeper in
+every worker re-sends due jobs that nobody holds (a web process that died between commit and
+enqueue, a worker that died mid-job once its lease ran out), and arq's job ids make a
+duplicate send harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import structlog
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
+
+from passmint.worker.runner import claim_due, run_job
+
+if TYPE_CHECKING:
+    from passmint.runtime import Runtime
+
+log = structlog.get_logger("passmint.worker")
+QUEUE = "passmint:jobs"
+
+
+class RedisDispatcher:
+    def __init__(self, redis_url: str) -> None:
+        self.settings = RedisSettings.from_dsn(redis_url)
+        self._pool: ArqRedis | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._pool = await create_pool(self.settings, default_queue_name=QUEUE)
+
+    async def stop(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+    def notify(self, job_ids: list[uuid.UUID]) -> None:
+        if job_ids and self._pool is not None:
+            task = asyncio.create_task(self.send(job_ids))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def send(self, job_ids: list[uuid.UUID]) -> None:
+        assert self._pool is not None
+        for job_id in job_ids:
+            try:
+                await self._pool.enqueue_job("run_outbox_job", str(job_id), _queue_name=QUEUE)
+            except Exception as exc:  # the sweeper will find it
+                log.warning("enqueue failed", job_id=str(job_id), error=str(exc))
+
+
+async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> bool:
+    runtime: Runtime = ctx["runtime"]
+    return await run_job(runtime, uuid.UUID(job_id))
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Run due jobs that were never sent or whose lease expired."""
+    runtime: Runtime = ctx["runtime"]
+    ids = await claim_due(runtime, 500)
+    for job_id in ids:
+        await run_job(runtime, job_id)
+    return len(ids)
+
+
+def worker_settings(runtime_factory: Any, redis_url: str, concurrency: int) -> type:
+    """arq WorkerSettings bound to a runtime built in the worker process."""
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        runtime = runtime_factory()
+        await runtime.start(worker=False)
+        ctx["runtime"] = runtime
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        await ctx["runtime"].stop()
+
+    class WorkerSettings:
+        functions: ClassVar[list[Any]] = [run_outbox_job]
+        cron_jobs: ClassVar[list[Any]] = [cron(sweep, second=set(range(0, 60, 5)))]
+        on_startup = startup
+        on_shutdown = shutdown
+        redis_settings = RedisSettings.from_dsn(redis_url)
+        queue_name = QUEUE
+        max_jobs = concurrency
+        allow_abort_jobs = False
+
+    return WorkerSettings

@@ -1,0 +1,117 @@
+"""Running outbox jobs: claim, run in one transaction, record the outcome, back off on failure."""
+
+from __future__ import annotations
+
+import random
+import traceback
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import or_, select, update
+
+from passmint.models import OutboxJob
+from passmint.worker.outbox import take_pending
+from passmint.worker.registry import JOBS, JobContext, RetryLater
+
+if TYPE_CHECKING:
+    from passmint.runtime import Runtime
+
+log = structlog.get_logger("passmint.worker")
+MAX_ATTEMPTS = 12
+LEASE = timedelta(minutes=5)
+
+
+def backoff(attempt: int) -> timedelta:
+    """1 s, 2 s, 4 s … capped at 10 minutes, with ±20% jitter."""
+    base = min(600.0, 2.0 ** max(0, attempt - 1))
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
+
+
+async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
+    """Lease up to ``limit`` due jobs (skipping ones another worker holds)."""
+    now = runtime.clock()
+    async with runtime.db.sessions() as session, session.begin():
+        query = (
+            select(OutboxJob.id)
+            .where(
+                OutboxJob.done_at.is_(None),
+                OutboxJob.failed_at.is_(None),
+                OutboxJob.available_at <= now,
+                or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now),
+            )
+            .order_by(OutboxJob.available_at)
+            .limit(limit)
+        )
+        if runtime.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await session.execute(query)).scalars())
+        if ids:
+            await session.execute(
+                update(OutboxJob).where(OutboxJob.id.in_(ids)).values(locked_until=now + LEASE)
+            )
+    return ids
+
+
+async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
+    """Run one job if it is still pending. True when it ran to completion."""
+    async with runtime.db.sessions() as session:
+        async with session.begin():
+            query = select(OutboxJob).where(OutboxJob.id == job_id)
+            if runtime.db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            job = (await session.execute(query)).scalar_one_or_none()
+            if job is None or job.done_at is not None or job.failed_at is not None:
+                return False
+            handler = JOBS.get(job.name)
+            name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
+            if handler is None:
+                job.failed_at = runtime.clock()
+                job.last_error = f"no handler for job {name!r}"
+                return False
+        try:
+            async with session.begin():
+                job = await session.get(OutboxJob, job_id, with_for_update=True)
+                assert job is not None
+                await handler(JobContext(session, runtime, str(job_id), attempt), payload)
+                job.done_at = runtime.clock()
+                job.attempts = attempt
+                job.locked_until = None
+            runtime.dispatch(take_pending(session))
+            return True
+        except RetryLater as exc:
+            await _reschedule(runtime, job_id, attempt, str(exc), exc.seconds, failure=False)
+        except Exception as exc:  # a job's failure is recorded, never lost
+            log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
+            take_pending(session)
+            await _reschedule(
+                runtime, job_id, attempt, "".join(traceback.format_exception_only(exc))[-2000:],
+                None, failure=True,
+            )  # fmt: skip
+        return False
+
+
+async def _reschedule(
+    runtime: Runtime,
+    job_id: uuid.UUID,
+    attempt: int,
+    error: str,
+    seconds: float | None,
+    *,
+    failure: bool,
+) -> None:
+    now: datetime = runtime.clock()
+    async with runtime.db.sessions() as session, session.begin():
+        job = await session.get(OutboxJob, job_id)
+        if job is None:
+            return
+        job.attempts = attempt
+        job.last_error = error
+        job.locked_until = None
+        if failure and attempt >= MAX_ATTEMPTS:
+            job.failed_at = now
+            return
+        delay = timedelta(seconds=seconds) if seconds is not None else backoff(attempt)
+        job.available_at = now + delay
+

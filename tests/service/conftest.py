@@ -1,0 +1,198 @@
+"""Fixtures for the pass service: a migrated database per backend, a runtime, an API client,
+a fake APNs server, and a tenant with credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from passmint.app import create_app
+from passmint.config import QueueMode, Settings
+from passmint.db import run_migrations
+from passmint.models import Base
+from passmint.passes.apple.devpki import DevPki
+from passmint.runtime import Runtime
+from passmint.tenants import service as tenants
+from tests.fixtures.apns_server import FakeApns
+from tests.fixtures.images import png
+
+PUBLIC_URL = "https://passes.example.test"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pg_execute(url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE DATABASE needs that)."""
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def _worker_id(config: pytest.Config) -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    run_migrations(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    base = os.environ.get("PASSMINT_TEST_POSTGRES_URL")
+    if not base:
+        if getattr(request.config, "require_services", False):
+            pytest.fail("PASSMINT_TEST_POSTGRES_URL is not set but services are required")
+        pytest.skip("PASSMINT_TEST_POSTGRES_URL is not set")
+    name = f"passmint_test_{_worker_id(request.config)}"
+    pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    run_migrations(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "passmint.db"
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    pg_execute(url, f"TRUNCATE {names} CASCADE")
+    return url
+
+
+@pytest.fixture
+def apns(dev_pki: DevPki, tmp_path: Path) -> Iterator[FakeApns]:
+    ca = tmp_path / "client-ca.pem"
+    ca.write_bytes(dev_pki.files()["ca.pem"] + dev_pki.files()["wwdr.pem"])
+    server = FakeApns(auth="certificate", client_ca_file=str(ca))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, apns: FakeApns) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_url=PUBLIC_URL,
+        secret_key="k" * 43,
+        apns_url=apns.base_url,
+        apns_ca_file=apns.ca_file,
+        queue=QueueMode.EMBEDDED,
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    rt = Runtime(settings)
+    await rt.start(worker=False, migrate=False)
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime=runtime, worker=False, migrate=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+        yield http
+
+
+@pytest.fixture
+async def tenant(runtime: Runtime) -> dict[str, str]:
+    async with runtime.transaction() as session:
+        now = runtime.clock()
+        created = await tenants.create_tenant(session, "Café Lumen", now)
+        key = await tenants.create_api_key(session, created.id, name="test", now=now)
+    return {"tenant_id": str(created.id), "api_key": key.secret}
+
+
+def auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+async def put_apple_credentials(
+    http: httpx.AsyncClient, api_key: str, pki: DevPki
+) -> dict[str, Any]:
+    files = pki.files()
+    response = await http.put(
+        "/api/v1/credentials/apple",
+        headers=auth(api_key),
+        json={
+            "certificate": files["pass-cert.pem"].decode(),
+            "private_key": files["pass-key.pem"].decode(),
+            "wwdr": files["wwdr.pem"].decode(),
+        },
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def upload(http: httpx.AsyncClient, api_key: str, width: int, height: int) -> str:
+    response = await http.post(
+        "/api/v1/images",
+        headers={**auth(api_key), "Content-Type": "image/png"},
+        content=png(width, height),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def cafe_design(http: httpx.AsyncClient, api_key: str) -> dict[str, Any]:
+    icon = await upload(http, api_key, 87, 87)
+    logo = await upload(http, api_key, 480, 150)
+    return {
+        "organization_name": "Café Lumen",
+        "description": "Café Lumen loyalty card",
+        "logo_text": "Café Lumen",
+        "colors": {"background": "#3c2314", "foreground": "#fff4e6", "label": "#e6be96"},
+        "images": {"icon": icon, "logo": logo},
+        "fields": {
+            "header": [{"key": "tier", "label": "TIER", "value": "{{ tier }}",
+                        "change_message": "You are now %@"}],
+            "primary": [{"key": "points", "label": "POINTS", "value": "{{ points }}",
+                         "change_message": "Your balance is now %@ points"}],
+            "secondary": [{"key": "member", "label": "MEMBER", "value": "{{ name }}"}],
+        },
+        "barcode": {"format": "qr", "message": "{{ serial_number }}"},
+        "localizations": {"fr": {"POINTS": "POINTS", "TIER": "NIVEAU"},
+                          "ar": {"POINTS": "النقاط", "TIER": "المستوى"}},
+    }  # fmt: skip
+
+
+def openssl_available() -> bool:
+    return shutil.which("openssl") is not None and subprocess.run(
+        ["openssl", "version"], capture_output=True, check=False
+    ).returncode == 0
