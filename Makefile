@@ -1,5 +1,5 @@
 # passmint: two commands do all the set-up on a fresh machine.
-#   make demo   builds and verifies a signed pass of every style with a throwaway PKI
+#   make demo   seeds a demo tenant (test PKI, loyalty template, passes) and serves it
 #   make test   runs lint, types, import contracts and the test suite
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/passmint demo --out demo-out
+	$(BIN)/passmint demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

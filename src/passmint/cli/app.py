@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from passmint.cli import apple, demo, server
+from passmint.cli import apple, demo, server, servedemo
 from passmint.cli.common import fail_on_errors, now_utc, write_private_file
 from passmint.passes.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
 
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(apple.app, name="apple")
 app.command("serve")(server.serve)
+app.command("demo")(servedemo.demo)
 app.command("worker")(server.worker)
 app.command("migrate")(server.migrate)
 app.add_typer(server.tenants, name="tenants")
