@@ -73,9 +73,7 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> str:
+def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
     if request.param == "sqlite":
         target = tmp_path / "passmint.db"
         shutil.copy(sqlite_template, target)
@@ -193,6 +191,7 @@ async def cafe_design(http: httpx.AsyncClient, api_key: str) -> dict[str, Any]:
 
 
 def openssl_available() -> bool:
-    return shutil.which("openssl") is not None and subprocess.run(
-        ["openssl", "version"], capture_output=True, check=False
-    ).returncode == 0
+    return (
+        shutil.which("openssl") is not None
+        and subprocess.run(["openssl", "version"], capture_output=True, check=False).returncode == 0
+    )

@@ -157,7 +157,9 @@ async def test_iphone_cycle(
     assert after.status_code == 204
 
     async with runtime.db.sessions() as session:
-        kinds = list((await session.execute(select(Event.kind).order_by(Event.created_at))).scalars())
+        kinds = list(
+            (await session.execute(select(Event.kind).order_by(Event.created_at))).scalars()
+        )
         assert await session.scalar(select(func.count()).select_from(Device)) == 0
     for kind in ("issued", "downloaded", "registered", "updated", "pushed", "unregistered"):
         assert kind in kinds, kinds
@@ -174,7 +176,9 @@ async def test_patch_that_renders_the_same_does_not_bump(
     assert same.status_code == 200
     assert same.json()["version"] == 1
     async with runtime.db.sessions() as session:
-        pending = await session.scalar(select(func.count()).select_from(Event).where(Event.kind == "updated"))
+        pending = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.kind == "updated")
+        )
     assert pending == 0
 
 
@@ -189,29 +193,43 @@ async def test_web_service_auth_and_bad_input(
     wrong = {"Authorization": "ApplePass " + "x" * 32}
     assert (await client.post(reg, headers=wrong, json={"pushToken": "aa"})).status_code == 401
     assert (await client.delete(reg, headers=wrong)).status_code == 401
-    assert (await client.get(apple_path(f"passes/{pass_type}/{serial}"), headers=wrong)).status_code == 401
+    assert (
+        await client.get(apple_path(f"passes/{pass_type}/{serial}"), headers=wrong)
+    ).status_code == 401
     unknown = apple_path(f"devices/d1/registrations/{pass_type}/no-such-serial")
     assert (await client.post(unknown, headers=wrong, json={"pushToken": "aa"})).status_code == 401
     other_type = apple_path(f"passes/pass.unknown.type/{serial}")
     assert (await client.get(other_type, headers=wrong)).status_code == 401
     # an unknown device gets 204, never 400/404
-    assert (await client.get(apple_path(f"devices/nobody/registrations/{pass_type}"))).status_code == 204
-    assert (await client.get(
-        apple_path(f"devices/nobody/registrations/{pass_type}"), params={"passesUpdatedSince": "garbage"}
-    )).status_code == 204  # fmt: skip
+    assert (
+        await client.get(apple_path(f"devices/nobody/registrations/{pass_type}"))
+    ).status_code == 204
+    garbage = {"passesUpdatedSince": "garbage"}
+    nobody = apple_path(f"devices/nobody/registrations/{pass_type}")
+    assert (await client.get(nobody, params=garbage)).status_code == 204
     # the log endpoint needs no auth
-    assert (await client.post(apple_path("log"), json={"logs": ["x" * 5000] * 100})).status_code == 200
+    assert (
+        await client.post(apple_path("log"), json={"logs": ["x" * 5000] * 100})
+    ).status_code == 200
     assert (await client.post(apple_path("log"), content=b"not json")).status_code == 400
 
 
 async def test_malformed_registration_body_is_400_and_changes_nothing(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki, check_pass: PassCheck
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    check_pass: PassCheck,
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
-    data = (await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))).content
+    data = (
+        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
+    ).content
     pass_json = json.loads(unzip(data)["pass.json"])
     headers = {"Authorization": f"ApplePass {pass_json['authenticationToken']}"}
-    reg = apple_path(f"devices/d1/registrations/{pass_json['passTypeIdentifier']}/{pass_json['serialNumber']}")
+    reg = apple_path(
+        f"devices/d1/registrations/{pass_json['passTypeIdentifier']}/{pass_json['serialNumber']}"
+    )
     for body in (b"{", b"[]", b'{"pushToken": 5}', b'{"other": "x"}'):
         response = await client.post(reg, headers=headers, content=body)
         assert response.status_code == 400
@@ -232,15 +250,25 @@ async def test_trailing_slash_and_dotted_serial_routes(
 
 
 async def test_push_410_removes_the_registration_and_results_are_recorded(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki, apns: FakeApns
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    apns: FakeApns,
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
-    data = (await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))).content
+    data = (
+        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
+    ).content
     pj = json.loads(unzip(data)["pass.json"])
     headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
     for device, token in (("d-live", "aa" * 32), ("d-dead", "bb" * 32)):
-        url = apple_path(f"devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}")
-        assert (await client.post(url, headers=headers, json={"pushToken": token})).status_code == 201
+        url = apple_path(
+            f"devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}"
+        )
+        assert (
+            await client.post(url, headers=headers, json={"pushToken": token})
+        ).status_code == 201
     apns.fail("bb" * 32, 410, "Unregistered")
     await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
                        json={"data": {"points": 7}})  # fmt: skip
@@ -286,7 +314,9 @@ async def test_idempotent_pass_creation(
     second = await client.post("/api/v1/passes", headers=headers, json=body)
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
-    conflict = await client.post("/api/v1/passes", headers=headers, json={**body, "external_id": "x"})
+    conflict = await client.post(
+        "/api/v1/passes", headers=headers, json={**body, "external_id": "x"}
+    )
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "idempotency_key_reused"
 

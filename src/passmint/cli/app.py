@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from passmint.cli import apple, demo, server, servedemo
+from passmint.cli import apple, demo, servedemo, server
 from passmint.cli.common import fail_on_errors, now_utc, write_private_file
 from passmint.passes.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
 

@@ -71,8 +71,8 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from passmint.cli.common import now_utc as clock
     from passmint.passes import service as passes
     from passmint.passes.apple import credentials
-    from passmint.passes.designs.schemas import TemplateDesign
     from passmint.passes.apple.styles import PassStyle
+    from passmint.passes.designs.schemas import TemplateDesign
     from passmint.runtime import Runtime
     from passmint.tenants import service as tenants
     from passmint.web.deps import credential_cache
@@ -82,7 +82,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
         state: dict[str, Any] = json.loads(state_file.read_text())
         return state
     certs_dir = Path(settings.data_dir) / "demo-certs"
-    pki = generate_dev_pki(now=clock(), pass_type_id="pass.dev.passmint.demo", team_id="PASSMINT01")
+    pki = generate_dev_pki(now=clock())
     files = pki.files()
     for name, data in files.items():
         write_private_file(certs_dir / name, data, private=name.endswith("key.pem"))
@@ -120,9 +120,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
                     ctx, template_id=template.id,
                     data={"name": name, "points": points, "tier": tier}, external_id=None,
                 )  # fmt: skip
-                issued.append(
-                    {"id": str(pass_.id), "name": name, "token": pass_.download_token}
-                )
+                issued.append({"id": str(pass_.id), "name": name, "token": pass_.download_token})
         state = {
             "tenant_id": str(tenant.id),
             "api_key": key.secret,
@@ -156,8 +154,9 @@ def demo(
     typer.echo(f"API docs: {settings.public_url.rstrip('/')}/docs")
     base = settings.public_url.rstrip("/")
     for item in state["passes"]:
-        typer.echo(f"- {item['name']} (pass {item['id']})\n  download: {base}/p/{item['token']}.pkpass"
-                   f"\n  landing:  {base}/p/{item['token']}")  # fmt: skip
+        link = f"{base}/p/{item['token']}"
+        typer.echo(f"- {item['name']} (pass {item['id']})")
+        typer.echo(f"  download: {link}.pkpass\n  landing:  {link}")
     typer.echo(
         f"verify a download: passmint apple verify FILE.pkpass --ca {state['ca']}\n"
         "update a balance:  curl -X PATCH -H 'Authorization: Bearer <API key>' "

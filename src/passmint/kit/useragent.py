@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ANDROID_MODEL = re.compile(r"Android [\d.]+; (?:[a-z]{2}[-_][a-zA-Z]{2}; )?([^;)]+?)(?: Build/[^;)]*)?[;)]")
+_ANDROID_MODEL = re.compile(
+    r"Android [\d.]+; (?:[a-z]{2}[-_][a-zA-Z]{2}; )?([^;)]+?)(?: Build/[^;)]*)?[;)]"
+)
 _IOS_VERSION = re.compile(r"(?:iPhone )?OS (\d+)[_.](\d+)")
 
 
@@ -21,17 +23,19 @@ def parse_user_agent(ua: str | None) -> Client:
     version = None
     if match := _IOS_VERSION.search(text):
         version = f"{match[1]}.{match[2]}"
-    for model in ("iPhone", "iPad", "iPod", "Apple Watch"):
-        if model in text:
-            return Client("ios", model, version)
+    for apple_model in ("iPhone", "iPad", "iPod", "Apple Watch"):
+        if apple_model in text:
+            return Client("ios", apple_model, version)
     if text.startswith(("PassBook/", "Passbook/")) or "PassKit" in text:
         # Wallet's own requests (the web service and pass fetches) come from iOS devices.
         return Client("ios", "iPhone", version)
     if "Android" in text:
         android = re.search(r"Android ([\d.]+)", text)
         model_match = _ANDROID_MODEL.search(text)
-        model = model_match[1].strip() if model_match else None
-        return Client("android", model if model and model != "K" else None, android[1] if android else None)
+        model = str(model_match[1]).strip() if model_match else None
+        return Client(
+            "android", model if model and model != "K" else None, android[1] if android else None
+        )
     if "Macintosh" in text or "Mac OS X" in text:
         return Client("macos", "Mac", None)
     if "Windows" in text:

@@ -43,7 +43,9 @@ from passmint.web.idempotency import run_idempotent
 router = APIRouter(prefix="/api/v1")
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Makes a retried POST safe: replays the first answer."),
+    Header(
+        alias="Idempotency-Key", description="Makes a retried POST safe: replays the first answer."
+    ),
 ]
 
 
@@ -93,7 +95,9 @@ def pass_out(runtime: Any, pass_: Pass) -> PassOut:
 
 
 @router.post("/images", status_code=201, response_model=ImageOut, tags=["templates"])
-async def upload_image(request: Request, runtime: RuntimeDep, principal: TemplatesWrite) -> ImageOut:
+async def upload_image(
+    request: Request, runtime: RuntimeDep, principal: TemplatesWrite
+) -> ImageOut:
     """Upload a PNG (the raw body, ``Content-Type: image/png``); designs refer to its id."""
     data = await request.body()
     async with runtime.transaction() as session:
@@ -118,7 +122,12 @@ async def create_template(
         return 201, template_out(template, version.design).model_dump(mode="json")
 
     return await run_idempotent(
-        runtime, principal, idempotency_key, "POST /templates", body.model_dump(mode="json"), operation
+        runtime,
+        principal,
+        idempotency_key,
+        "POST /templates",
+        body.model_dump(mode="json"),
+        operation,
     )
 
 
@@ -228,7 +237,9 @@ async def patch_pass(
     """Merge data; the version moves only if the rendered pass changes, then devices are
     pushed."""
     async with runtime.transaction() as session:
-        pass_ = await service.update_pass(pass_context(runtime, session, principal), pass_id, body.data)
+        pass_ = await service.update_pass(
+            pass_context(runtime, session, principal), pass_id, body.data
+        )
         return pass_out(runtime, pass_)
 
 

@@ -54,6 +54,4 @@ async def record(
 async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Bulk insert (push fan-out records one event per device)."""
     if rows:
-        await session.execute(
-            insert(Event), [{"id": uuid7(), "data": {}, **row} for row in rows]
-        )
+        await session.execute(insert(Event), [{"id": uuid7(), "data": {}, **row} for row in rows])

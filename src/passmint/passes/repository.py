@@ -60,7 +60,7 @@ async def assets_by_sha(
     rows = await session.execute(
         select(Asset.sha256, Asset.data).where(Asset.tenant_id == tenant_id, Asset.sha256.in_(shas))
     )
-    return {sha: data for sha, data in rows.all()}
+    return {str(sha): bytes(data) for sha, data in rows.all()}
 
 
 async def store_asset(session: AsyncSession, asset: Asset) -> Asset:

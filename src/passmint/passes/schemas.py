@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.designs.schemas import TemplateDesign
 
-
 T = TypeVar("T")
 
 

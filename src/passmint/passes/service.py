@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.crypto import SecretBox, TokenHasher, random_token
 from passmint.kit.ids import uuid7
-from passmint.models import Asset, AppleCredential, Pass, PassBundle, Template, TemplateVersion
+from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
 from passmint.passes.apple.bundle import PassTemplate
 from passmint.passes.apple.credentials import CredentialCache, get_credential, require_credential
 from passmint.passes.apple.images import png_size
+from passmint.passes.apple.problems import errors_only
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
 from passmint.passes.designs.schemas import DesignError, TemplateDesign
@@ -33,7 +34,6 @@ from passmint.passes.errors import (
     TemplateNotFound,
 )
 from passmint.passes.events import EventKind, record
-from passmint.passes.apple.problems import errors_only
 from passmint.worker.outbox import enqueue
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -117,7 +117,9 @@ async def _store_files(ctx: PassContext, files: dict[str, bytes]) -> dict[str, s
 # -- templates -------------------------------------------------------------------------------
 
 
-async def _compile_design(ctx: PassContext, style: PassStyle, design: TemplateDesign) -> dict[str, str]:
+async def _compile_design(
+    ctx: PassContext, style: PassStyle, design: TemplateDesign
+) -> dict[str, str]:
     assets = await _design_assets(ctx, design)
     problems = errors_only(validate_design(design, style, assets=assets))
     if problems:
@@ -151,7 +153,9 @@ async def create_template(
     return template, version
 
 
-async def get_template(ctx: PassContext, template_id: uuid.UUID) -> tuple[Template, TemplateVersion]:
+async def get_template(
+    ctx: PassContext, template_id: uuid.UUID
+) -> tuple[Template, TemplateVersion]:
     template = await repository.get_template(ctx.session, ctx.tenant_id, template_id)
     if template is None:
         raise TemplateNotFound(f"no template {template_id}")
@@ -242,7 +246,9 @@ def _next_modified(previous: datetime | None, now: datetime) -> datetime:
     return candidate
 
 
-async def _apply(ctx: PassContext, pass_: Pass, rendered: Rendered, *, template_version: int) -> bool:
+async def _apply(
+    ctx: PassContext, pass_: Pass, rendered: Rendered, *, template_version: int
+) -> bool:
     """Store a new rendering if it changed; bump version, tag and Last-Modified."""
     if rendered.content_hash == pass_.content_hash and pass_.template_version == template_version:
         return False
@@ -259,7 +265,9 @@ async def _apply(ctx: PassContext, pass_: Pass, rendered: Rendered, *, template_
 
 async def _validated(ctx: PassContext, rendered: Rendered) -> None:
     """Render-time check: the data may break a rule the design alone could not."""
-    files = await repository.assets_by_sha(ctx.session, ctx.tenant_id, list(rendered.files.values()))
+    files = await repository.assets_by_sha(
+        ctx.session, ctx.tenant_id, list(rendered.files.values())
+    )
     PassTemplate(rendered.pass_json, {n: files[s] for n, s in rendered.files.items()})
 
 
@@ -329,8 +337,14 @@ async def refresh_pass(ctx: PassContext, pass_: Pass, *, reason: str) -> bool:
         await _validated(ctx, rendered)
     changed = await _apply(ctx, pass_, rendered, template_version=version.version)
     if changed:
-        await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.UPDATED, now=ctx.now,
-                     pass_id=pass_.id, data={"version": pass_.version, "reason": reason})  # fmt: skip
+        await record(
+            ctx.session,
+            tenant_id=ctx.tenant_id,
+            kind=EventKind.UPDATED,
+            now=ctx.now,
+            pass_id=pass_.id,
+            data={"version": pass_.version, "reason": reason},
+        )
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
     return changed
 
@@ -375,7 +389,9 @@ async def signed_bundle(ctx: PassContext, pass_: Pass) -> bytes:
     credential = await get_credential(ctx.session, ctx.tenant_id)
     assert credential is not None
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
-    files = await repository.assets_by_sha(ctx.session, ctx.tenant_id, list(rendered.files.values()))
+    files = await repository.assets_by_sha(
+        ctx.session, ctx.tenant_id, list(rendered.files.values())
+    )
     bundle = PassTemplate(
         rendered.pass_json, {n: files[s] for n, s in rendered.files.items()}
     ).build(ctx.credentials.signer(credential, ctx.box, ctx.now), signing_time=ctx.now)

@@ -35,4 +35,6 @@ async def rerender_template(ctx: JobContext, payload: dict[str, Any]) -> None:
     pass_ctx = job_context(ctx, tenant_id)
     _, cursor = await rerender_template_batch(pass_ctx, uuid.UUID(payload["template_id"]), after)
     if cursor is not None:
-        await enqueue(ctx.session, RERENDER_JOB, {**payload, "after": str(cursor)}, now=pass_ctx.now)
+        await enqueue(
+            ctx.session, RERENDER_JOB, {**payload, "after": str(cursor)}, now=pass_ctx.now
+        )

@@ -26,7 +26,9 @@ async def add_api_key(session: AsyncSession, key: ApiKey) -> None:
 
 
 async def api_key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
-    return (await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))).scalar_one_or_none()
+    return (
+        await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))
+    ).scalar_one_or_none()
 
 
 async def list_api_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[ApiKey]:

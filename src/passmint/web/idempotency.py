@@ -47,7 +47,9 @@ async def _stored(
         return None
     if record.request_hash != digest:
         raise IdempotencyConflict(f"Idempotency-Key {key!r} was used with a different request")
-    return JSONResponse(record.body, status_code=record.status, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        record.body, status_code=record.status, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 async def run_idempotent(

@@ -43,9 +43,9 @@ class EmbeddedWorker:
                 await self._task
             self._task = None
 
-    async def run_until_idle(self, timeout: float = 30.0) -> None:
+    async def run_until_idle(self, within: float = 30.0) -> None:
         """Run due jobs until none are left (for tests and one-shot commands)."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while await self._drain_once():
                 pass
 

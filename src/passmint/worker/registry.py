@@ -26,7 +26,7 @@ Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 JOBS: dict[str, Handler] = {}
 
 
-class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+class RetryLater(Exception):
     """Raised by a job to be run again later without counting as a failure of the code."""
 
     def __init__(self, reason: str, *, seconds: float | None = None) -> None:

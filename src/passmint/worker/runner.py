@@ -114,4 +114,3 @@ async def _reschedule(
             return
         delay = timedelta(seconds=seconds) if seconds is not None else backoff(attempt)
         job.available_at = now + delay
-

@@ -102,7 +102,9 @@ async def put_credentials(
     else:
         if private_key is None:
             raise InvalidApnsKey("private_key is required with a PEM certificate")
-        identity = load_identity_pem(certificate, private_key, now=now, password=secret, wwdr_pem=wwdr)
+        identity = load_identity_pem(
+            certificate, private_key, now=now, password=secret, wwdr_pem=wwdr
+        )
     if wwdr is not None:
         load_certificates(wwdr, what="WWDR certificate")
     if apns_key is not None:

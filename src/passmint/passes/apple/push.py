@@ -50,7 +50,9 @@ async def client_for(runtime: Runtime, credential: AppleCredential) -> ApnsClien
     def factory() -> ApnsClient:
         if credential.apns_auth == "token":
             key = CredentialCache.apns_key(credential, runtime.box)
-            assert key is not None and credential.apns_key_id and credential.apns_team_id
+            assert key is not None
+            assert credential.apns_key_id
+            assert credential.apns_team_id
             auth: CertificateAuth | TokenAuth = TokenAuth(
                 key, credential.apns_key_id, credential.apns_team_id
             )
@@ -77,7 +79,9 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
     targets = await repository.push_targets(session, pass_ids)
     if only:
         targets = [t for t in targets if t[0] in only]
-    by_tenant: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]] = defaultdict(list)
+    by_tenant: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]] = defaultdict(
+        list
+    )
     for registration, device, pass_id, token, tenant in targets:
         by_tenant[tenant].append((registration, device, pass_id, token))
     now = runtime.clock()

@@ -19,8 +19,13 @@ async def upsert_device(
 
     statement = (
         insert_for(session, Device)
-        .values(id=uuid7(), device_library_id=device_library_id, push_token=push_token,
-                created_at=now, updated_at=now)  # fmt: skip
+        .values(
+            id=uuid7(),
+            device_library_id=device_library_id,
+            push_token=push_token,
+            created_at=now,
+            updated_at=now,
+        )
         .on_conflict_do_update(
             index_elements=["device_library_id"],
             set_={"push_token": push_token, "updated_at": now},
@@ -38,8 +43,13 @@ async def add_registration(
 
     statement = (
         insert_for(session, Registration)
-        .values(id=uuid7(), device_id=device_id, pass_id=pass_.id,
-                pass_type_id=pass_.pass_type_id, created_at=now)  # fmt: skip
+        .values(
+            id=uuid7(),
+            device_id=device_id,
+            pass_id=pass_.id,
+            pass_type_id=pass_.pass_type_id,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["device_id", "pass_id"])
         .returning(Registration.id)
     )
@@ -53,7 +63,9 @@ async def device_id(session: AsyncSession, device_library_id: str) -> uuid.UUID 
 
 async def remove_registration(session: AsyncSession, device: uuid.UUID, pass_id: uuid.UUID) -> bool:
     result = await session.execute(
-        delete(Registration).where(Registration.device_id == device, Registration.pass_id == pass_id)
+        delete(Registration).where(
+            Registration.device_id == device, Registration.pass_id == pass_id
+        )
     )
     return bool(getattr(result, "rowcount", 0))
 

@@ -85,7 +85,10 @@ async def unregister(
         await repository.delete_device_if_unused(session, device)
         await record(session, tenant_id=pass_.tenant_id, kind=EventKind.UNREGISTERED, now=now,
                      pass_id=pass_.id, platform="ios", data={"device_id": str(device)})  # fmt: skip
-        if await repository.registration_count(session, pass_.id) == 0 and pass_.status == "installed":
+        if (
+            await repository.registration_count(session, pass_.id) == 0
+            and pass_.status == "installed"
+        ):
             pass_.status = "removed"
 
 

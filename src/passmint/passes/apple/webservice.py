@@ -24,8 +24,8 @@ from passmint.passes.apple import service
 from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.apple.service import BadRequest
 from passmint.passes.events import EventKind, record
-from passmint.web.deps import RuntimeDep, credential_cache
 from passmint.passes.service import PassContext
+from passmint.web.deps import RuntimeDep, credential_cache
 
 router = APIRouter(prefix="/apple/v1", tags=["apple web service"])
 log = structlog.get_logger("passmint.apple.devices")
@@ -37,6 +37,8 @@ MAX_LOG_BODY = 1024 * 1024
 class LogTooLarge(PassmintError):
     code = "payload_too_large"
     status = 413
+
+
 Authorization = Annotated[str | None, Header()]
 
 
@@ -56,7 +58,7 @@ async def register(
         try:
             body = json.loads(await request.body())
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadRequest("the body must be JSON: {\"pushToken\": \"…\"}") from None
+            raise BadRequest('the body must be JSON: {"pushToken": "…"}') from None
         token = body.get("pushToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token.strip():
             raise BadRequest("pushToken is missing or not a string")
@@ -76,7 +78,7 @@ async def updated_serials(
     device_library_id: str,
     pass_type_id: str,
     runtime: RuntimeDep,
-    passesUpdatedSince: str | None = None,  # noqa: N803 - Apple's parameter name
+    passesUpdatedSince: str | None = None,
 ) -> Response:
     async with runtime.db.sessions() as session:
         result = await service.updated_serials(
@@ -184,7 +186,7 @@ async def device_log(request: Request, runtime: RuntimeDep) -> Response:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body must be JSON: {\"logs\": [\"…\"]}") from None
+        raise BadRequest('the body must be JSON: {"logs": ["…"]}') from None
     logs = payload.get("logs") if isinstance(payload, dict) else None
     if not isinstance(logs, list):
         raise BadRequest("logs must be a list of strings")
