@@ -1,0 +1,166 @@
+"""Production mode: web processes without a worker, jobs carried by Redis (arq) to separate
+``passmint worker`` processes, on PostgreSQL; and the outbox sweeper recovers jobs whose
+dispatch was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from passmint.config import QueueMode, Settings
+from passmint.models import OutboxJob
+from passmint.passes.apple.devpki import DevPki
+from passmint.runtime import Runtime
+from passmint.worker.outbox import enqueue
+from passmint.worker.registry import JobContext, job
+from tests.conftest import PassCheck
+from tests.fixtures.apns_server import FakeApns
+from tests.service.test_serve_e2e import BIN, cycle, free_port, issue
+
+
+def redis_url(config: pytest.Config) -> str:
+    url = os.environ.get("PASSMINT_TEST_REDIS_URL")
+    if not url:
+        if getattr(config, "require_services", False):
+            pytest.fail("PASSMINT_TEST_REDIS_URL is not set but services are required")
+        pytest.skip("PASSMINT_TEST_REDIS_URL is not set")
+    return url
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, "the server exited"
+        time.sleep(0.2)
+    raise AssertionError("server did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def production(
+    request: pytest.FixtureRequest, apns: FakeApns, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    database: str = request.getfixturevalue("postgres_url")
+    from passmint.models import Base
+    from tests.service.conftest import pg_execute
+
+    pg_execute(
+        database,
+        "TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables) + " CASCADE",
+    )
+    redis = redis_url(request.config)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PASSMINT_DATABASE_URL": database,
+        "PASSMINT_REDIS_URL": redis,
+        "PASSMINT_QUEUE": "redis",
+        "PASSMINT_DATA_DIR": str(tmp_path / "data"),
+        "PASSMINT_PUBLIC_URL": base,
+        "PASSMINT_SECRET_KEY": "p" * 43,
+        "PASSMINT_APNS_URL": apns.base_url,
+        "PASSMINT_APNS_CA_FILE": apns.ca_file,
+    }
+    created = subprocess.run(
+        [str(BIN / "passmint"), "tenants", "create", "Chain", "--json"],
+        env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    tenant = json.loads(created.stdout)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    web = subprocess.Popen(
+        [str(BIN / "passmint"), "serve", "--no-worker", "--workers", "2", "--port", str(port),
+         "--log-level", "warning"], env=env, **quiet,
+    )  # fmt: skip
+    workers = subprocess.Popen(
+        [str(BIN / "passmint"), "worker", "--processes", "2"], env=env, **quiet
+    )
+    try:
+        wait_healthy(base, web)
+        yield base, tenant
+    finally:
+        stop(web)
+        stop(workers)
+
+
+def test_cycle_with_redis_workers(
+    production: tuple[str, dict[str, str]], apns: FakeApns, dev_pki: DevPki, check_pass: PassCheck
+) -> None:
+    base, tenant = production
+    with (
+        httpx.Client(base_url=base, timeout=30,
+                     headers={"Authorization": f"Bearer {tenant['api_key']}"}) as api,
+        httpx.Client(timeout=30) as phone,
+    ):  # fmt: skip
+        cycle(api, phone, issue(api, dev_pki), base, apns, check_pass)
+
+
+RAN: list[str] = []
+
+
+@job("tests.mark")
+async def mark(ctx: JobContext, payload: dict[str, object]) -> None:
+    RAN.append(str(payload["value"]))
+
+
+@pytest.mark.anyio
+async def test_a_job_whose_dispatch_was_lost_still_runs(settings: Settings) -> None:
+    """Commit a job without telling anyone (a crash right after commit): the worker's
+    poll/sweep finds it in the outbox and runs it exactly once."""
+    assert settings.queue_mode() is QueueMode.EMBEDDED
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            await enqueue(session, "tests.mark", {"value": marker}, now=runtime.clock())
+            # no take_pending/dispatch: as if the process died here
+        assert runtime.worker is not None
+        await runtime.worker.run_until_idle()
+        await runtime.worker.run_until_idle()
+        async with runtime.db.sessions() as session:
+            done = (await session.execute(select(OutboxJob.done_at))).scalars().all()
+    finally:
+        await runtime.stop()
+    assert RAN.count(marker) == 1
+    assert all(d is not None for d in done)
+
+
+@pytest.mark.anyio
+async def test_rollback_drops_the_job(settings: Settings) -> None:
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        with pytest.raises(RuntimeError):
+            async with runtime.transaction() as session:
+                await enqueue(session, "tests.mark", {"value": "rolled back"}, now=runtime.clock())
+                raise RuntimeError("the request failed")
+        async with runtime.db.sessions() as session:
+            jobs = (await session.execute(select(OutboxJob))).scalars().all()
+    finally:
+        await runtime.stop()
+    assert jobs == []
+    await asyncio.sleep(0)
