@@ -149,15 +149,19 @@ async def test_a_job_whose_dispatch_was_lost_still_runs(settings: Settings) -> N
     assert all(d is not None for d in done)
 
 
+async def fail_after_enqueue(runtime: Runtime) -> None:
+    async with runtime.transaction() as session:
+        await enqueue(session, "tests.mark", {"value": "rolled back"}, now=runtime.clock())
+        raise RuntimeError("the request failed")
+
+
 @pytest.mark.anyio
 async def test_rollback_drops_the_job(settings: Settings) -> None:
     runtime = Runtime(settings)
     await runtime.start(worker=False, migrate=False)
     try:
         with pytest.raises(RuntimeError):
-            async with runtime.transaction() as session:
-                await enqueue(session, "tests.mark", {"value": "rolled back"}, now=runtime.clock())
-                raise RuntimeError("the request failed")
+            await fail_after_enqueue(runtime)
         async with runtime.db.sessions() as session:
             jobs = (await session.execute(select(OutboxJob))).scalars().all()
     finally:
