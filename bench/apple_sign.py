@@ -39,8 +39,9 @@ def png(width: int, height: int) -> bytes:
     from PIL import Image, ImageDraw
 
     image = Image.new("RGBA", (width, height), (90, 55, 30, 255))
-    ImageDraw.Draw(image).ellipse((width // 5, height // 5, width * 4 // 5, height * 4 // 5),
-                                  fill=(240, 230, 210, 255))  # fmt: skip
+    ImageDraw.Draw(image).ellipse(
+        (width // 5, height // 5, width * 4 // 5, height * 4 // 5), fill=(240, 230, 210, 255)
+    )
     out = BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
@@ -66,17 +67,27 @@ def template() -> PassTemplate:
         "storeCard": {
             "headerFields": [{"key": "tier", "label": "TIER", "value": "Gold"}],
             "primaryFields": [
-                {"key": "points", "label": "POINTS", "value": 0,
-                 "changeMessage": "Your balance is now %@ points"}
+                {
+                    "key": "points",
+                    "label": "POINTS",
+                    "value": 0,
+                    "changeMessage": "Your balance is now %@ points",
+                }
             ],
             "secondaryFields": [{"key": "member", "label": "MEMBER", "value": "Ada Lovelace"}],
             "auxiliaryFields": [{"key": "next", "label": "NEXT REWARD", "value": "Free coffee"}],
             "backFields": [{"key": "terms", "label": "Terms", "value": "Points expire yearly."}],
         },
-        "barcodes": [{"format": "PKBarcodeFormatQR", "message": "TEMPLATE",
-                      "messageEncoding": "iso-8859-1", "altText": "TEMPLATE"}],
+        "barcodes": [
+            {
+                "format": "PKBarcodeFormatQR",
+                "message": "TEMPLATE",
+                "messageEncoding": "iso-8859-1",
+                "altText": "TEMPLATE",
+            }
+        ],
         "locations": [{"latitude": 51.5074, "longitude": -0.1278}],
-    }  # fmt: skip
+    }
     sources = {"icon.png": png(87, 87), "logo.png": png(480, 150), "strip.png": png(1125, 369)}
     files = prepare_images(sources, PassStyle.STORE_CARD)
     files["en.lproj/pass.strings"] = b'"POINTS" = "Points";\n"TIER" = "Tier";\n'
@@ -163,13 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     ratio = one_core / ceiling
 
     print(f"pass size: {len(sample)} bytes ({len(tpl.files)} static files), RSA-2048, SHA-256")
-    print(f"ceiling, raw RSA-2048 PKCS#1 v1.5 signatures, 1 core: {ceiling:9.0f} /s "
-          f"({1e6 / ceiling:.0f} µs each)")  # fmt: skip
-    print(f"signed passes, 1 process:                          {one_core:9.0f} /s "
-          f"({1e6 / one_core:.0f} µs each)")  # fmt: skip
+    print(
+        f"ceiling, raw RSA-2048 PKCS#1 v1.5 signatures, 1 core: {ceiling:9.0f} /s "
+        f"({1e6 / ceiling:.0f} µs each)"
+    )
+    print(
+        f"signed passes, 1 process:                          {one_core:9.0f} /s "
+        f"({1e6 / one_core:.0f} µs each)"
+    )
     print(f"signed passes, {cores} processes (all cores):            {multi:9.0f} /s")
-    print(f"ratio passes/ceiling on one core: {ratio:.1%} (target ≥ {TARGET:.0%}): "
-          f"{'PASS' if ratio >= TARGET else 'BELOW TARGET'}")  # fmt: skip
+    print(
+        f"ratio passes/ceiling on one core: {ratio:.1%} (target ≥ {TARGET:.0%}): "
+        f"{'PASS' if ratio >= TARGET else 'BELOW TARGET'}"
+    )
     print(
         f"rounds: passes/s {[round(x) for x in pass_rates]}, raw/s {[round(x) for x in raw_rates]}"
     )

@@ -15,6 +15,7 @@ from passmint.passes import endpoints as pass_endpoints
 from passmint.passes import tasks as _pass_tasks  # noqa: F401 - registers jobs
 from passmint.passes.apple import push as _push_tasks  # noqa: F401 - registers jobs
 from passmint.passes.apple import webservice
+from passmint.passes.apple.fastpath import DeviceFastPath
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
 from passmint.web import errors
@@ -42,6 +43,7 @@ def create_app(
     runtime: Runtime | None = None,
     worker: bool = True,
     migrate: bool = True,
+    fast_path: bool = True,
 ) -> FastAPI:
     """The ASGI app. ``worker`` runs the embedded worker in this process (embedded mode)."""
     runtime = runtime or Runtime(settings or get_settings())
@@ -70,7 +72,9 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(CollapseSlashes)
+    if fast_path:  # when served by uvicorn, _served() puts both outside the framework
+        app.add_middleware(DeviceFastPath, runtime=runtime)
+        app.add_middleware(CollapseSlashes)
     return app
 
 
@@ -78,11 +82,18 @@ def register_jobs() -> None:
     """Importing the task modules registers their jobs (done above at import time)."""
 
 
-def web_app() -> FastAPI:
+def _served(app: FastAPI) -> ASGIApp:
+    # Outermost, so device polls skip the framework's middleware stack entirely.
+    runtime = app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return DeviceFastPath(CollapseSlashes(app), runtime)
+
+
+def web_app() -> ASGIApp:
     """uvicorn factory: web only (jobs run in `passmint worker` or go to Redis)."""
-    return create_app(worker=False, migrate=False)
+    return _served(create_app(worker=False, migrate=False, fast_path=False))
 
 
-def embedded_app() -> FastAPI:
+def embedded_app() -> ASGIApp:
     """uvicorn factory: web and the in-process worker (embedded mode)."""
-    return create_app(worker=True, migrate=False)
+    return _served(create_app(worker=True, migrate=False, fast_path=False))

@@ -6,6 +6,7 @@ drivers (asyncpg, aiosqlite) are filled in here.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per request. Dead connections are recycled, and a
+    # connection that fails is invalidated by SQLAlchemy and replaced on the next checkout.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(final, **kwargs)
 
 
@@ -57,12 +62,31 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Single-statement reads without BEGIN/ROLLBACK round trips (the device polling paths).
+        self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._raw_pool: Any = None
+        self._raw_lock = asyncio.Lock()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    async def raw_pool(self) -> Any:
+        """An asyncpg pool beside SQLAlchemy's, for the few hottest single-row reads."""
+        if self._raw_pool is None:
+            async with self._raw_lock:
+                if self._raw_pool is None:
+                    import asyncpg
+
+                    url = make_url(self.url).set(drivername="postgresql")
+                    dsn = url.render_as_string(hide_password=False)
+                    self._raw_pool = await asyncpg.create_pool(dsn, min_size=2, max_size=16)
+        return self._raw_pool
+
     async def dispose(self) -> None:
+        if self._raw_pool is not None:
+            await self._raw_pool.close()
+            self._raw_pool = None
         await self.engine.dispose()
 
 

@@ -19,22 +19,45 @@ runner = CliRunner()
 @pytest.fixture
 def certs(tmp_path: Path) -> Path:
     directory = tmp_path / "certs"
-    result = runner.invoke(app, ["dev-certs", str(directory), "--pass-type-id",
-                                 "pass.dev.passmint.demo", "--team-id", "PASSMINT01"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "dev-certs",
+            str(directory),
+            "--pass-type-id",
+            "pass.dev.passmint.demo",
+            "--team-id",
+            "PASSMINT01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return directory
 
 
 def build_args(model: Path, certs: Path, out: Path, *extra: str) -> list[str]:
-    return ["apple", "build", str(model), "--cert", str(certs / "pass-cert.pem"),
-            "--key", str(certs / "pass-key.pem"), "--wwdr", str(certs / "wwdr.pem"),
-            "-o", str(out), *extra]  # fmt: skip
+    return [
+        "apple",
+        "build",
+        str(model),
+        "--cert",
+        str(certs / "pass-cert.pem"),
+        "--key",
+        str(certs / "pass-key.pem"),
+        "--wwdr",
+        str(certs / "wwdr.pem"),
+        "-o",
+        str(out),
+        *extra,
+    ]
 
 
 def test_dev_certs_writes_the_four_files(certs: Path) -> None:
     assert sorted(p.name for p in certs.iterdir()) == [
-        "ca.pem", "pass-cert.pem", "pass-key.pem", "wwdr.pem"
-    ]  # fmt: skip
+        "ca.pem",
+        "pass-cert.pem",
+        "pass-key.pem",
+        "wwdr.pem",
+    ]
     assert (certs / "pass-key.pem").stat().st_mode & 0o077 == 0
     again = runner.invoke(app, ["dev-certs", str(certs)])
     assert again.exit_code != 0
@@ -68,9 +91,16 @@ def test_set_overrides_top_level_keys(certs: Path, tmp_path: Path) -> None:
     out = tmp_path / "x.pkpass"
     result = runner.invoke(
         app,
-        build_args(EXAMPLES / "cafe-loyalty.pass", certs, out,
-                   "--set", "serialNumber=12345", "--set", "sharingProhibited:=true"),
-    )  # fmt: skip
+        build_args(
+            EXAMPLES / "cafe-loyalty.pass",
+            certs,
+            out,
+            "--set",
+            "serialNumber=12345",
+            "--set",
+            "sharingProhibited:=true",
+        ),
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as archive:
         doc = json.loads(archive.read("pass.json"))

@@ -178,16 +178,30 @@ async def cafe_design(http: httpx.AsyncClient, api_key: str) -> dict[str, Any]:
         "colors": {"background": "#3c2314", "foreground": "#fff4e6", "label": "#e6be96"},
         "images": {"icon": icon, "logo": logo},
         "fields": {
-            "header": [{"key": "tier", "label": "TIER", "value": "{{ tier }}",
-                        "change_message": "You are now %@"}],
-            "primary": [{"key": "points", "label": "POINTS", "value": "{{ points }}",
-                         "change_message": "Your balance is now %@ points"}],
+            "header": [
+                {
+                    "key": "tier",
+                    "label": "TIER",
+                    "value": "{{ tier }}",
+                    "change_message": "You are now %@",
+                }
+            ],
+            "primary": [
+                {
+                    "key": "points",
+                    "label": "POINTS",
+                    "value": "{{ points }}",
+                    "change_message": "Your balance is now %@ points",
+                }
+            ],
             "secondary": [{"key": "member", "label": "MEMBER", "value": "{{ name }}"}],
         },
         "barcode": {"format": "qr", "message": "{{ serial_number }}"},
-        "localizations": {"fr": {"POINTS": "POINTS", "TIER": "NIVEAU"},
-                          "ar": {"POINTS": "النقاط", "TIER": "المستوى"}},
-    }  # fmt: skip
+        "localizations": {
+            "fr": {"POINTS": "POINTS", "TIER": "NIVEAU"},
+            "ar": {"POINTS": "النقاط", "TIER": "المستوى"},
+        },
+    }
 
 
 def openssl_available() -> bool:

@@ -33,24 +33,37 @@ async def register_device(
         await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
     ).content
     pj: dict[str, Any] = json.loads(unzip(data)["pass.json"])
-    url = (f"/apple/v1/devices/{device}/registrations/{pj['passTypeIdentifier']}/"
-           f"{pj['serialNumber']}")  # fmt: skip
+    url = (
+        f"/apple/v1/devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}"
+    )
     response = await client.post(
-        url, headers={"Authorization": f"ApplePass {pj['authenticationToken']}"},
+        url,
+        headers={"Authorization": f"ApplePass {pj['authenticationToken']}"},
         json={"pushToken": token},
-    )  # fmt: skip
+    )
     assert response.status_code == 201
     return pj
 
 
 async def test_template_patch_rerenders_and_pushes_every_pass(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki,
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
     apns: FakeApns,
-) -> None:  # fmt: skip
+) -> None:
     key = tenant["api_key"]
     first = await setup_pass(client, tenant, dev_pki)
-    second = (await client.post("/api/v1/passes", headers=auth(key), json={
-        "template_id": first["template_id"], "data": {"points": 5, "tier": "A", "name": "B"}})).json()  # fmt: skip
+    second = (
+        await client.post(
+            "/api/v1/passes",
+            headers=auth(key),
+            json={
+                "template_id": first["template_id"],
+                "data": {"points": 5, "tier": "A", "name": "B"},
+            },
+        )
+    ).json()
     await register_device(client, first, "dev-a", "aa" * 32)
     await register_device(client, second, "dev-b", "bb" * 32)
     template = (
@@ -60,8 +73,9 @@ async def test_template_patch_rerenders_and_pushes_every_pass(
     design["fields"]["secondary"].append(
         {"key": "promo", "label": "PROMO", "value": "Double points"}
     )
-    patched = await client.patch(f"/api/v1/templates/{first['template_id']}", headers=auth(key),
-                                 json={"design": design})  # fmt: skip
+    patched = await client.patch(
+        f"/api/v1/templates/{first['template_id']}", headers=auth(key), json={"design": design}
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["version"] == 2
     assert runtime.worker is not None
@@ -89,8 +103,11 @@ async def test_void(client: httpx.AsyncClient, tenant: dict[str, str], dev_pki: 
         await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
     ).content
     assert json.loads(unzip(data)["pass.json"])["voided"] is True
-    again = await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
-                               json={"data": {"points": 1}})  # fmt: skip
+    again = await client.patch(
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
+        json={"data": {"points": 1}},
+    )
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "pass_voided"
 
@@ -114,24 +131,46 @@ async def test_credentials_are_encrypted_and_never_shown(
 
 
 async def test_credentials_from_p12_and_token_auth_push(
-    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki,
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
     apns: FakeApns,
-) -> None:  # fmt: skip
+) -> None:
     blob = pkcs12.serialize_key_and_certificates(
-        b"pass", dev_pki.pass_key, dev_pki.pass_cert, [dev_pki.wwdr],
+        b"pass",
+        dev_pki.pass_key,
+        dev_pki.pass_cert,
+        [dev_pki.wwdr],
         serialization.BestAvailableEncryption(b"keychain"),
-    )  # fmt: skip
+    )
     apns_key = ec.generate_private_key(ec.SECP256R1())
-    p8 = apns_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()  # fmt: skip
-    response = await client.put("/api/v1/credentials/apple", headers=auth(tenant["api_key"]), json={
-        "format": "p12", "certificate": base64.b64encode(blob).decode(), "password": "keychain",
-        "apns": {"auth": "token", "key_p8": p8, "key_id": "ABCDE12345", "team_id": "PASSMINT01"},
-    })  # fmt: skip
+    p8 = apns_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    response = await client.put(
+        "/api/v1/credentials/apple",
+        headers=auth(tenant["api_key"]),
+        json={
+            "format": "p12",
+            "certificate": base64.b64encode(blob).decode(),
+            "password": "keychain",
+            "apns": {
+                "auth": "token",
+                "key_p8": p8,
+                "key_id": "ABCDE12345",
+                "team_id": "PASSMINT01",
+            },
+        },
+    )
     assert response.status_code == 200, response.text
-    assert response.json()["apns"] == {"auth": "token", "key_id": "ABCDE12345",
-                                       "team_id": "PASSMINT01", "last_error": None,
-                                       "last_error_at": None}  # fmt: skip
+    assert response.json()["apns"] == {
+        "auth": "token",
+        "key_id": "ABCDE12345",
+        "team_id": "PASSMINT01",
+        "last_error": None,
+        "last_error_at": None,
+    }
     # a token-auth APNs peer that knows our key
     token_apns = FakeApns(
         auth="token", token_public_keys={"ABCDE12345": apns_key.public_key()}, team_id="PASSMINT01"
@@ -149,13 +188,26 @@ async def token_push(
     client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], token_apns: FakeApns
 ) -> None:
     design = await cafe_design(client, tenant["api_key"])
-    template = (await client.post("/api/v1/templates", headers=auth(tenant["api_key"]),
-                                  json={"name": "T", "style": "storeCard", "design": design})).json()  # fmt: skip
-    issued = (await client.post("/api/v1/passes", headers=auth(tenant["api_key"]), json={
-        "template_id": template["id"], "data": {"points": 1, "tier": "A", "name": "N"}})).json()  # fmt: skip
+    template = (
+        await client.post(
+            "/api/v1/templates",
+            headers=auth(tenant["api_key"]),
+            json={"name": "T", "style": "storeCard", "design": design},
+        )
+    ).json()
+    issued = (
+        await client.post(
+            "/api/v1/passes",
+            headers=auth(tenant["api_key"]),
+            json={"template_id": template["id"], "data": {"points": 1, "tier": "A", "name": "N"}},
+        )
+    ).json()
     await register_device(client, issued, "dev-token", "cd" * 32)
-    await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
-                       json={"data": {"points": 2}})  # fmt: skip
+    await client.patch(
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
+        json={"data": {"points": 2}},
+    )
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     push = token_apns.wait_for(1)[0]
@@ -173,9 +225,12 @@ async def token_push(
     ],
 )
 async def test_bad_credentials(
-    client: httpx.AsyncClient, tenant: dict[str, str], body: dict[str, Any], status: int,
+    client: httpx.AsyncClient,
+    tenant: dict[str, str],
+    body: dict[str, Any],
+    status: int,
     code: str | None,
-) -> None:  # fmt: skip
+) -> None:
     response = await client.put(
         "/api/v1/credentials/apple", headers=auth(tenant["api_key"]), json=body
     )
@@ -194,19 +249,28 @@ async def test_wrong_p12_password_names_the_problem(
         None,
         serialization.BestAvailableEncryption(b"right"),
     )
-    response = await client.put("/api/v1/credentials/apple", headers=auth(tenant["api_key"]), json={
-        "format": "p12", "certificate": base64.b64encode(blob).decode(), "password": "wrong"})  # fmt: skip
+    response = await client.put(
+        "/api/v1/credentials/apple",
+        headers=auth(tenant["api_key"]),
+        json={"format": "p12", "certificate": base64.b64encode(blob).decode(), "password": "wrong"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "wrong_password"
 
 
 async def test_issuing_needs_credentials(client: httpx.AsyncClient, tenant: dict[str, str]) -> None:
     design = await cafe_design(client, tenant["api_key"])
-    template = await client.post("/api/v1/templates", headers=auth(tenant["api_key"]),
-                                 json={"name": "T", "style": "storeCard", "design": design})  # fmt: skip
+    template = await client.post(
+        "/api/v1/templates",
+        headers=auth(tenant["api_key"]),
+        json={"name": "T", "style": "storeCard", "design": design},
+    )
     assert template.status_code == 201
-    issued = await client.post("/api/v1/passes", headers=auth(tenant["api_key"]),
-                               json={"template_id": template.json()["id"], "data": {}})  # fmt: skip
+    issued = await client.post(
+        "/api/v1/passes",
+        headers=auth(tenant["api_key"]),
+        json={"template_id": template.json()["id"], "data": {}},
+    )
     assert issued.status_code == 409
     assert issued.json()["error"]["code"] == "apple_credentials_missing"
 
@@ -215,34 +279,48 @@ async def test_bad_designs_and_images_are_rejected_when_saved(
     client: httpx.AsyncClient, tenant: dict[str, str]
 ) -> None:
     key = tenant["api_key"]
-    not_png = await client.post("/api/v1/images", headers={**auth(key), "Content-Type": "image/png"},
-                                content=jpeg(100, 100))  # fmt: skip
+    not_png = await client.post(
+        "/api/v1/images", headers={**auth(key), "Content-Type": "image/png"}, content=jpeg(100, 100)
+    )
     assert not_png.status_code == 422
     assert not_png.json()["error"]["code"].startswith("image_")
     design = await cafe_design(client, key)
     design["fields"]["primary"][0]["change_message"] = "no placeholder"
-    bad = await client.post("/api/v1/templates", headers=auth(key),
-                            json={"name": "T", "style": "storeCard", "design": design})  # fmt: skip
+    bad = await client.post(
+        "/api/v1/templates",
+        headers=auth(key),
+        json={"name": "T", "style": "storeCard", "design": design},
+    )
     assert bad.status_code == 422
     problems = bad.json()["error"]["details"]["problems"]
     assert any("fields.primary[0]" in p["path"] for p in problems)
     design = await cafe_design(client, key)
     design["images"]["icon"] = "00000000-0000-0000-0000-000000000000"
-    missing = await client.post("/api/v1/templates", headers=auth(key),
-                                json={"name": "T", "style": "storeCard", "design": design})  # fmt: skip
+    missing = await client.post(
+        "/api/v1/templates",
+        headers=auth(key),
+        json={"name": "T", "style": "storeCard", "design": design},
+    )
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "image_not_found"
     design = await cafe_design(client, key)
     design["locations"] = [{"latitude": 1, "longitude": 1}] * 11
-    many = await client.post("/api/v1/templates", headers=auth(key),
-                             json={"name": "T", "style": "storeCard", "design": design})  # fmt: skip
+    many = await client.post(
+        "/api/v1/templates",
+        headers=auth(key),
+        json={"name": "T", "style": "storeCard", "design": design},
+    )
     assert many.status_code == 422
-    small = await client.post("/api/v1/images", headers={**auth(key), "Content-Type": "image/png"},
-                              content=png(10, 10))  # fmt: skip
+    small = await client.post(
+        "/api/v1/images", headers={**auth(key), "Content-Type": "image/png"}, content=png(10, 10)
+    )
     design = await cafe_design(client, key)
     design["images"]["icon"] = small.json()["id"]
-    tiny = await client.post("/api/v1/templates", headers=auth(key),
-                             json={"name": "T", "style": "storeCard", "design": design})  # fmt: skip
+    tiny = await client.post(
+        "/api/v1/templates",
+        headers=auth(key),
+        json={"name": "T", "style": "storeCard", "design": design},
+    )
     assert tiny.status_code == 422
     assert "87×87" in tiny.text
 
@@ -271,9 +349,15 @@ async def test_lists_paginate_with_a_cursor(
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
     for i in range(4):
-        await client.post("/api/v1/passes", headers=auth(tenant["api_key"]), json={
-            "template_id": issued["template_id"], "data": {"points": i, "tier": "A", "name": "N"},
-            "external_id": f"ext-{i}"})  # fmt: skip
+        await client.post(
+            "/api/v1/passes",
+            headers=auth(tenant["api_key"]),
+            json={
+                "template_id": issued["template_id"],
+                "data": {"points": i, "tier": "A", "name": "N"},
+                "external_id": f"ext-{i}",
+            },
+        )
     seen: list[str] = []
     cursor = None
     while True:

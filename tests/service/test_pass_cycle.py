@@ -45,10 +45,12 @@ async def setup_pass(
     issued = await client.post(
         "/api/v1/passes",
         headers=auth(key),
-        json={"template_id": template.json()["id"],
-              "data": {"points": 100, "tier": "Silver", "name": "Ada", **data},
-              "external_id": "crm-1"},
-    )  # fmt: skip
+        json={
+            "template_id": template.json()["id"],
+            "data": {"points": 100, "tier": "Silver", "name": "Ada", **data},
+            "external_id": "crm-1",
+        },
+    )
     assert issued.status_code == 201, issued.text
     body: dict[str, Any] = issued.json()
     body["template_id"] = template.json()["id"]
@@ -108,9 +110,10 @@ async def test_iphone_cycle(
 
     # 3. the business PATCHes the pass's data
     patched = await client.patch(
-        f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
         json={"data": {"points": 250}},
-    )  # fmt: skip
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["version"] == 2
 
@@ -170,9 +173,10 @@ async def test_patch_that_renders_the_same_does_not_bump(
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
     same = await client.patch(
-        f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
         json={"data": {"points": 100, "unused_key": "x"}},
-    )  # fmt: skip
+    )
     assert same.status_code == 200
     assert same.json()["version"] == 1
     async with runtime.db.sessions() as session:
@@ -244,8 +248,10 @@ async def test_trailing_slash_and_dotted_serial_routes(
     await setup_pass(client, tenant, dev_pki)
     response = await client.get("/apple//v1/devices/a.b.c/registrations/pass.dev.passmint.demo")
     assert response.status_code == 204
-    dotted = await client.get("/apple/v1/passes/pass.dev.passmint.demo/serial.with.dots",
-                              headers={"Authorization": "ApplePass " + "y" * 20})  # fmt: skip
+    dotted = await client.get(
+        "/apple/v1/passes/pass.dev.passmint.demo/serial.with.dots",
+        headers={"Authorization": "ApplePass " + "y" * 20},
+    )
     assert dotted.status_code == 401
 
 
@@ -270,14 +276,18 @@ async def test_push_410_removes_the_registration_and_results_are_recorded(
             await client.post(url, headers=headers, json={"pushToken": token})
         ).status_code == 201
     apns.fail("bb" * 32, 410, "Unregistered")
-    await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
-                       json={"data": {"points": 7}})  # fmt: skip
+    await client.patch(
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
+        json={"data": {"points": 7}},
+    )
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     async with runtime.db.sessions() as session:
         remaining = await session.scalar(select(func.count()).select_from(Registration))
-        results = list((await session.execute(
-            select(Event.data).where(Event.kind == "pushed"))).scalars())  # fmt: skip
+        results = list(
+            (await session.execute(select(Event.data).where(Event.kind == "pushed"))).scalars()
+        )
     assert remaining == 1
     assert sorted(r["status"] for r in results) == [200, 410]
 
@@ -291,12 +301,15 @@ async def test_tenants_are_isolated(
     async with runtime.transaction() as session:
         other = await tenants.create_tenant(session, "Other", runtime.clock())
         key = await tenants.create_api_key(session, other.id, name="k", now=runtime.clock())
-    for method, url in (("GET", f"/api/v1/passes/{issued['id']}"),
-                        ("GET", f"/api/v1/templates/{issued['template_id']}")):  # fmt: skip
+    for method, url in (
+        ("GET", f"/api/v1/passes/{issued['id']}"),
+        ("GET", f"/api/v1/templates/{issued['template_id']}"),
+    ):
         response = await client.request(method, url, headers=auth(key.secret))
         assert response.status_code == 404
-    patch = await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(key.secret),
-                               json={"data": {"points": 1}})  # fmt: skip
+    patch = await client.patch(
+        f"/api/v1/passes/{issued['id']}", headers=auth(key.secret), json={"data": {"points": 1}}
+    )
     assert patch.status_code == 404
     listing = await client.get("/api/v1/passes", headers=auth(key.secret))
     assert listing.json()["items"] == []
@@ -327,8 +340,11 @@ async def test_last_modified_is_rfc7231_and_strictly_increasing(
     issued = await setup_pass(client, tenant, dev_pki)
     seen = []
     for points in (1, 2, 3):
-        await client.patch(f"/api/v1/passes/{issued['id']}", headers=auth(tenant["api_key"]),
-                           json={"data": {"points": points}})  # fmt: skip
+        await client.patch(
+            f"/api/v1/passes/{issued['id']}",
+            headers=auth(tenant["api_key"]),
+            json={"data": {"points": points}},
+        )
         async with runtime.db.sessions() as session:
             p = await session.get(Pass, __import__("uuid").UUID(issued["id"]))
             assert p is not None

@@ -87,16 +87,34 @@ def production(
     }
     created = subprocess.run(
         [str(BIN / "passmint"), "tenants", "create", "Chain", "--json"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     tenant = json.loads(created.stdout)
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     web = subprocess.Popen(
-        [str(BIN / "passmint"), "serve", "--no-worker", "--workers", "2", "--port", str(port),
-         "--log-level", "warning"], env=env, **quiet,
-    )  # fmt: skip
+        [
+            str(BIN / "passmint"),
+            "serve",
+            "--no-worker",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     workers = subprocess.Popen(
-        [str(BIN / "passmint"), "worker", "--processes", "2"], env=env, **quiet
+        [str(BIN / "passmint"), "worker", "--processes", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_healthy(base, web)
@@ -111,10 +129,11 @@ def test_cycle_with_redis_workers(
 ) -> None:
     base, tenant = production
     with (
-        httpx.Client(base_url=base, timeout=30,
-                     headers={"Authorization": f"Bearer {tenant['api_key']}"}) as api,
+        httpx.Client(
+            base_url=base, timeout=30, headers={"Authorization": f"Bearer {tenant['api_key']}"}
+        ) as api,
         httpx.Client(timeout=30) as phone,
-    ):  # fmt: skip
+    ):
         cycle(api, phone, issue(api, dev_pki), base, apns, check_pass)
 
 

@@ -51,13 +51,19 @@ def server(
     env.pop("PASSMINT_REDIS_URL", None)
     created = subprocess.run(
         [str(BIN / "passmint"), "tenants", "create", "Café Lumen", "--json"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     tenant = json.loads(created.stdout)
     process = subprocess.Popen(
         [str(BIN / "passmint"), "serve", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -96,26 +102,43 @@ def test_iphone_cycle_against_passmint_serve(
 
 def issue(api: httpx.Client, dev_pki: DevPki) -> dict[str, Any]:
     files = dev_pki.files()
-    assert api.put("/api/v1/credentials/apple", json={
-        "certificate": files["pass-cert.pem"].decode(),
-        "private_key": files["pass-key.pem"].decode(),
-        "wwdr": files["wwdr.pem"].decode(),
-    }).status_code == 200  # fmt: skip
-    icon = api.post("/api/v1/images", content=png(87, 87),
-                    headers={"Content-Type": "image/png"}).json()["id"]  # fmt: skip
+    assert (
+        api.put(
+            "/api/v1/credentials/apple",
+            json={
+                "certificate": files["pass-cert.pem"].decode(),
+                "private_key": files["pass-key.pem"].decode(),
+                "wwdr": files["wwdr.pem"].decode(),
+            },
+        ).status_code
+        == 200
+    )
+    icon = api.post(
+        "/api/v1/images", content=png(87, 87), headers={"Content-Type": "image/png"}
+    ).json()["id"]
     design = {
         "organization_name": "Café Lumen",
         "description": "Loyalty card",
         "images": {"icon": icon},
-        "fields": {"primary": [{"key": "points", "label": "POINTS", "value": "{{ points }}",
-                                "change_message": "Your balance is now %@ points"}]},
+        "fields": {
+            "primary": [
+                {
+                    "key": "points",
+                    "label": "POINTS",
+                    "value": "{{ points }}",
+                    "change_message": "Your balance is now %@ points",
+                }
+            ]
+        },
         "barcode": {"format": "qr", "message": "{{ serial_number }}"},
-    }  # fmt: skip
-    template = api.post("/api/v1/templates", json={"name": "Loyalty", "style": "storeCard",
-                                                   "design": design})  # fmt: skip
+    }
+    template = api.post(
+        "/api/v1/templates", json={"name": "Loyalty", "style": "storeCard", "design": design}
+    )
     assert template.status_code == 201, template.text
-    issued = api.post("/api/v1/passes", json={"template_id": template.json()["id"],
-                                              "data": {"points": 10}})  # fmt: skip
+    issued = api.post(
+        "/api/v1/passes", json={"template_id": template.json()["id"], "data": {"points": 10}}
+    )
     assert issued.status_code == 201, issued.text
     body: dict[str, Any] = issued.json()
     return body
@@ -142,12 +165,18 @@ def cycle(
     device = f"{service}/v1/devices/e2e-device-1/registrations/{pj['passTypeIdentifier']}"
     # 2. register
     token = "0123456789abcdef" * 4
-    assert phone.post(f"{device}/{pj['serialNumber']}", headers=auth,
-                      json={"pushToken": token}).status_code == 201  # fmt: skip
+    assert (
+        phone.post(
+            f"{device}/{pj['serialNumber']}", headers=auth, json={"pushToken": token}
+        ).status_code
+        == 201
+    )
     tag = phone.get(device).json()["lastUpdated"]
     # 3. the business patches the data
-    assert api.patch(f"/api/v1/passes/{issued['id']}",
-                     json={"data": {"points": 75}}).status_code == 200  # fmt: skip
+    assert (
+        api.patch(f"/api/v1/passes/{issued['id']}", json={"data": {"points": 75}}).status_code
+        == 200
+    )
     # 4. APNs receives the push for that token
     push = apns.wait_for(1, timeout=20)[0]
     assert push.token == token
@@ -158,8 +187,9 @@ def cycle(
     assert updated.status_code == 200
     assert updated.json()["serialNumbers"] == [pj["serialNumber"]]
     # 6. the new pass, with the changed field and its change message
-    latest = phone.get(f"{service}/v1/passes/{pj['passTypeIdentifier']}/{pj['serialNumber']}",
-                       headers=auth)  # fmt: skip
+    latest = phone.get(
+        f"{service}/v1/passes/{pj['passTypeIdentifier']}/{pj['serialNumber']}", headers=auth
+    )
     assert latest.status_code == 200
     check_pass(latest.content)
     with zipfile.ZipFile(io.BytesIO(latest.content)) as archive:

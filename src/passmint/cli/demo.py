@@ -37,11 +37,28 @@ def openssl_verify(pkpass: bytes, ca_pem: Path) -> tuple[bool, str]:
         manifest.write_bytes(archive.read("manifest.json"))
         signature.write_bytes(archive.read("signature"))
         result = subprocess.run(
-            ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(signature),
-             "-content", str(manifest), "-CAfile", str(ca_pem), "-purpose", "any",
-             "-out", "/dev/null"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                "openssl",
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                str(signature),
+                "-content",
+                str(manifest),
+                "-CAfile",
+                str(ca_pem),
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     return result.returncode == 0, (result.stderr or result.stdout).strip().splitlines()[-1]
 
 

@@ -25,10 +25,14 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     draw = ImageDraw.Draw(image)
     side = min(width, height)
     draw.ellipse(
-        (width / 2 - side * 0.35, height / 2 - side * 0.35,
-         width / 2 + side * 0.35, height / 2 + side * 0.35),
+        (
+            width / 2 - side * 0.35,
+            height / 2 - side * 0.35,
+            width / 2 + side * 0.35,
+            height / 2 + side * 0.35,
+        ),
         fill=(255, 244, 230, 255),
-    )  # fmt: skip
+    )
     out = BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
@@ -42,28 +46,62 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
         "colors": {"background": "#3c2314", "foreground": "#fff4e6", "label": "#e6be96"},
         "images": {"icon": icon, "logo": logo, "strip": strip},
         "fields": {
-            "header": [{"key": "tier", "label": "TIER", "value": "{{ tier }}",
-                        "change_message": "You are now %@"}],
-            "primary": [{"key": "points", "label": "POINTS", "value": "{{ points }}",
-                         "change_message": "Your balance is now %@ points"}],
+            "header": [
+                {
+                    "key": "tier",
+                    "label": "TIER",
+                    "value": "{{ tier }}",
+                    "change_message": "You are now %@",
+                }
+            ],
+            "primary": [
+                {
+                    "key": "points",
+                    "label": "POINTS",
+                    "value": "{{ points }}",
+                    "change_message": "Your balance is now %@ points",
+                }
+            ],
             "secondary": [{"key": "member", "label": "MEMBER", "value": "{{ name }}"}],
-            "auxiliary": [{"key": "next", "label": "NEXT REWARD",
-                           "value": "Free flat white at 1,500"}],
-            "back": [{"key": "terms", "label": "TERMS",
-                      "value": "Points expire 12 months after they are earned."}],
+            "auxiliary": [
+                {"key": "next", "label": "NEXT REWARD", "value": "Free flat white at 1,500"}
+            ],
+            "back": [
+                {
+                    "key": "terms",
+                    "label": "TERMS",
+                    "value": "Points expire 12 months after they are earned.",
+                }
+            ],
         },
         "barcode": {"format": "qr", "message": "{{ serial_number }}", "alt_text": "{{ name }}"},
-        "locations": [{"latitude": 51.5074, "longitude": -0.1278,
-                       "relevant_text": "Your coffee is waiting"}],
+        "locations": [
+            {"latitude": 51.5074, "longitude": -0.1278, "relevant_text": "Your coffee is waiting"}
+        ],
         "localizations": {
-            "en": {"POINTS": "POINTS", "TIER": "TIER", "MEMBER": "MEMBER",
-                   "NEXT REWARD": "NEXT REWARD", "TERMS": "Terms"},
-            "fr": {"POINTS": "POINTS", "TIER": "NIVEAU", "MEMBER": "MEMBRE",
-                   "NEXT REWARD": "PROCHAINE RÉCOMPENSE", "TERMS": "Conditions"},
-            "ar": {"POINTS": "النقاط", "TIER": "المستوى", "MEMBER": "العضو",
-                   "NEXT REWARD": "المكافأة التالية", "TERMS": "الشروط"},
+            "en": {
+                "POINTS": "POINTS",
+                "TIER": "TIER",
+                "MEMBER": "MEMBER",
+                "NEXT REWARD": "NEXT REWARD",
+                "TERMS": "Terms",
+            },
+            "fr": {
+                "POINTS": "POINTS",
+                "TIER": "NIVEAU",
+                "MEMBER": "MEMBRE",
+                "NEXT REWARD": "PROCHAINE RÉCOMPENSE",
+                "TERMS": "Conditions",
+            },
+            "ar": {
+                "POINTS": "النقاط",
+                "TIER": "المستوى",
+                "MEMBER": "العضو",
+                "NEXT REWARD": "المكافأة التالية",
+                "TERMS": "الشروط",
+            },
         },
-    }  # fmt: skip
+    }
 
 
 async def seed(settings: Settings) -> dict[str, Any]:
@@ -94,15 +132,26 @@ async def seed(settings: Settings) -> dict[str, Any]:
             tenant = await tenants.create_tenant(session, DEMO_NAME, now)
             key = await tenants.create_api_key(session, tenant.id, name="demo", now=now)
             await credentials.put_credentials(
-                session, runtime.box, tenant.id, now=now, certificate=files["pass-cert.pem"],
-                private_key=files["pass-key.pem"], password=None, p12=False,
-                wwdr=files["wwdr.pem"], apns_key=None,
-            )  # fmt: skip
+                session,
+                runtime.box,
+                tenant.id,
+                now=now,
+                certificate=files["pass-cert.pem"],
+                private_key=files["pass-key.pem"],
+                password=None,
+                p12=False,
+                wwdr=files["wwdr.pem"],
+                apns_key=None,
+            )
             ctx = passes.PassContext(
-                session=session, tenant_id=tenant.id, now=now, box=runtime.box,
-                hasher=runtime.hasher, credentials=credential_cache(runtime),
+                session=session,
+                tenant_id=tenant.id,
+                now=now,
+                box=runtime.box,
+                hasher=runtime.hasher,
+                credentials=credential_cache(runtime),
                 web_service_url=settings.web_service_url(),
-            )  # fmt: skip
+            )
             icon = await passes.upload_image(ctx, _png(87, 87, (200, 120, 40)))
             logo = await passes.upload_image(ctx, _png(480, 150, (60, 35, 20)))
             strip = await passes.upload_image(ctx, _png(1125, 369, (90, 55, 30)))
@@ -113,13 +162,17 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 ctx, name="Café loyalty", style=PassStyle.STORE_CARD, design=design
             )
             issued = []
-            for name, points, tier in (("Ada Lovelace", 1250, "Gold"),
-                                       ("Grace Hopper", 320, "Silver"),
-                                       ("Alan Turing", 40, "Bronze")):  # fmt: skip
+            for name, points, tier in (
+                ("Ada Lovelace", 1250, "Gold"),
+                ("Grace Hopper", 320, "Silver"),
+                ("Alan Turing", 40, "Bronze"),
+            ):
                 pass_ = await passes.issue_pass(
-                    ctx, template_id=template.id,
-                    data={"name": name, "points": points, "tier": tier}, external_id=None,
-                )  # fmt: skip
+                    ctx,
+                    template_id=template.id,
+                    data={"name": name, "points": points, "tier": tier},
+                    external_id=None,
+                )
                 issued.append({"id": str(pass_.id), "name": name, "token": pass_.download_token})
         state = {
             "tenant_id": str(tenant.id),

@@ -32,8 +32,11 @@ def serve(
     run_migrations(settings.resolved_database_url())
     embedded = settings.queue_mode() is QueueMode.EMBEDDED
     if embedded and workers > 1 and not no_worker:
-        typer.echo("note: in embedded mode only the first web process would run jobs; "
-                   "use --no-worker with a separate `passmint worker`", err=True)  # fmt: skip
+        typer.echo(
+            "note: in embedded mode only the first web process would run jobs; "
+            "use --no-worker with a separate `passmint worker`",
+            err=True,
+        )
     factory = "passmint.app:web_app" if no_worker or not embedded else "passmint.app:embedded_app"
     uvicorn.run(
         factory,

@@ -49,9 +49,18 @@ class ZipEntry:
             raise ValueError(f"{name}: entries over 4 GiB are not supported")
         crc = zlib.crc32(data)
         header = _LOCAL.pack(
-            0x04034B50, 20, _UTF8_FLAG, method, _DOS_TIME, _DOS_DATE,
-            crc, len(payload), len(data), len(raw_name), 0,
-        )  # fmt: skip
+            0x04034B50,
+            20,
+            _UTF8_FLAG,
+            method,
+            _DOS_TIME,
+            _DOS_DATE,
+            crc,
+            len(payload),
+            len(data),
+            len(raw_name),
+            0,
+        )
         return cls(raw_name, method, crc, len(data), len(payload), header + raw_name + payload)
 
 

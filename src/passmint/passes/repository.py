@@ -153,8 +153,11 @@ async def store_bundle(session: AsyncSession, bundle: PassBundle) -> None:
     statement = insert_for(session, PassBundle).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["pass_id"],
-        set_={"version": values["version"], "data": values["data"],
-              "created_at": values["created_at"]},
+        set_={
+            "version": values["version"],
+            "data": values["data"],
+            "created_at": values["created_at"],
+        },
         where=PassBundle.version < values["version"],
-    )  # fmt: skip
+    )
     await session.execute(statement)

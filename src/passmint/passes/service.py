@@ -316,8 +316,14 @@ async def issue_pass(
     pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
     ctx.session.add(pass_)
     await ctx.session.flush()
-    await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.ISSUED, now=ctx.now,
-                 pass_id=pass_.id, data={"template_version": version.version})  # fmt: skip
+    await record(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        kind=EventKind.ISSUED,
+        now=ctx.now,
+        pass_id=pass_.id,
+        data={"template_version": version.version},
+    )
     return pass_
 
 
@@ -371,8 +377,9 @@ async def void_pass(ctx: PassContext, pass_id: uuid.UUID) -> Pass:
     pass_.status = "voided"
     pass_.voided_at = ctx.now
     await refresh_pass(ctx, pass_, reason="voided")
-    await record(ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.VOIDED, now=ctx.now,
-                 pass_id=pass_.id)  # fmt: skip
+    await record(
+        ctx.session, tenant_id=ctx.tenant_id, kind=EventKind.VOIDED, now=ctx.now, pass_id=pass_.id
+    )
     return pass_
 
 

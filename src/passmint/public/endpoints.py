@@ -37,16 +37,24 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
         )
         data = await pass_service.signed_bundle(ctx, pass_)
         client = parse_user_agent(request.headers.get("user-agent"))
-        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.DOWNLOADED,
-                     now=ctx.now, pass_id=pass_.id, platform=client.platform,
-                     device_model=client.device_model,
-                     data={"via": "link", "os_version": client.os_version})  # fmt: skip
+        await record(
+            session,
+            tenant_id=pass_.tenant_id,
+            kind=EventKind.DOWNLOADED,
+            now=ctx.now,
+            pass_id=pass_.id,
+            platform=client.platform,
+            device_model=client.device_model,
+            data={"via": "link", "os_version": client.os_version},
+        )
     return Response(
         data,
         media_type=PKPASS_MIME,
-        headers={"Content-Disposition": f'attachment; filename="{pass_.serial_number}.pkpass"',
-                 "Cache-Control": "no-store"},
-    )  # fmt: skip
+        headers={
+            "Content-Disposition": f'attachment; filename="{pass_.serial_number}.pkpass"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)

@@ -86,9 +86,13 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
             log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
             take_pending(session)
             await _reschedule(
-                runtime, job_id, attempt, "".join(traceback.format_exception_only(exc))[-2000:],
-                None, failure=True,
-            )  # fmt: skip
+                runtime,
+                job_id,
+                attempt,
+                "".join(traceback.format_exception_only(exc))[-2000:],
+                None,
+                failure=True,
+            )
         return False
 
 

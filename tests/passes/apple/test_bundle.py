@@ -72,21 +72,33 @@ def test_rendered_json_equals_the_template_when_nothing_changes() -> None:
 def test_slot_values_are_checked(signer: ManifestSigner, now: datetime) -> None:
     doc = store_card()
     doc["storeCard"]["secondaryFields"].append(
-        {"key": "since", "label": "SINCE", "value": "2024-01-01T00:00Z",
-         "dateStyle": "PKDateStyleShort", "timeStyle": "PKDateStyleNone"}
-    )  # fmt: skip
+        {
+            "key": "since",
+            "label": "SINCE",
+            "value": "2024-01-01T00:00Z",
+            "dateStyle": "PKDateStyleShort",
+            "timeStyle": "PKDateStyleNone",
+        }
+    )
     doc["storeCard"]["headerFields"][0] = {
-        "key": "balance", "label": "BAL", "value": 5, "currencyCode": "EUR",
+        "key": "balance",
+        "label": "BAL",
+        "value": 5,
+        "currencyCode": "EUR",
         "numberStyle": "PKNumberStyleDecimal",
-    }  # fmt: skip
+    }
     template = PassTemplate(doc, icon_files())
     with pytest.raises(InvalidPass) as info:
         template.render_pass_json(
             serial_number="", fields={"since": "yesterday", "balance": "five", "points": True}
         )
     codes = {p.code for p in info.value.problems}
-    assert codes == {"invalid_value", "invalid_date", "number_style_on_non_numeric_value",
-                     "invalid_field_value"}  # fmt: skip
+    assert codes == {
+        "invalid_value",
+        "invalid_date",
+        "number_style_on_non_numeric_value",
+        "invalid_field_value",
+    }
     with pytest.raises(UnknownSlot):
         template.render_pass_json(fields={"nope": 1})
 

@@ -84,17 +84,43 @@ def test_keychain_style_p12_with_rc2_40(dev_pki: DevPki, now: datetime, tmp_path
     (tmp_path / "c.pem").write_bytes(files["pass-cert.pem"])
     (tmp_path / "k.pem").write_bytes(files["pass-key.pem"])
     subprocess.run(
-        ["openssl", "pkcs12", "-export", "-legacy", "-certpbe", "PBE-SHA1-RC2-40",
-         "-keypbe", "PBE-SHA1-3DES", "-in", str(tmp_path / "c.pem"),
-         "-inkey", str(tmp_path / "k.pem"), "-out", str(tmp_path / "k.p12"),
-         "-passout", "pass:keychain"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "pkcs12",
+            "-export",
+            "-legacy",
+            "-certpbe",
+            "PBE-SHA1-RC2-40",
+            "-keypbe",
+            "PBE-SHA1-3DES",
+            "-in",
+            str(tmp_path / "c.pem"),
+            "-inkey",
+            str(tmp_path / "k.pem"),
+            "-out",
+            str(tmp_path / "k.p12"),
+            "-passout",
+            "pass:keychain",
+        ],
+        check=True,
+        capture_output=True,
+    )
     info = subprocess.run(
-        ["openssl", "pkcs12", "-legacy", "-info", "-noout", "-in", str(tmp_path / "k.p12"),
-         "-passin", "pass:keychain"],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "pkcs12",
+            "-legacy",
+            "-info",
+            "-noout",
+            "-in",
+            str(tmp_path / "k.p12"),
+            "-passin",
+            "pass:keychain",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert "pbeWithSHA1And40BitRC2-CBC" in info.stdout + info.stderr
     identity = certs.load_identity_p12((tmp_path / "k.p12").read_bytes(), b"keychain", now=now)
     assert identity.pass_type_id == "pass.dev.passmint.demo"

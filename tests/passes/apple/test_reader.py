@@ -147,8 +147,11 @@ def test_pass_json_rules_and_images_are_checked(
     files["strip.png"] = b"not a png"
     import hashlib
 
-    manifest = {n: hashlib.sha1(d).hexdigest() for n, d in files.items()
-                if n not in ("manifest.json", "signature")}  # fmt: skip
+    manifest = {
+        n: hashlib.sha1(d).hexdigest()
+        for n, d in files.items()
+        if n not in ("manifest.json", "signature")
+    }
     files["manifest.json"] = json.dumps(manifest).encode()
     report = check(rezip(files), dev_pki, now)
     paths = {p.path for p in report.errors}

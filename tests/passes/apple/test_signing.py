@@ -20,10 +20,28 @@ def openssl_verify(signature: bytes, content: bytes, ca: Path, tmp: Path) -> str
     (tmp / "sig").write_bytes(signature)
     (tmp / "m").write_bytes(content)
     result = subprocess.run(
-        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp / "sig"),
-         "-content", str(tmp / "m"), "-CAfile", str(ca), "-purpose", "any", "-out", "/dev/null"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(tmp / "sig"),
+            "-content",
+            str(tmp / "m"),
+            "-CAfile",
+            str(ca),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.stderr
 
 

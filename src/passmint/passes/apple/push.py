@@ -97,12 +97,21 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
         results = await client.push_many([token for *_, token in rows], credential.pass_type_id)
         credential_error = None
         for (registration, device, pass_id, _), result in zip(rows, results, strict=True):
-            events.append({
-                "tenant_id": tenant_id, "pass_id": pass_id, "kind": EventKind.PUSHED.value,
-                "platform": "ios", "created_at": now,
-                "data": {"device_id": str(device), "status": result.status,
-                         "reason": result.reason, "attempts": result.attempts},
-            })  # fmt: skip
+            events.append(
+                {
+                    "tenant_id": tenant_id,
+                    "pass_id": pass_id,
+                    "kind": EventKind.PUSHED.value,
+                    "platform": "ios",
+                    "created_at": now,
+                    "data": {
+                        "device_id": str(device),
+                        "status": result.status,
+                        "reason": result.reason,
+                        "attempts": result.attempts,
+                    },
+                }
+            )
             if result.unregistered:
                 dead.append(registration)
             elif result.retryable:

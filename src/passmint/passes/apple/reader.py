@@ -130,8 +130,14 @@ def _read_zip(data: bytes, report: VerifyReport) -> dict[str, bytes] | None:
                 return None
             try:
                 content = archive.read(info)
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError,
-                    OSError, EOFError) as exc:  # fmt: skip
+            except (
+                zipfile.BadZipFile,
+                NotImplementedError,
+                RuntimeError,
+                ValueError,
+                OSError,
+                EOFError,
+            ) as exc:
                 report.add(name, "unreadable_entry", f"cannot be extracted: {exc}")
                 continue
             total += len(content)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from passmint.kit.ids import uuid7
 from passmint.kit.sql import insert_for
 from passmint.models import Device, Pass, Registration
 
@@ -15,8 +18,6 @@ from passmint.models import Device, Pass, Registration
 async def upsert_device(
     session: AsyncSession, device_library_id: str, push_token: str, now: datetime
 ) -> uuid.UUID:
-    from passmint.kit.ids import uuid7
-
     statement = (
         insert_for(session, Device)
         .values(
@@ -39,8 +40,6 @@ async def add_registration(
     session: AsyncSession, device_id: uuid.UUID, pass_: Pass, now: datetime
 ) -> bool:
     """True when the registration is new (201), False when it existed (200)."""
-    from passmint.kit.ids import uuid7
-
     statement = (
         insert_for(session, Registration)
         .values(
@@ -75,8 +74,31 @@ async def delete_device_if_unused(session: AsyncSession, device: uuid.UUID) -> N
     await session.execute(delete(Device).where(Device.id == device, ~still))
 
 
+@dataclass(frozen=True, slots=True)
+class PassAuth:
+    """What the web service needs to authorize a request and answer 304."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    auth_token_hash: str
+    last_modified: datetime
+    version: int
+
+
+_PASS_AUTH = select(
+    Pass.id, Pass.tenant_id, Pass.auth_token_hash, Pass.last_modified, Pass.version
+).where(Pass.pass_type_id == bindparam("pass_type_id"), Pass.serial_number == bindparam("serial"))
+
+
+async def pass_auth(
+    conn: AsyncConnection | AsyncSession, pass_type_id: str, serial: str
+) -> PassAuth | None:
+    row = (await conn.execute(_PASS_AUTH, {"pass_type_id": pass_type_id, "serial": serial})).first()
+    return PassAuth(*row) if row is not None else None
+
+
 async def updated_serials(
-    session: AsyncSession, device_library_id: str, pass_type_id: str, since: int
+    session: AsyncConnection | AsyncSession, device_library_id: str, pass_type_id: str, since: int
 ) -> list[tuple[str, int]]:
     query = (
         select(Pass.serial_number, Pass.update_tag)
@@ -113,3 +135,33 @@ async def push_targets(
 async def delete_registrations(session: AsyncSession, ids: list[uuid.UUID]) -> None:
     if ids:
         await session.execute(delete(Registration).where(Registration.id.in_(ids)))
+
+
+# Raw driver reads for the device fast path (PostgreSQL only; see fastpath.py).
+_UPDATED_SQL = (
+    "SELECT p.serial_number, p.update_tag FROM devices d"
+    " JOIN registrations r ON r.device_id = d.id"
+    " JOIN passes p ON p.id = r.pass_id"
+    " WHERE d.device_library_id = $1 AND r.pass_type_id = $2 AND p.update_tag > $3"
+)
+
+
+_VALIDATOR_SQL = (
+    "SELECT auth_token_hash, last_modified FROM passes"
+    " WHERE pass_type_id = $1 AND serial_number = $2"
+)
+
+
+async def pass_validator_raw(
+    pool: Any, pass_type_id: str, serial: str
+) -> tuple[str, datetime] | None:
+    """Just what a 304 needs: the token hash and Last-Modified."""
+    row = await pool.fetchrow(_VALIDATOR_SQL, pass_type_id, serial)
+    return (str(row[0]), row[1]) if row is not None else None
+
+
+async def updated_serials_raw(
+    pool: Any, device_library_id: str, pass_type_id: str, since: int
+) -> list[tuple[str, int]]:
+    rows = await pool.fetch(_UPDATED_SQL, device_library_id, pass_type_id, since)
+    return [(str(serial), int(tag)) for serial, tag in rows]

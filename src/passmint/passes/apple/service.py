@@ -12,14 +12,14 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from passmint.errors import PassmintError
 from passmint.kit.crypto import TokenHasher
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import Pass
-from passmint.passes import repository as pass_repository
 from passmint.passes.apple import repository
+from passmint.passes.apple.repository import PassAuth
 from passmint.passes.events import EventKind, record
 
 _DUMMY_HASH = "0" * 64
@@ -35,6 +35,25 @@ class BadRequest(PassmintError):
     status = 400
 
 
+async def authorize(
+    conn: AsyncConnection | AsyncSession,
+    hasher: TokenHasher,
+    pass_type_id: str,
+    serial: str,
+    authorization: str | None,
+) -> PassAuth:
+    """The pass, if the ApplePass token is right; one indexed read."""
+    found = await repository.pass_auth(conn, pass_type_id, serial)
+    token = ""
+    if authorization and authorization.startswith("ApplePass "):
+        token = authorization[len("ApplePass ") :].strip()
+    expected = found.auth_token_hash if found is not None else _DUMMY_HASH
+    # Always hash and compare, so an unknown serial costs the same as a wrong token.
+    if not hmac.compare_digest(hasher.hash(token), expected) or found is None or not token:
+        raise NotAuthorized("missing or wrong ApplePass token")
+    return found
+
+
 async def authorized_pass(
     session: AsyncSession,
     hasher: TokenHasher,
@@ -42,13 +61,10 @@ async def authorized_pass(
     serial: str,
     authorization: str | None,
 ) -> Pass:
-    pass_ = await pass_repository.pass_by_serial(session, pass_type_id, serial)
-    token = ""
-    if authorization and authorization.startswith("ApplePass "):
-        token = authorization[len("ApplePass ") :].strip()
-    expected = pass_.auth_token_hash if pass_ is not None else _DUMMY_HASH
-    # Always hash and compare, so an unknown serial costs the same as a wrong token.
-    if not hmac.compare_digest(hasher.hash(token), expected) or pass_ is None or not token:
+    """The pass row itself (for writes), if the ApplePass token is right."""
+    found = await authorize(session, hasher, pass_type_id, serial, authorization)
+    pass_ = await session.get(Pass, found.id, with_for_update=True)
+    if pass_ is None:  # deleted between the two reads
         raise NotAuthorized("missing or wrong ApplePass token")
     return pass_
 
@@ -67,9 +83,16 @@ async def register(
     created = await repository.add_registration(session, device, pass_, now)
     if created:
         client = parse_user_agent(user_agent)
-        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.REGISTERED, now=now,
-                     pass_id=pass_.id, platform="ios", device_model=client.device_model,
-                     data={"device_id": str(device), "os_version": client.os_version})  # fmt: skip
+        await record(
+            session,
+            tenant_id=pass_.tenant_id,
+            kind=EventKind.REGISTERED,
+            now=now,
+            pass_id=pass_.id,
+            platform="ios",
+            device_model=client.device_model,
+            data={"device_id": str(device), "os_version": client.os_version},
+        )
         if pass_.status == "issued":
             pass_.status = "installed"
     return created
@@ -83,8 +106,15 @@ async def unregister(
         return
     if await repository.remove_registration(session, device, pass_.id):
         await repository.delete_device_if_unused(session, device)
-        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.UNREGISTERED, now=now,
-                     pass_id=pass_.id, platform="ios", data={"device_id": str(device)})  # fmt: skip
+        await record(
+            session,
+            tenant_id=pass_.tenant_id,
+            kind=EventKind.UNREGISTERED,
+            now=now,
+            pass_id=pass_.id,
+            platform="ios",
+            data={"device_id": str(device)},
+        )
         if (
             await repository.registration_count(session, pass_.id) == 0
             and pass_.status == "installed"
@@ -106,7 +136,10 @@ def parse_tag(tag: str | None) -> int:
 
 
 async def updated_serials(
-    session: AsyncSession, device_library_id: str, pass_type_id: str, tag: str | None
+    session: AsyncConnection | AsyncSession,
+    device_library_id: str,
+    pass_type_id: str,
+    tag: str | None,
 ) -> UpdatedSerials | None:
     """None means 204: an unknown device, or nothing changed since the tag."""
     rows = await repository.updated_serials(

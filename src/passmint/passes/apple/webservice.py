@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from passmint.errors import PassmintError
 from passmint.kit.useragent import parse_user_agent
+from passmint.models import Pass
 from passmint.passes import service as pass_service
 from passmint.passes.apple import service
 from passmint.passes.apple.bundle import PKPASS_MIME
@@ -80,9 +81,9 @@ async def updated_serials(
     runtime: RuntimeDep,
     passesUpdatedSince: str | None = None,
 ) -> Response:
-    async with runtime.db.sessions() as session:
+    async with runtime.db.reads.connect() as conn:
         result = await service.updated_serials(
-            session, device_library_id, pass_type_id, passesUpdatedSince
+            conn, device_library_id, pass_type_id, passesUpdatedSince
         )
     if result is None:
         return Response(status_code=204)
@@ -115,19 +116,21 @@ async def latest_pass(
     runtime: RuntimeDep,
     authorization: Authorization = None,
 ) -> Response:
-    async with runtime.db.sessions() as session:
-        pass_ = await service.authorized_pass(
-            session, runtime.hasher, pass_type_id, serial, authorization
-        )
-        last_modified = format_datetime(pass_.last_modified, usegmt=True)
-        since = request.headers.get("if-modified-since")
-        if since:
-            try:
-                if parsedate_to_datetime(since) >= pass_.last_modified:
-                    return Response(status_code=304, headers={"Last-Modified": last_modified})
-            except (TypeError, ValueError, IndexError):
-                pass  # an unparseable date means: send the pass
+    async with runtime.db.reads.connect() as conn:
+        found = await service.authorize(conn, runtime.hasher, pass_type_id, serial, authorization)
+    last_modified = format_datetime(found.last_modified, usegmt=True)
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            if parsedate_to_datetime(since) >= found.last_modified:
+                return Response(status_code=304, headers={"Last-Modified": last_modified})
+        except (TypeError, ValueError, IndexError):
+            pass  # an unparseable date means: send the pass
     async with runtime.transaction() as session:
+        pass_ = await session.get(Pass, found.id)
+        if pass_ is None:
+            raise service.NotAuthorized("missing or wrong ApplePass token")
+        last_modified = format_datetime(pass_.last_modified, usegmt=True)
         ctx = PassContext(
             session=session,
             tenant_id=pass_.tenant_id,
@@ -139,10 +142,16 @@ async def latest_pass(
         )
         data = await pass_service.signed_bundle(ctx, pass_)
         client = parse_user_agent(request.headers.get("user-agent"))
-        await record(session, tenant_id=pass_.tenant_id, kind=EventKind.DOWNLOADED,
-                     now=ctx.now, pass_id=pass_.id, platform=client.platform,
-                     device_model=client.device_model,
-                     data={"via": "webservice", "version": pass_.version})  # fmt: skip
+        await record(
+            session,
+            tenant_id=pass_.tenant_id,
+            kind=EventKind.DOWNLOADED,
+            now=ctx.now,
+            pass_id=pass_.id,
+            platform=client.platform,
+            device_model=client.device_model,
+            data={"via": "webservice", "version": pass_.version},
+        )
     return Response(
         data,
         media_type=PKPASS_MIME,

@@ -1,0 +1,115 @@
+"""The two requests devices make most, answered below the framework (spec §3, #2 and #3).
+
+Every registered device polls ``GET …/registrations/{type}?passesUpdatedSince=`` after each
+push and ``GET …/passes/{type}/{serial}`` with ``If-Modified-Since`` on every refresh; at
+scale they are nearly all 204s and 304s. This ASGI layer answers those two GETs with one
+indexed query on a raw driver connection, without routing, dependency injection or a
+transaction, and passes everything else (and every 200 with a body) to the application.
+It gives the same answers as the FastAPI routes, which remain the reference (and serve
+SQLite, the embedded default).
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passmint.passes.apple import repository
+from passmint.passes.apple.service import parse_tag
+
+if TYPE_CHECKING:
+    from passmint.runtime import Runtime
+
+_PREFIX = "/apple/v1/"
+_ERROR_401 = json.dumps(
+    {
+        "error": {
+            "code": "unauthorized",
+            "message": "missing or wrong ApplePass token",
+            "details": {},
+        }
+    }
+).encode()
+
+
+class DeviceFastPath:
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(_PREFIX)
+            or self.runtime.db.dialect != "postgresql"
+        ):
+            await self.app(scope, receive, send)
+            return
+        parts = scope["path"][len(_PREFIX) :].split("/")
+        if len(parts) == 3 and parts[0] == "passes":
+            if await self._latest(scope, send, unquote(parts[1]), unquote(parts[2])):
+                return
+        elif len(parts) == 4 and parts[0] == "devices" and parts[2] == "registrations":
+            await self._serials(scope, send, unquote(parts[1]), unquote(parts[3]))
+            return
+        await self.app(scope, receive, send)
+
+    async def _latest(self, scope: Scope, send: Send, pass_type_id: str, serial: str) -> bool:
+        """Answer 401 or 304 here; return False to let the app build the 200."""
+        headers = dict(scope["headers"])
+        since = headers.get(b"if-modified-since")
+        if since is None:
+            return False
+        pool = await self.runtime.db.raw_pool()
+        found = await repository.pass_validator_raw(pool, pass_type_id, serial)
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        token = authorization[10:].strip() if authorization.startswith("ApplePass ") else ""
+        expected = found[0] if found is not None else "0" * 64
+        if not self.runtime.hasher.matches(token, expected) or found is None or not token:
+            await _respond(send, 401, _ERROR_401, b"application/json")
+            return True
+        try:
+            unchanged = parsedate_to_datetime(since.decode("latin-1")) >= found[1]
+        except (TypeError, ValueError, IndexError):
+            return False
+        if not unchanged:
+            return False
+        last = format_datetime(found[1], usegmt=True).encode()
+        await _respond(send, 304, b"", None, [(b"last-modified", last)])
+        return True
+
+    async def _serials(self, scope: Scope, send: Send, device: str, pass_type_id: str) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        tag = query.get("passesUpdatedSince", [None])[0]
+        pool = await self.runtime.db.raw_pool()
+        rows = await repository.updated_serials_raw(pool, device, pass_type_id, parse_tag(tag))
+        if not rows:
+            await _respond(send, 204, b"", None)
+            return
+        body = json.dumps(
+            {
+                "serialNumbers": sorted(s for s, _ in rows),
+                "lastUpdated": str(max(t for _, t in rows)),
+            }
+        ).encode()
+        await _respond(send, 200, body, b"application/json")
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [(b"content-length", str(len(body)).encode())]
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
+    headers.extend(extra or [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
