@@ -1,10 +1,10 @@
 """The APNs client that tells devices a pass changed (spec ``apple-wallet.md`` §4, checks 26-27).
 
 An I/O client with no database and no settings: the credential, the endpoint and the clock
-are passed in. One :class:`ApnsClient` owns one long-lived ``httpx.AsyncClient`` speaking
-HTTP/2 only, so thousands of pushes multiplex as streams over one TLS connection, as Apple
-asks ("reuse connections for hours to days"). When Apple sends GOAWAY or drops the
-connection, httpx opens a new one on the next request; a push caught in the drop is retried.
+are passed in. One :class:`ApnsClient` owns long-lived HTTP/2 connections (the lean
+:mod:`.h2transport`), so thousands of pushes multiplex as streams over one TLS connection,
+as Apple asks ("reuse connections for hours to days"). When Apple sends GOAWAY or drops the
+connection, a new one is opened on the next request; a push caught in the drop is retried.
 
 APNs quirks for passes (§4):
 
@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
-import httpx
+import certifi
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passmint.errors import PassmintError
+from passmint.passes.apple.h2transport import H2Pool, StreamTimeout, TransportError
 
 PRODUCTION_URL: Final = "https://api.push.apple.com"
 PAYLOAD: Final = b"{}"
@@ -294,7 +295,7 @@ class TokenAuth:
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file is not None:
         return ssl.create_default_context(cafile=ca_file)
-    return httpx.create_ssl_context(trust_env=False)
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _is_certificate_failure(error: ssl.SSLError) -> bool:
@@ -316,7 +317,7 @@ def _describe(error: BaseException) -> tuple[str, str]:
     detail = f"{type(error).__name__}: {error}"
     if isinstance(error.__cause__, Exception) and not str(error):
         detail += f" ({type(error.__cause__).__name__}: {error.__cause__})"
-    if isinstance(error, httpx.TimeoutException):
+    if isinstance(error, StreamTimeout):
         return TIMEOUT, detail[:_DETAIL_LIMIT]
     return CONNECTION_ERROR, detail[:_DETAIL_LIMIT]
 
@@ -390,19 +391,7 @@ class ApnsClient:
         # HTTP/2 only: APNs speaks nothing else, and a silent fall-back to HTTP/1.1 would
         # turn one multiplexed connection into one request at a time. No proxy from the
         # environment either: the connection to Apple is direct.
-        self._http = httpx.AsyncClient(
-            verify=context,
-            http1=False,
-            http2=True,
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=connections,
-                max_keepalive_connections=connections,
-                keepalive_expiry=_KEEPALIVE_EXPIRY,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._http = H2Pool(base_url, context, connections=connections, timeout=timeout)
 
     def __repr__(self) -> str:
         return f"ApnsClient({self._auth!r}, base_url={self._base_url!r})"
@@ -467,7 +456,7 @@ class ApnsClient:
         return [result for result in results if result is not None]
 
     async def _push(self, token: str, topic: str) -> PushResult:
-        url = f"{self._base_url}/3/device/{token}"
+        url = f"/3/device/{token}"
         attempts = 0
         failures = 0
         refreshed = False
@@ -501,13 +490,13 @@ class ApnsClient:
     ) -> PushResult:
         # No apns-push-type: Apple documents none for pass updates, and the pass-capable
         # peers omit it (§4). No priority or expiration either: Wallet ignores them.
-        headers = {"apns-topic": topic, "content-type": "application/json"}
+        headers = [(b"apns-topic", topic.encode()), (b"content-type", b"application/json")]
         if authorization is not None:
-            headers["authorization"] = authorization
+            headers.append((b"authorization", authorization.encode()))
         try:
             async with self._semaphore:
-                response = await self._http.post(url, content=PAYLOAD, headers=headers)
-        except httpx.HTTPError as error:
+                response = await self._http.post(url, headers, PAYLOAD)
+        except TransportError as error:
             label, detail = _describe(error)
             return PushResult(token, None, label, attempts=attempts, detail=detail)
         except RuntimeError as error:
@@ -515,15 +504,15 @@ class ApnsClient:
                 raise
             return PushResult(token, None, CLIENT_CLOSED, attempts=attempts, detail=str(error))
         apns_id = response.headers.get("apns-id")
-        if response.status_code == 200:
+        if response.status == 200:
             return PushResult(token, 200, apns_id=apns_id, attempts=attempts)
-        reason, timestamp = _parse_body(response.content)
+        reason, timestamp = _parse_body(response.body)
         return PushResult(
             token,
-            response.status_code,
+            response.status,
             reason,
             apns_id=apns_id,
-            timestamp=timestamp if response.status_code == 410 else None,
+            timestamp=timestamp if response.status == 410 else None,
             attempts=attempts,
         )
 
