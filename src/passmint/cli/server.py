@@ -53,6 +53,12 @@ def _run_worker(concurrency: int) -> None:
     from passmint.app import register_jobs
     from passmint.runtime import Runtime
 
+    try:  # the same event loop uvicorn uses for the web processes
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
     register_jobs()
     settings = get_settings()
     if settings.queue_mode() is QueueMode.REDIS:

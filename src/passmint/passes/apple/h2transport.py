@@ -16,6 +16,7 @@ import contextlib
 import ssl
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 import h2.config
@@ -74,12 +75,12 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol --------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = cast(asyncio.Transport, transport)
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None and ssl_object.selected_alpn_protocol() != "h2":
             self._fail_all(ConnectError("the server did not agree to HTTP/2 (ALPN h2)"))
-            transport.close()
+            self.transport.close()
             return
         self.h2.initiate_connection()
         self._flush()

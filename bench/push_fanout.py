@@ -1,0 +1,141 @@
+"""Benchmark: push fan-out for one template update reaching N registered devices.
+
+    python -m bench.push_fanout [--devices 100000] [--concurrency 4]
+
+Seeds N passes of one template on PostgreSQL, each with a registered device, starts the
+APNs peer (bench/apns_peer.py, a separate process), and measures:
+
+- fan-out: the ``apple.push_passes`` jobs a template update enqueues (one per batch of
+  ``PASSMINT_PUSH_BATCH_SIZE`` passes), run by the worker: pushes/s at the APNs peer,
+  including the job's reads of the registrations and its write of one event per device;
+- baseline, in the same run: the same client pushing the same tokens with no database and
+  no jobs (the ceiling of client + peer on this machine).
+
+Target: fan-out at ≥ 5,000 pushes/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bench.seed import PASS_TYPE, SECRET_KEY, recreate, seed_base, seed_passes
+from passmint.config import QueueMode, Settings
+from passmint.models import Event
+from passmint.passes.apple import push as _push  # noqa: F401 - registers the push job
+from passmint.passes.apple.apns import ApnsClient, CertificateAuth
+from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.runtime import Runtime
+from passmint.worker.outbox import enqueue
+
+
+def start_peer(expect: int) -> tuple[subprocess.Popen[str], int, str]:
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "bench.apns_peer", "--expect", str(expect)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert peer.stdout is not None
+    _, port, ca = peer.stdout.readline().split()
+    return peer, int(port), ca
+
+
+def wait_done(peer: subprocess.Popen[str]) -> tuple[int, float]:
+    assert peer.stdout is not None
+    line = peer.stdout.readline().split()
+    count, first, last = int(line[1]), float(line[2]), float(line[3])
+    return count, last - first
+
+
+async def baseline(port: int, ca: str, tokens: list[str]) -> None:
+    pki = generate_dev_pki(now=datetime.now(UTC))
+    files = pki.files()
+    auth = CertificateAuth(files["pass-cert.pem"], files["pass-key.pem"])
+    async with ApnsClient(auth, base_url=f"https://127.0.0.1:{port}", ca_file=ca) as client:
+        results = await client.push_many(tokens, PASS_TYPE)
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+
+
+async def fanout(url: str, port: int, ca: str, devices: int, concurrency: int) -> float:
+    tenant, template = await seed_base(url)
+    ids, _ = await seed_passes(url, tenant, template, 0, devices, 1)
+    settings = Settings(
+        database_url=url, secret_key=SECRET_KEY, apns_url=f"https://127.0.0.1:{port}",
+        apns_ca_file=ca, queue=QueueMode.EMBEDDED, data_dir=Path(tempfile.mkdtemp()),
+    )  # fmt: skip
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        assert runtime.worker is not None
+        runtime.worker.concurrency = concurrency
+        batch = settings.push_batch_size
+        async with runtime.transaction() as session:
+            for start in range(0, len(ids), batch):
+                await enqueue(session, "apple.push_passes",
+                              {"pass_ids": [str(i) for i in ids[start:start + batch]]},
+                              now=runtime.clock())  # fmt: skip
+        started = time.perf_counter()
+        await runtime.worker.run_until_idle(within=3600)
+        elapsed = time.perf_counter() - started
+        async with runtime.db.sessions() as session:
+            recorded = await session.scalar(
+                select(func.count()).select_from(Event).where(Event.kind == "pushed")
+            )
+        assert recorded == devices, (recorded, devices)
+    finally:
+        await runtime.stop()
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="APNs push fan-out benchmark")
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=4, help="jobs at once")
+    parser.add_argument(
+        "--postgres", default=os.environ.get(
+            "PASSMINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    try:  # the worker runs on uvloop too (passmint worker / serve install it when present)
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    url = asyncio.run(recreate(args.postgres, "passmint_bench_push"))
+
+    peer, port, ca = start_peer(args.devices)
+    try:
+        tokens = [f"{i:032x}{0:032x}" for i in range(args.devices)]
+        asyncio.run(baseline(port, ca, tokens))
+        count, peer_seconds = wait_done(peer)
+    finally:
+        peer.terminate()
+    base_rate = count / peer_seconds
+    print(f"baseline: {count:,} pushes, client → peer only: {base_rate:,.0f} pushes/s", flush=True)
+
+    peer, port, ca = start_peer(args.devices)
+    try:
+        elapsed = asyncio.run(fanout(url, port, ca, args.devices, args.concurrency))
+        count, peer_seconds = wait_done(peer)
+    finally:
+        peer.terminate()
+    rate = count / peer_seconds
+    print(f"fan-out:  {count:,} devices via {args.devices // 1000} push jobs: "
+          f"{rate:,.0f} pushes/s at the peer; jobs done in {elapsed:.1f} s "
+          f"({args.devices / elapsed:,.0f} pushes/s including the event log)")  # fmt: skip
+    print(f"ratio fan-out / baseline: {rate / base_rate:.0%}; target ≥ 5,000 pushes/s: "
+          f"{'PASS' if rate >= 5000 else 'BELOW TARGET'}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
