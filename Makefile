@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
 
-.PHONY: demo test lint check bench lock clean
+.PHONY: demo test lint bench lock clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.apple_sign
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.webservice
+	$(BIN)/python -m bench.push_fanout
 
 # Re-pin after editing pyproject.toml dependencies.
 lock: | $(BIN)/uv

@@ -18,6 +18,7 @@ from passmint.passes.apple import webservice
 from passmint.passes.apple.fastpath import DeviceFastPath
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
+from passmint.tenants import endpoints as tenant_endpoints
 from passmint.web import errors
 
 _SLASHES = re.compile(r"/{2,}")
@@ -65,6 +66,7 @@ def create_app(
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(pass_endpoints.router)
+    app.include_router(tenant_endpoints.router)
     app.include_router(webservice.router)
     app.include_router(public_endpoints.router)
 

@@ -375,3 +375,51 @@ async def test_lists_paginate_with_a_cursor(
     )
     assert [p["external_id"] for p in by_ext.json()["items"]] == ["ext-2"]
     _ = io, zipfile
+
+
+async def test_api_keys_scopes_and_revocation(
+    client: httpx.AsyncClient, tenant: dict[str, str]
+) -> None:
+    admin = auth(tenant["api_key"])
+    created = await client.post(
+        "/api/v1/api-keys", headers=admin, json={"name": "POS", "scopes": ["passes:read"]}
+    )
+    assert created.status_code == 201, created.text
+    pos_key = created.json()["api_key"]
+    assert created.json()["scopes"] == ["passes:read"]
+    listing = await client.get("/api/v1/api-keys", headers=admin)
+    assert all("api_key" not in key for key in listing.json())
+    assert pos_key.split("_")[2] not in listing.text
+    assert {k["name"] for k in listing.json()} == {"test", "POS"}
+    assert (await client.get("/api/v1/passes", headers=auth(pos_key))).status_code == 200
+    forbidden = await client.post("/api/v1/passes", headers=auth(pos_key), json={})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "insufficient_scope"
+    revoked = await client.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
+    assert revoked.status_code == 204
+    after = await client.get("/api/v1/passes", headers=auth(pos_key))
+    assert after.status_code == 401
+    again = await client.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
+    assert again.status_code == 404
+
+
+async def test_apns_credential_errors_show_on_the_credential(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    apns: FakeApns,
+) -> None:
+    issued = await setup_pass(client, tenant, dev_pki)
+    await register_device(client, issued, "dev-x", "ef" * 32)
+    apns.fail("ef" * 32, 403, "BadCertificateEnvironment")
+    await client.patch(
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(tenant["api_key"]),
+        json={"data": {"points": 9}},
+    )
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    described = await client.get("/api/v1/credentials/apple", headers=auth(tenant["api_key"]))
+    assert described.json()["apns"]["last_error"] == "403 BadCertificateEnvironment"
+    assert described.json()["apns"]["last_error_at"]

@@ -151,6 +151,7 @@ def cycle(
     base: str,
     apns: FakeApns,
     check_pass: PassCheck,
+    push_timeout: float = 30,
 ) -> None:
 
     # 1. download
@@ -178,7 +179,7 @@ def cycle(
         == 200
     )
     # 4. APNs receives the push for that token
-    push = apns.wait_for(1, timeout=20)[0]
+    push = apns.wait_for(1, timeout=push_timeout)[0]
     assert push.token == token
     assert push.headers["apns-topic"] == pj["passTypeIdentifier"]
     assert push.body == b"{}"

@@ -13,6 +13,7 @@ class Scope(StrEnum):
     CREDENTIALS_READ = "credentials:read"
     CREDENTIALS_WRITE = "credentials:write"
     EVENTS_READ = "events:read"
+    API_KEYS_WRITE = "api_keys:write"
 
 
 ALL_SCOPES = tuple(Scope)
