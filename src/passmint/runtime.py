@@ -19,6 +19,8 @@ from passmint.config import QueueMode, Settings
 from passmint.db import Database, run_migrations
 from passmint.kit.clock import Clock, utcnow
 from passmint.kit.crypto import SecretBox, TokenHasher, new_master_key, parse_master_key
+from passmint.passes.apple.credentials import CredentialCache
+from passmint.passes.service import PassContext
 from passmint.worker.embedded import EmbeddedWorker
 from passmint.worker.outbox import take_pending
 from passmint.worker.redis_queue import RedisDispatcher
@@ -81,6 +83,20 @@ class Runtime:
             self.redis.notify(job_ids)
         elif self.worker is not None:
             self.worker.notify(job_ids)
+
+    def pass_context(self, session: AsyncSession, tenant_id: uuid.UUID) -> PassContext:
+        """What the pass service needs, for one tenant, in this session."""
+        cache = self.caches.setdefault("credentials", CredentialCache())
+        assert isinstance(cache, CredentialCache)
+        return PassContext(
+            session=session,
+            tenant_id=tenant_id,
+            now=self.clock(),
+            box=self.box,
+            hasher=self.hasher,
+            credentials=cache,
+            web_service_url=self.settings.web_service_url(),
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

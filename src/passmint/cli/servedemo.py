@@ -113,7 +113,6 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from passmint.passes.designs.schemas import TemplateDesign
     from passmint.runtime import Runtime
     from passmint.tenants import service as tenants
-    from passmint.web.deps import credential_cache
 
     state_file = Path(settings.data_dir) / "demo.json"
     if state_file.exists():
@@ -143,15 +142,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 wwdr=files["wwdr.pem"],
                 apns_key=None,
             )
-            ctx = passes.PassContext(
-                session=session,
-                tenant_id=tenant.id,
-                now=now,
-                box=runtime.box,
-                hasher=runtime.hasher,
-                credentials=credential_cache(runtime),
-                web_service_url=settings.web_service_url(),
-            )
+            ctx = runtime.pass_context(session, tenant.id)
             icon = await passes.upload_image(ctx, _png(87, 87, (200, 120, 40)))
             logo = await passes.upload_image(ctx, _png(480, 150, (60, 35, 20)))
             strip = await passes.upload_image(ctx, _png(1125, 369, (90, 55, 30)))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.crypto import SecretBox, TokenHasher, random_token
 from passmint.kit.ids import uuid7
+from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
 from passmint.passes.apple.bundle import PassTemplate
@@ -407,6 +408,23 @@ async def signed_bundle(ctx: PassContext, pass_: Pass) -> bytes:
         PassBundle(pass_id=pass_.id, version=pass_.version, data=bundle, created_at=ctx.now),
     )
     return bundle
+
+
+async def download(ctx: PassContext, pass_: Pass, *, user_agent: str | None, via: str) -> bytes:
+    """The signed pass for a customer or a device, recorded in the event log."""
+    data = await signed_bundle(ctx, pass_)
+    client = parse_user_agent(user_agent)
+    await record(
+        ctx.session,
+        tenant_id=pass_.tenant_id,
+        kind=EventKind.DOWNLOADED,
+        now=ctx.now,
+        pass_id=pass_.id,
+        platform=client.platform,
+        device_model=client.device_model,
+        data={"via": via, "version": pass_.version, "os_version": client.os_version},
+    )
+    return data
 
 
 async def rerender_template_batch(

@@ -5,25 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from passmint.passes.apple.credentials import CredentialCache
-from passmint.passes.service import RERENDER_JOB, PassContext, rerender_template_batch
+from passmint.passes.service import RERENDER_JOB, rerender_template_batch
 from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
-
-
-def job_context(ctx: JobContext, tenant_id: uuid.UUID) -> PassContext:
-    runtime = ctx.runtime
-    cache = runtime.caches.setdefault("credentials", CredentialCache())
-    assert isinstance(cache, CredentialCache)
-    return PassContext(
-        session=ctx.session,
-        tenant_id=tenant_id,
-        now=runtime.clock(),
-        box=runtime.box,
-        hasher=runtime.hasher,
-        credentials=cache,
-        web_service_url=runtime.settings.web_service_url(),
-    )
 
 
 @job(RERENDER_JOB)
@@ -32,7 +16,7 @@ async def rerender_template(ctx: JobContext, payload: dict[str, Any]) -> None:
     long transaction and a crash resumes from the last committed batch."""
     tenant_id = uuid.UUID(payload["tenant_id"])
     after = uuid.UUID(payload["after"]) if payload.get("after") else None
-    pass_ctx = job_context(ctx, tenant_id)
+    pass_ctx = ctx.runtime.pass_context(ctx.session, tenant_id)
     _, cursor = await rerender_template_batch(pass_ctx, uuid.UUID(payload["template_id"]), after)
     if cursor is not None:
         await enqueue(

@@ -7,14 +7,11 @@ import html
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from passmint.kit.useragent import parse_user_agent
 from passmint.passes import repository
 from passmint.passes import service as pass_service
 from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.errors import PassNotFound
-from passmint.passes.events import EventKind, record
-from passmint.passes.service import PassContext
-from passmint.web.deps import RuntimeDep, credential_cache
+from passmint.web.deps import RuntimeDep, tenant_pass_context
 
 router = APIRouter(tags=["public"])
 
@@ -26,26 +23,9 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
         pass_ = await repository.pass_by_download_token(session, token)
         if pass_ is None:
             raise PassNotFound("no such pass")
-        ctx = PassContext(
-            session=session,
-            tenant_id=pass_.tenant_id,
-            now=runtime.clock(),
-            box=runtime.box,
-            hasher=runtime.hasher,
-            credentials=credential_cache(runtime),
-            web_service_url=runtime.settings.web_service_url(),
-        )
-        data = await pass_service.signed_bundle(ctx, pass_)
-        client = parse_user_agent(request.headers.get("user-agent"))
-        await record(
-            session,
-            tenant_id=pass_.tenant_id,
-            kind=EventKind.DOWNLOADED,
-            now=ctx.now,
-            pass_id=pass_.id,
-            platform=client.platform,
-            device_model=client.device_model,
-            data={"via": "link", "os_version": client.os_version},
+        ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
+        data = await pass_service.download(
+            ctx, pass_, user_agent=request.headers.get("user-agent"), via="link"
         )
     return Response(
         data,

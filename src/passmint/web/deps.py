@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.passes.apple.credentials import CredentialCache
 from passmint.passes.service import PassContext
 from passmint.runtime import Runtime
 from passmint.tenants.scopes import Scope
@@ -22,12 +22,6 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def credential_cache(runtime: Runtime) -> CredentialCache:
-    cache = runtime.caches.setdefault("credentials", CredentialCache())
-    assert isinstance(cache, CredentialCache)
-    return cache
 
 
 def requires(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
@@ -53,12 +47,11 @@ EventsRead = Annotated[Principal, Depends(requires(Scope.EVENTS_READ))]
 
 
 def pass_context(runtime: Runtime, session: AsyncSession, principal: Principal) -> PassContext:
-    return PassContext(
-        session=session,
-        tenant_id=principal.tenant_id,
-        now=runtime.clock(),
-        box=runtime.box,
-        hasher=runtime.hasher,
-        credentials=credential_cache(runtime),
-        web_service_url=runtime.settings.web_service_url(),
-    )
+    return runtime.pass_context(session, principal.tenant_id)
+
+
+def tenant_pass_context(
+    runtime: Runtime, session: AsyncSession, tenant_id: uuid.UUID
+) -> PassContext:
+    """For callers without an API key (devices, customers): the pass names the tenant."""
+    return runtime.pass_context(session, tenant_id)

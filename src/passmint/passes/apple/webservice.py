@@ -18,15 +18,12 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from passmint.errors import PassmintError
-from passmint.kit.useragent import parse_user_agent
 from passmint.models import Pass
 from passmint.passes import service as pass_service
 from passmint.passes.apple import service
 from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.apple.service import BadRequest
-from passmint.passes.events import EventKind, record
-from passmint.passes.service import PassContext
-from passmint.web.deps import RuntimeDep, credential_cache
+from passmint.web.deps import RuntimeDep, tenant_pass_context
 
 router = APIRouter(prefix="/apple/v1", tags=["apple web service"])
 log = structlog.get_logger("passmint.apple.devices")
@@ -131,26 +128,9 @@ async def latest_pass(
         if pass_ is None:
             raise service.NotAuthorized("missing or wrong ApplePass token")
         last_modified = format_datetime(pass_.last_modified, usegmt=True)
-        ctx = PassContext(
-            session=session,
-            tenant_id=pass_.tenant_id,
-            now=runtime.clock(),
-            box=runtime.box,
-            hasher=runtime.hasher,
-            credentials=credential_cache(runtime),
-            web_service_url=runtime.settings.web_service_url(),
-        )
-        data = await pass_service.signed_bundle(ctx, pass_)
-        client = parse_user_agent(request.headers.get("user-agent"))
-        await record(
-            session,
-            tenant_id=pass_.tenant_id,
-            kind=EventKind.DOWNLOADED,
-            now=ctx.now,
-            pass_id=pass_.id,
-            platform=client.platform,
-            device_model=client.device_model,
-            data={"via": "webservice", "version": pass_.version},
+        ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
+        data = await pass_service.download(
+            ctx, pass_, user_agent=request.headers.get("user-agent"), via="webservice"
         )
     return Response(
         data,
