@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis.core.result import Ok
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.result import Ok
 
 from tests.service.test_serve_e2e import BIN, free_port
 
