@@ -68,10 +68,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, script: str | None, duration: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, script: str | None, duration: int, connections: int, threads: int = 2
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script or "")
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script:
         args += ["-s", handle.name]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
