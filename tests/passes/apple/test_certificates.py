@@ -192,9 +192,10 @@ def test_pass_identity_mismatch_names_both_ids(identity: certs.SigningIdentity) 
 def test_garbage_inputs_give_clear_errors(now: datetime) -> None:
     with pytest.raises(certs.CertificateError, match="not a PEM or DER"):
         certs.load_certificates(b"hello")
+    # A PEM frame around garbage (assembled, so no key-shaped literal sits in the repo).
+    frame = b"-----%s PRIVATE KEY-----"
+    garbage = frame % b"BEGIN" + b"\nAAAA\n" + frame % b"END" + b"\n"
     with pytest.raises(certs.InvalidKey):
-        # A PEM frame around garbage (assembled, so no key-shaped literal sits in the repo).
-        frame = b"-----%s PRIVATE KEY-----"
-        certs.load_private_key(frame % b"BEGIN" + b"\nAAAA\n" + frame % b"END" + b"\n")
+        certs.load_private_key(garbage)
     with pytest.raises(certs.CertificateError):
         certs.load_identity_p12(b"not a p12", b"pw", now=now)
