@@ -62,8 +62,16 @@ class _Stream:
 
 class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
+        # Our request headers are fixed and known-good, so skip h2's per-header validation
+        # and normalisation on the way out (a fifth of the CPU of a push); responses are
+        # still validated.
         self.h2 = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding=None)
+            h2.config.H2Configuration(
+                client_side=True,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
         )
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, _Stream] = {}
