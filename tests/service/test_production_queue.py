@@ -188,3 +188,34 @@ async def test_rollback_drops_the_job(settings: Settings) -> None:
         await runtime.stop()
     assert jobs == []
     await asyncio.sleep(0)
+
+
+SLOW_RUNS: list[str] = []
+
+
+@job("tests.slow_mark")
+async def slow_mark(ctx: JobContext, payload: dict[str, object]) -> None:
+    SLOW_RUNS.append(str(payload["value"]))
+    await asyncio.sleep(0.3)  # hold the row lock while the duplicate arrives
+
+
+@pytest.mark.anyio
+async def test_a_job_sent_twice_runs_once(settings: Settings) -> None:
+    """The dispatcher and the sweeper may both send a job (PostgreSQL, several workers)."""
+    if not settings.resolved_database_url().startswith("postgresql"):
+        pytest.skip("several workers run jobs only with PostgreSQL")
+    from passmint.worker.runner import run_job
+
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            sent = await enqueue(session, "tests.slow_mark", {"value": marker}, now=runtime.clock())
+        results = await asyncio.gather(run_job(runtime, sent.id), run_job(runtime, sent.id))
+        again = await run_job(runtime, sent.id)
+    finally:
+        await runtime.stop()
+    assert sorted(results) == [False, True]
+    assert again is False
+    assert SLOW_RUNS.count(marker) == 1

@@ -54,33 +54,43 @@ async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
     return ids
 
 
+class _Skip(Exception):
+    """The job is done, failed, or held by another worker: nothing to run."""
+
+
 async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
-    """Run one job if it is still pending. True when it ran to completion."""
+    """Run one job if it is still pending, in one transaction with its row locked (so a job
+    sent twice, by the dispatcher and by the sweeper, runs once). True when it ran."""
+    name, attempt = "?", 1
     async with runtime.db.sessions() as session:
-        async with session.begin():
-            query = select(OutboxJob).where(OutboxJob.id == job_id)
-            if runtime.db.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            job = (await session.execute(query)).scalar_one_or_none()
-            if job is None or job.done_at is not None or job.failed_at is not None:
-                return False
-            handler = JOBS.get(job.name)
-            name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
-            if handler is None:
-                job.failed_at = runtime.clock()
-                job.last_error = f"no handler for job {name!r}"
-                return False
         try:
             async with session.begin():
-                job = await session.get(OutboxJob, job_id, with_for_update=True)
-                assert job is not None
+                query = select(OutboxJob).where(OutboxJob.id == job_id)
+                if runtime.db.dialect == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                job = (await session.execute(query)).scalar_one_or_none()
+                if job is None or job.done_at is not None or job.failed_at is not None:
+                    raise _Skip
+                name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
+                handler = JOBS.get(name)
+                if handler is None:
+                    job.failed_at = runtime.clock()
+                    job.last_error = f"no handler for job {name!r}"
+                    raise _NoHandler
                 await handler(JobContext(session, runtime, str(job_id), attempt), payload)
                 job.done_at = runtime.clock()
                 job.attempts = attempt
                 job.locked_until = None
             runtime.dispatch(take_pending(session))
             return True
+        except _Skip:
+            return False
+        except _NoHandler:
+            await _reschedule(runtime, job_id, attempt, f"no handler for job {name!r}", None,
+                              failure=True, final=True)  # fmt: skip
+            return False
         except RetryLater as exc:
+            take_pending(session)
             await _reschedule(runtime, job_id, attempt, str(exc), exc.seconds, failure=False)
         except Exception as exc:  # a job's failure is recorded, never lost
             log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
@@ -96,6 +106,10 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
         return False
 
 
+class _NoHandler(Exception):
+    pass
+
+
 async def _reschedule(
     runtime: Runtime,
     job_id: uuid.UUID,
@@ -104,6 +118,7 @@ async def _reschedule(
     seconds: float | None,
     *,
     failure: bool,
+    final: bool = False,
 ) -> None:
     now: datetime = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
@@ -113,7 +128,7 @@ async def _reschedule(
         job.attempts = attempt
         job.last_error = error
         job.locked_until = None
-        if failure and attempt >= MAX_ATTEMPTS:
+        if final or (failure and attempt >= MAX_ATTEMPTS):
             job.failed_at = now
             return
         delay = timedelta(seconds=seconds) if seconds is not None else backoff(attempt)
