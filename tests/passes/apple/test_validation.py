@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from passmint.kit.jsonpath import child
 from passmint.passes.apple.problems import InvalidPass, Problem, Severity
 from passmint.passes.apple.styles import style_of
 from passmint.passes.apple.validation import (
@@ -20,7 +21,6 @@ from passmint.passes.apple.validation import (
     localizable_strings,
     validate_pass_json,
 )
-from passmint.passes.apple.validation_rules import child
 from tests.passes.apple.test_model import GOLDEN
 
 JSON = dict[str, Any]

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from pydantic import ValidationError
 
+from passmint.kit.jsonpath import child
 from passmint.passes.apple.model import (
     LEGACY_BARCODE_FORMATS,
     BarcodeFormat,
@@ -42,7 +43,6 @@ from passmint.passes.apple.validation_rules import (
     Rule,
     as_list,
     check_date,
-    child,
     fields_of,
     is_int,
     is_number,

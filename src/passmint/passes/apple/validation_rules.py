@@ -24,7 +24,6 @@ Field keys must be unique within each style dictionary. The legacy dictionary an
 
 from __future__ import annotations
 
-import json
 import re
 import reprlib
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
+from passmint.kit.jsonpath import child
 from passmint.passes.apple.model import SQUARE_BARCODE_FORMATS
 from passmint.passes.apple.problems import Problem, Severity
 from passmint.passes.apple.styles import STYLE_KEYS, PassStyle, TransitType, style_of
@@ -146,7 +146,6 @@ _ISO_4217_TABLE = """
 ISO_4217_CODES = frozenset(_ISO_4217_TABLE.split())
 """Active ISO 4217 codes (2025; ANG and BGN kept while they are still legal tender)."""
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 # ISO-8601 as Wallet reads it: a full date, hours and minutes at least, and a zone.
 _ISO_DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
@@ -180,15 +179,6 @@ class Report:
         meaning = CODES[code].removesuffix(" (warning)")
         message = f"{meaning}: {detail}" if detail else meaning
         self.problems.append(Problem(path, code, message, severity))
-
-
-def child(path: str, key: str | int) -> str:
-    """The JSON path of ``key`` under ``path``: ``$.a``, ``$.a[0]``, ``$["odd key"]``."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    if _IDENTIFIER.fullmatch(key):
-        return f"{path}.{key}"
-    return f"{path}[{json.dumps(key)}]"
 
 
 def is_int(value: object) -> TypeGuard[int]:

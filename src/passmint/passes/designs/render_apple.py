@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_camel
 
+from passmint.kit.jsonpath import child
 from passmint.passes.apple.images import ImageError, check_images, prepare_images
 from passmint.passes.apple.images import supported_images as apple_images
 from passmint.passes.apple.model import (
@@ -44,7 +45,6 @@ from passmint.passes.apple.strings import (
 )
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.apple.validation import validate_pass_json
-from passmint.passes.apple.validation_rules import child
 from passmint.passes.designs import placeholders
 from passmint.passes.designs.schemas import (
     DesignBeacon,

@@ -36,12 +36,12 @@ ships); nothing here reads files or the network.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from passmint.kit.jsonpath import child
 from passmint.passes.apple.problems import Problem
 
 __all__ = ["Discovery", "load_discovery"]
@@ -57,15 +57,6 @@ _INT_RANGES = {
     "int64": (-(2**63), 2**63 - 1),
     "uint64": (0, 2**64 - 1),
 }
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-
-
-def _child(path: str, part: str | int) -> str:
-    if isinstance(part, int):
-        return f"{path}[{part}]"
-    if _IDENTIFIER.fullmatch(part):
-        return f"{path}.{part}"
-    return f"{path}[{json.dumps(part, ensure_ascii=False)}]"
 
 
 def is_required(prop: Mapping[str, Any]) -> bool:
@@ -135,7 +126,7 @@ class Discovery:
                 return
             items: Mapping[str, Any] = spec.get("items", {})
             for index, item in enumerate(value):
-                self._check(items, item, _child(path, index), partial, out)
+                self._check(items, item, child(path, index), partial, out)
         elif kind == "string":
             self._check_string(spec, value, path, out)
         elif kind == "integer":
@@ -163,7 +154,7 @@ class Discovery:
         props: Mapping[str, Mapping[str, Any]] = spec.get("properties", {})
         extra: Mapping[str, Any] | None = spec.get("additionalProperties")
         for key, item in value.items():
-            where = _child(path, str(key))
+            where = child(path, str(key))
             prop = props.get(key)
             if prop is None:
                 if extra is not None:
@@ -184,7 +175,7 @@ class Discovery:
             if is_required(prop) and value.get(key) is None:
                 name = spec.get("id", "this object")
                 out.append(
-                    Problem(_child(path, key), "missing_required", f"{name} requires {key!r}")
+                    Problem(child(path, key), "missing_required", f"{name} requires {key!r}")
                 )
 
     @staticmethod
