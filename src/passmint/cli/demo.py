@@ -59,7 +59,8 @@ def openssl_verify(pkpass: bytes, ca_pem: Path) -> tuple[bool, str]:
             text=True,
             check=False,
         )
-    return result.returncode == 0, (result.stderr or result.stdout).strip().splitlines()[-1]
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    return result.returncode == 0, lines[-1] if lines else f"exit status {result.returncode}"
 
 
 @fail_on_errors
