@@ -76,9 +76,6 @@ class TokenHasher:
     def hash(self, token: str) -> str:
         return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
 
-    def matches(self, token: str, expected_hash: str) -> bool:
-        return hmac.compare_digest(self.hash(token), expected_hash)
-
 
 def random_token(nbytes: int = 24) -> str:
     """URL-safe random text: 24 bytes give 32 characters."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from passmint.models import Pass, Template
-from passmint.passes import repository, service
+from passmint.passes import service
 from passmint.passes.apple import credentials as apple_credentials
 from passmint.passes.apple.credentials import ApnsKeyInput
 from passmint.passes.apple.styles import PassStyle
@@ -139,16 +139,12 @@ async def list_templates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TemplateOut]:
     async with runtime.db.sessions() as session:
-        rows = await repository.list_templates(
-            session, principal.tenant_id, decode_cursor(cursor), limit
+        rows = await service.list_templates(
+            pass_context(runtime, session, principal), decode_cursor(cursor), limit
         )
-        items = []
-        for template in rows:
-            version = await repository.get_template_version(session, template.id, template.version)
-            assert version is not None
-            items.append(template_out(template, version.design))
     return Page[TemplateOut](
-        items=items, next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None
+        items=[template_out(template, version.design) for template, version in rows],
+        next_cursor=encode_cursor(rows[-1][0].id) if len(rows) == limit else None,
     )
 
 
@@ -209,9 +205,8 @@ async def list_passes(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[PassOut]:
     async with runtime.db.sessions() as session:
-        rows = await repository.list_passes(
-            session,
-            principal.tenant_id,
+        rows = await service.list_passes(
+            pass_context(runtime, session, principal),
             template_id=template_id,
             external_id=external_id,
             after=decode_cursor(cursor),

@@ -91,11 +91,6 @@ async def pass_by_download_token(session: AsyncSession, token: str) -> Pass | No
     ).scalar_one_or_none()
 
 
-async def pass_by_serial(session: AsyncSession, pass_type_id: str, serial: str) -> Pass | None:
-    query = select(Pass).where(Pass.pass_type_id == pass_type_id, Pass.serial_number == serial)
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def list_passes(
     session: AsyncSession,
     tenant_id: uuid.UUID,

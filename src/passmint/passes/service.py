@@ -20,10 +20,10 @@ from passmint.kit.ids import uuid7
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
-from passmint.passes.apple.bundle import PassTemplate
+from passmint.passes.apple.bundle import PassTemplate, check_files
 from passmint.passes.apple.credentials import CredentialCache, get_credential, require_credential
 from passmint.passes.apple.images import png_size
-from passmint.passes.apple.problems import errors_only
+from passmint.passes.apple.problems import InvalidPass, errors_only
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
 from passmint.passes.designs.schemas import DesignError, TemplateDesign
@@ -269,7 +269,11 @@ async def _validated(ctx: PassContext, rendered: Rendered) -> None:
     files = await repository.assets_by_sha(
         ctx.session, ctx.tenant_id, list(rendered.files.values())
     )
-    PassTemplate(rendered.pass_json, {n: files[s] for n, s in rendered.files.items()})
+    problems = errors_only(
+        check_files(rendered.pass_json, {n: files[s] for n, s in rendered.files.items()})
+    )
+    if problems:
+        raise InvalidPass(problems)
 
 
 # -- passes ----------------------------------------------------------------------------------
@@ -325,6 +329,43 @@ async def issue_pass(
         pass_id=pass_.id,
         data={"template_version": version.version},
     )
+    return pass_
+
+
+async def list_templates(
+    ctx: PassContext, after: uuid.UUID | None, limit: int
+) -> list[tuple[Template, TemplateVersion]]:
+    out = []
+    for template in await repository.list_templates(ctx.session, ctx.tenant_id, after, limit):
+        version = await repository.get_template_version(ctx.session, template.id, template.version)
+        assert version is not None
+        out.append((template, version))
+    return out
+
+
+async def list_passes(
+    ctx: PassContext,
+    *,
+    template_id: uuid.UUID | None,
+    external_id: str | None,
+    after: uuid.UUID | None,
+    limit: int,
+) -> list[Pass]:
+    return await repository.list_passes(
+        ctx.session,
+        ctx.tenant_id,
+        template_id=template_id,
+        external_id=external_id,
+        after=after,
+        limit=limit,
+    )
+
+
+async def pass_by_download_token(session: AsyncSession, token: str) -> Pass:
+    """The pass behind a public download link (the token is the secret)."""
+    pass_ = await repository.pass_by_download_token(session, token)
+    if pass_ is None:
+        raise PassNotFound("no such pass")
     return pass_
 
 

@@ -7,10 +7,8 @@ import html
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from passmint.passes import repository
 from passmint.passes import service as pass_service
 from passmint.passes.apple.bundle import PKPASS_MIME
-from passmint.passes.errors import PassNotFound
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 
 router = APIRouter(tags=["public"])
@@ -20,9 +18,7 @@ router = APIRouter(tags=["public"])
 async def download(token: str, request: Request, runtime: RuntimeDep) -> Response:
     """The signed pass; the URL is the secret (unguessable, per pass)."""
     async with runtime.transaction() as session:
-        pass_ = await repository.pass_by_download_token(session, token)
-        if pass_ is None:
-            raise PassNotFound("no such pass")
+        pass_ = await pass_service.pass_by_download_token(session, token)
         ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
         data = await pass_service.download(
             ctx, pass_, user_agent=request.headers.get("user-agent"), via="link"
@@ -40,9 +36,7 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
 @router.get("/p/{token}", response_class=HTMLResponse)
 async def landing(token: str, runtime: RuntimeDep) -> HTMLResponse:
     async with runtime.db.sessions() as session:
-        pass_ = await repository.pass_by_download_token(session, token)
-    if pass_ is None:
-        raise PassNotFound("no such pass")
+        await pass_service.pass_by_download_token(session, token)  # 404 for unknown links
     link = html.escape(f"/p/{token}.pkpass")
     return HTMLResponse(
         "<!doctype html><html lang=en><meta charset=utf-8>"

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from passmint.tenants import repository, service
+from passmint.tenants import service
 from passmint.tenants.scopes import ALL_SCOPES, Scope
 from passmint.tenants.service import Principal
 from passmint.web.deps import RuntimeDep, requires
@@ -40,7 +40,7 @@ class ApiKeyCreated(ApiKeyOut):
 @router.get("", response_model=list[ApiKeyOut])
 async def list_keys(runtime: RuntimeDep, principal: KeysAdmin) -> list[ApiKeyOut]:
     async with runtime.db.sessions() as session:
-        keys = await repository.list_api_keys(session, principal.tenant_id)
+        keys = await service.list_api_keys(session, principal)
     return [ApiKeyOut.model_validate(k, from_attributes=True) for k in keys]
 
 

@@ -92,6 +92,10 @@ async def authenticate(session: AsyncSession, presented: str | None) -> Principa
     return Principal(key.tenant_id, key.id, frozenset(key.scopes))
 
 
+async def list_api_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]:
+    return await repository.list_api_keys(session, principal.tenant_id)
+
+
 async def revoke_api_key(
     session: AsyncSession, principal: Principal, key_id: uuid.UUID, now: datetime
 ) -> None:

@@ -18,8 +18,7 @@ from urllib.parse import parse_qs, unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from passmint.passes.apple import repository
-from passmint.passes.apple.service import parse_tag
+from passmint.passes.apple import service
 
 if TYPE_CHECKING:
     from passmint.runtime import Runtime
@@ -66,11 +65,10 @@ class DeviceFastPath:
         if since is None:
             return False
         pool = await self.runtime.db.raw_pool()
-        found = await repository.pass_validator_raw(pool, pass_type_id, serial)
+        found = await service.validator_fast(pool, pass_type_id, serial)
         authorization = headers.get(b"authorization", b"").decode("latin-1")
-        token = authorization[10:].strip() if authorization.startswith("ApplePass ") else ""
-        expected = found[0] if found is not None else "0" * 64
-        if not self.runtime.hasher.matches(token, expected) or found is None or not token:
+        expected = found[0] if found is not None else None
+        if found is None or not service.token_matches(self.runtime.hasher, authorization, expected):
             await _respond(send, 401, _ERROR_401, b"application/json")
             return True
         try:
@@ -87,15 +85,12 @@ class DeviceFastPath:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         tag = query.get("passesUpdatedSince", [None])[0]
         pool = await self.runtime.db.raw_pool()
-        rows = await repository.updated_serials_raw(pool, device, pass_type_id, parse_tag(tag))
-        if not rows:
+        result = await service.updated_serials_fast(pool, device, pass_type_id, tag)
+        if result is None:
             await _respond(send, 204, b"", None)
             return
         body = json.dumps(
-            {
-                "serialNumbers": sorted(s for s, _ in rows),
-                "lastUpdated": str(max(t for _, t in rows)),
-            }
+            {"serialNumbers": result.serials, "lastUpdated": result.last_updated}
         ).encode()
         await _respond(send, 200, body, b"application/json")
 

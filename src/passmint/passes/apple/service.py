@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -35,6 +36,18 @@ class BadRequest(PassmintError):
     status = 400
 
 
+def token_matches(hasher: TokenHasher, authorization: str | None, expected: str | None) -> bool:
+    """Constant-time check of an ``ApplePass <token>`` header against a stored hash.
+
+    Always hashes and compares, so an unknown serial costs the same as a wrong token.
+    """
+    token = ""
+    if authorization and authorization.startswith("ApplePass "):
+        token = authorization[len("ApplePass ") :].strip()
+    same = hmac.compare_digest(hasher.hash(token), expected or _DUMMY_HASH)
+    return same and expected is not None and bool(token)
+
+
 async def authorize(
     conn: AsyncConnection | AsyncSession,
     hasher: TokenHasher,
@@ -44,14 +57,33 @@ async def authorize(
 ) -> PassAuth:
     """The pass, if the ApplePass token is right; one indexed read."""
     found = await repository.pass_auth(conn, pass_type_id, serial)
-    token = ""
-    if authorization and authorization.startswith("ApplePass "):
-        token = authorization[len("ApplePass ") :].strip()
-    expected = found.auth_token_hash if found is not None else _DUMMY_HASH
-    # Always hash and compare, so an unknown serial costs the same as a wrong token.
-    if not hmac.compare_digest(hasher.hash(token), expected) or found is None or not token:
+    expected = found.auth_token_hash if found is not None else None
+    if found is None or not token_matches(hasher, authorization, expected):
         raise NotAuthorized("missing or wrong ApplePass token")
     return found
+
+
+async def pass_for_download(session: AsyncSession, found: PassAuth) -> Pass:
+    """The authorized pass's row, to build its bundle."""
+    pass_ = await session.get(Pass, found.id)
+    if pass_ is None:  # deleted since it was authorized
+        raise NotAuthorized("missing or wrong ApplePass token")
+    return pass_
+
+
+async def validator_fast(pool: Any, pass_type_id: str, serial: str) -> tuple[str, datetime] | None:
+    """(token hash, Last-Modified) on the raw pool, for the device fast path."""
+    return await repository.pass_validator_raw(pool, pass_type_id, serial)
+
+
+async def updated_serials_fast(
+    pool: Any, device_library_id: str, pass_type_id: str, tag: str | None
+) -> UpdatedSerials | None:
+    """:func:`updated_serials` on the raw pool, for the device fast path."""
+    rows = await repository.updated_serials_raw(
+        pool, device_library_id, pass_type_id, parse_tag(tag)
+    )
+    return _serials(rows)
 
 
 async def authorized_pass(
@@ -145,6 +177,10 @@ async def updated_serials(
     rows = await repository.updated_serials(
         session, device_library_id, pass_type_id, parse_tag(tag)
     )
+    return _serials(rows)
+
+
+def _serials(rows: list[tuple[str, int]]) -> UpdatedSerials | None:
     if not rows:
         return None
     return UpdatedSerials(sorted(serial for serial, _ in rows), str(max(tag for _, tag in rows)))

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from passmint.errors import PassmintError
-from passmint.models import Pass
 from passmint.passes import service as pass_service
 from passmint.passes.apple import service
 from passmint.passes.apple.bundle import PKPASS_MIME
@@ -124,9 +123,7 @@ async def latest_pass(
         except (TypeError, ValueError, IndexError):
             pass  # an unparseable date means: send the pass
     async with runtime.transaction() as session:
-        pass_ = await session.get(Pass, found.id)
-        if pass_ is None:
-            raise service.NotAuthorized("missing or wrong ApplePass token")
+        pass_ = await service.pass_for_download(session, found)
         last_modified = format_datetime(pass_.last_modified, usegmt=True)
         ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
         data = await pass_service.download(
