@@ -85,6 +85,21 @@ async def get_pass(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def passes_for_update(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[Pass]:
+    """The passes, row-locked in primary-key order (so concurrent batches never deadlock)."""
+    if not ids:
+        return []
+    query = (
+        select(Pass)
+        .where(Pass.tenant_id == tenant_id, Pass.id.in_(ids))
+        .order_by(Pass.id)
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
 async def pass_by_download_token(session: AsyncSession, token: str) -> Pass | None:
     return (
         await session.execute(select(Pass).where(Pass.download_token == token))

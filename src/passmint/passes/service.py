@@ -248,18 +248,30 @@ def _next_modified(previous: datetime | None, now: datetime) -> datetime:
 
 
 async def _apply(
-    ctx: PassContext, pass_: Pass, rendered: Rendered, *, template_version: int
+    ctx: PassContext,
+    pass_: Pass,
+    rendered: Rendered,
+    *,
+    template_version: int,
+    tags: dict[str, int] | None = None,
 ) -> bool:
-    """Store a new rendering if it changed; bump version, tag and Last-Modified."""
-    if rendered.content_hash == pass_.content_hash and pass_.template_version == template_version:
-        return False
-    changed = rendered.content_hash != pass_.content_hash
+    """Store a new rendering if it changed; bump version, tag and Last-Modified.
+
+    ``tags`` shares one update tag per pass type across a batch (one counter bump per
+    transaction instead of one per pass; the batch commits atomically, so that is safe).
+    """
     pass_.template_version = template_version
-    if not changed:
+    if rendered.content_hash == pass_.content_hash:
         return False
     pass_.content_hash = rendered.content_hash
     pass_.version += 1
-    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
+    counter = f"apple:{pass_.pass_type_id}"
+    tag = tags.get(counter) if tags is not None else None
+    if tag is None:
+        tag = await repository.next_tag(ctx.session, counter)
+        if tags is not None:
+            tags[counter] = tag
+    pass_.update_tag = tag
     pass_.last_modified = _next_modified(pass_.last_modified, ctx.now)
     return True
 
@@ -477,10 +489,10 @@ async def rerender_template_batch(
     template, version = await get_template(ctx, template_id)
     credential = await require_credential(ctx.session, ctx.tenant_id)
     style = PassStyle(template.style)
-    for pass_id in ids:
-        pass_ = await get_pass(ctx, pass_id, lock=True)
+    tags: dict[str, int] = {}
+    for pass_ in await repository.passes_for_update(ctx.session, ctx.tenant_id, ids):
         rendered = render(ctx, pass_, version, style, credential)
-        if await _apply(ctx, pass_, rendered, template_version=version.version):
+        if await _apply(ctx, pass_, rendered, template_version=version.version, tags=tags):
             changed.append(pass_.id)
     if changed:
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)
