@@ -21,7 +21,7 @@ from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
 from passmint.passes.apple.bundle import PassTemplate, check_files
-from passmint.passes.apple.credentials import CredentialCache, get_credential, require_credential
+from passmint.passes.apple.credentials import CredentialCache, require_credential
 from passmint.passes.apple.images import png_size
 from passmint.passes.apple.problems import InvalidPass, errors_only
 from passmint.passes.apple.styles import PassStyle
@@ -442,13 +442,13 @@ async def signed_bundle(ctx: PassContext, pass_: Pass) -> bytes:
     cached = await repository.cached_bundle(ctx.session, pass_.id, pass_.version)
     if cached is not None:
         return cached
-    template, _ = await get_template(ctx, pass_.template_id)
+    template = await repository.get_template(ctx.session, ctx.tenant_id, pass_.template_id)
     version = await repository.get_template_version(
         ctx.session, pass_.template_id, pass_.template_version
     )
+    assert template is not None
     assert version is not None
-    credential = await get_credential(ctx.session, ctx.tenant_id)
-    assert credential is not None
+    credential = await require_credential(ctx.session, ctx.tenant_id)
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
     files = await repository.assets_by_sha(
         ctx.session, ctx.tenant_id, list(rendered.files.values())
