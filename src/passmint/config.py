@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; unset means SQLite in the data directory."
     )
     redis_url: str | None = Field(default=None, description="Redis for the production queue.")
+    queue_name: str = Field(
+        default="passmint:jobs", description="Redis queue; deployments sharing a Redis differ."
+    )
     queue: QueueMode | None = Field(
         default=None, description="embedded or redis; default: redis when redis_url is set."
     )

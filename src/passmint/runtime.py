@@ -58,7 +58,7 @@ class Runtime:
         if self.settings.queue_mode() is QueueMode.REDIS:
             if not self.settings.redis_url:
                 raise RuntimeError("queue mode redis needs PASSMINT_REDIS_URL")
-            self.redis = RedisDispatcher(self.settings.redis_url)
+            self.redis = RedisDispatcher(self.settings.redis_url, self.settings.queue_name)
             await self.redis.start()
         else:
             self.worker = EmbeddedWorker(self)

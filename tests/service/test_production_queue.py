@@ -79,6 +79,7 @@ def production(
         "PASSMINT_DATABASE_URL": database,
         "PASSMINT_REDIS_URL": redis,
         "PASSMINT_QUEUE": "redis",
+        "PASSMINT_QUEUE_NAME": f"passmint:test:{uuid.uuid4()}",
         "PASSMINT_DATA_DIR": str(tmp_path / "data"),
         "PASSMINT_PUBLIC_URL": base,
         "PASSMINT_SECRET_KEY": "p" * 43,
@@ -94,6 +95,9 @@ def production(
         timeout=60,
     )
     tenant = json.loads(created.stdout)
+    # Their output is kept and shown when the test fails (see the finalizer below).
+    web_log = (tmp_path / "web.log").open("w")
+    worker_log = (tmp_path / "worker.log").open("w")
     web = subprocess.Popen(
         [
             str(BIN / "passmint"),
@@ -107,14 +111,14 @@ def production(
             "warning",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=web_log,
+        stderr=subprocess.STDOUT,
     )
     workers = subprocess.Popen(
         [str(BIN / "passmint"), "worker", "--processes", "2"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_healthy(base, web)
@@ -122,6 +126,10 @@ def production(
     finally:
         stop(web)
         stop(workers)
+        web_log.close()
+        worker_log.close()
+        print("--- web log ---\n" + (tmp_path / "web.log").read_text()[-4000:])
+        print("--- worker log ---\n" + (tmp_path / "worker.log").read_text()[-4000:])
 
 
 def test_cycle_with_redis_workers(

@@ -67,7 +67,11 @@ def _run_worker(concurrency: int) -> None:
         from passmint.worker.redis_queue import worker_settings
 
         assert settings.redis_url
-        run_worker(worker_settings(lambda: Runtime(settings), settings.redis_url, concurrency))
+        run_worker(
+            worker_settings(
+                lambda: Runtime(settings), settings.redis_url, settings.queue_name, concurrency
+            )
+        )
         return
 
     async def embedded() -> None:
@@ -94,14 +98,26 @@ def worker(
         return
     ctx = multiprocessing.get_context("spawn")
     children = [ctx.Process(target=_run_worker, args=(concurrency,)) for _ in range(processes)]
+
+    def stop_children(signum: int, _frame: object) -> None:
+        # A supervisor stopping us must stop the workers too: orphans would keep taking jobs.
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_children)
+    signal.signal(signal.SIGINT, stop_children)
     for child in children:
         child.start()
     try:
         for child in children:
             child.join()
-    except KeyboardInterrupt:
+    finally:
         for child in children:
-            child.terminate()
+            if child.is_alive():
+                child.terminate()
+            child.join(timeout=10)
 
 
 def migrate() -> None:

@@ -23,17 +23,17 @@ if TYPE_CHECKING:
     from passmint.runtime import Runtime
 
 log = structlog.get_logger("passmint.worker")
-QUEUE = "passmint:jobs"
 
 
 class RedisDispatcher:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, queue: str) -> None:
         self.settings = RedisSettings.from_dsn(redis_url)
+        self.queue = queue
         self._pool: ArqRedis | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._pool = await create_pool(self.settings, default_queue_name=QUEUE)
+        self._pool = await create_pool(self.settings, default_queue_name=self.queue)
 
     async def stop(self) -> None:
         if self._tasks:
@@ -52,7 +52,7 @@ class RedisDispatcher:
         assert self._pool is not None
         for job_id in job_ids:
             try:
-                await self._pool.enqueue_job("run_outbox_job", str(job_id), _queue_name=QUEUE)
+                await self._pool.enqueue_job("run_outbox_job", str(job_id), _queue_name=self.queue)
             except Exception as exc:  # the sweeper will find it
                 log.warning("enqueue failed", job_id=str(job_id), error=str(exc))
 
@@ -71,7 +71,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     return len(ids)
 
 
-def worker_settings(runtime_factory: Any, redis_url: str, concurrency: int) -> type:
+def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrency: int) -> type:
     """arq WorkerSettings bound to a runtime built in the worker process."""
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -88,7 +88,7 @@ def worker_settings(runtime_factory: Any, redis_url: str, concurrency: int) -> t
         on_startup = startup
         on_shutdown = shutdown
         redis_settings = RedisSettings.from_dsn(redis_url)
-        queue_name = QUEUE
+        queue_name = queue
         max_jobs = concurrency
         allow_abort_jobs = False
 

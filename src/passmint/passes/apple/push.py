@@ -9,9 +9,11 @@ the credential; retryable failures are pushed again later by a follow-up job.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from passmint.models import AppleCredential
 from passmint.passes.apple import repository
@@ -24,6 +26,7 @@ from passmint.worker.registry import JobContext, job
 if TYPE_CHECKING:
     from passmint.runtime import Runtime
 
+log = structlog.get_logger("passmint.apple.push")
 PUSH_JOB = "apple.push_passes"
 RETRY_DELAY = timedelta(seconds=30)
 MAX_GENERATIONS = 5  # follow-up jobs for devices APNs kept refusing (429/5xx)
@@ -118,6 +121,11 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
                 retry[str(pass_id)].append(str(registration))
             elif result.credential_error:
                 credential_error = f"{result.status} {result.reason}"
+        failures = Counter(
+            f"{r.status} {r.reason} {r.detail or ''}".strip() for r in results if not r.ok
+        )
+        if failures:
+            log.warning("pushes not delivered", tenant=str(tenant_id), failures=dict(failures))
         if credential_error is not None:
             credential.last_push_error = credential_error[:500]
             credential.last_push_error_at = now
