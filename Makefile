@@ -32,6 +32,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.apple_sign
+	$(BIN)/python -m bench.google_render
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.webservice
 	$(BIN)/python -m bench.push_fanout

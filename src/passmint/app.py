@@ -16,6 +16,8 @@ from passmint.passes import tasks as _pass_tasks  # noqa: F401 - registers jobs
 from passmint.passes.apple import push as _push_tasks  # noqa: F401 - registers jobs
 from passmint.passes.apple import webservice
 from passmint.passes.apple.fastpath import DeviceFastPath
+from passmint.passes.google import endpoints as google_endpoints
+from passmint.passes.google import tasks as _google_tasks  # noqa: F401 - registers jobs
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
 from passmint.tenants import endpoints as tenant_endpoints
@@ -68,6 +70,7 @@ def create_app(
     app.include_router(pass_endpoints.router)
     app.include_router(tenant_endpoints.router)
     app.include_router(webservice.router)
+    app.include_router(google_endpoints.router)
     app.include_router(public_endpoints.router)
 
     @app.get("/healthz", include_in_schema=False)

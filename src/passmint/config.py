@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     apns_concurrency: int = Field(default=500, ge=1, le=5000)
     push_batch_size: int = Field(default=1000, ge=1, le=10000)
     log_requests_per_minute: int = Field(default=60, ge=1)
+    google_api_url: str = Field(
+        default="https://walletobjects.googleapis.com/walletobjects/v1",
+        description="Google Wallet REST base URL.",
+    )
+    google_root_keys_url: str = Field(
+        default="https://pay.google.com/gp/m/issuer/keys",
+        description="Google's callback root signing keys.",
+    )
+    google_sender_id: str = Field(
+        default="GooglePayPasses", description="The sender id callbacks are signed for."
+    )
+    google_origins: list[str] = Field(
+        default_factory=list,
+        description="Sites allowed to show the Save to Google Wallet button (JSON list).",
+    )
+    google_concurrency: int = Field(default=16, ge=1, le=200)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -53,6 +69,10 @@ class Settings(BaseSettings):
         if self.queue is not None:
             return self.queue
         return QueueMode.REDIS if self.redis_url else QueueMode.EMBEDDED
+
+    def image_url(self, asset_id: str) -> str:
+        """Where Google (and browsers) fetch a template image."""
+        return f"{self.public_url.rstrip('/')}/i/{asset_id}.png"
 
     def web_service_url(self) -> str:
         return self.public_url.rstrip("/") + "/apple/"

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +22,14 @@ from passmint.db import Database, run_migrations
 from passmint.kit.clock import Clock, utcnow
 from passmint.kit.crypto import SecretBox, TokenHasher, new_master_key, parse_master_key
 from passmint.passes.apple.credentials import CredentialCache
+from passmint.passes.google.credentials import AccountCache
+from passmint.passes.google.tasks import publish_on_issue
 from passmint.passes.service import PassContext
 from passmint.worker.embedded import EmbeddedWorker
 from passmint.worker.outbox import take_pending
 from passmint.worker.redis_queue import RedisDispatcher
+
+T = TypeVar("T")
 
 
 def load_master_key(settings: Settings) -> bytes:
@@ -71,8 +77,10 @@ class Runtime:
         if self.redis is not None:
             await self.redis.stop()
         from passmint.passes.apple.push import close_clients
+        from passmint.passes.google.tasks import close_clients as close_google_clients
 
         await close_clients(self)
+        await close_google_clients(self)
         await self.db.dispose()
 
     def dispatch(self, job_ids: list[uuid.UUID]) -> None:
@@ -83,6 +91,14 @@ class Runtime:
             self.redis.notify(job_ids)
         elif self.worker is not None:
             self.worker.notify(job_ids)
+
+    def cache(self, name: str, factory: Callable[[], T]) -> T:
+        """A per-process object shared by requests and jobs (clients, parsed keys)."""
+        value = self.caches.get(name)
+        if value is None:
+            value = factory()
+            self.caches[name] = value
+        return value  # type: ignore[return-value]
 
     def pass_context(self, session: AsyncSession, tenant_id: uuid.UUID) -> PassContext:
         """What the pass service needs, for one tenant, in this session."""
@@ -96,6 +112,10 @@ class Runtime:
             hasher=self.hasher,
             credentials=cache,
             web_service_url=self.settings.web_service_url(),
+            public_url=self.settings.public_url.rstrip("/"),
+            google_origins=tuple(self.settings.google_origins),
+            google_accounts=self.cache("google_accounts", AccountCache),
+            google_publisher=partial(publish_on_issue, self),
         )
 
     @asynccontextmanager

@@ -3,6 +3,13 @@
 from passmint.models.base import Base
 from passmint.models.credentials import AppleCredential
 from passmint.models.events import Event, IdempotencyRecord, OutboxJob
+from passmint.models.google import (
+    GoogleCallbackNonce,
+    GoogleClass,
+    GoogleCredential,
+    GoogleNotification,
+    GoogleObject,
+)
 from passmint.models.passes import Counter, Device, Pass, PassBundle, Registration
 from passmint.models.templates import Asset, Template, TemplateVersion
 from passmint.models.tenants import ApiKey, Tenant
@@ -15,6 +22,11 @@ __all__ = [
     "Counter",
     "Device",
     "Event",
+    "GoogleCallbackNonce",
+    "GoogleClass",
+    "GoogleCredential",
+    "GoogleNotification",
+    "GoogleObject",
     "IdempotencyRecord",
     "OutboxJob",
     "Pass",

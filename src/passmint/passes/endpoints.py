@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -16,9 +17,11 @@ from passmint.passes.apple import credentials as apple_credentials
 from passmint.passes.apple.credentials import ApnsKeyInput
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.errors import InvalidInput
+from passmint.passes.google import service as google_service
 from passmint.passes.schemas import (
     AppleCredentialsIn,
     ImageOut,
+    MessageIn,
     Page,
     PassCreate,
     PassOut,
@@ -74,24 +77,33 @@ def template_out(template: Template, design: dict[str, Any]) -> TemplateOut:
     )
 
 
-def pass_out(runtime: Any, pass_: Pass) -> PassOut:
-    base = runtime.settings.public_url.rstrip("/")
-    return PassOut(
-        id=pass_.id,
-        template_id=pass_.template_id,
-        template_version=pass_.template_version,
-        serial_number=pass_.serial_number,
-        external_id=pass_.external_id,
-        status=pass_.status,
-        version=pass_.version,
-        data=pass_.data,
-        urls=PassUrls(
-            pkpass=f"{base}/p/{pass_.download_token}.pkpass",
-            landing=f"{base}/p/{pass_.download_token}",
-        ),
-        created_at=pass_.created_at,
-        last_modified=pass_.last_modified,
-    )
+async def pass_outs(ctx: service.PassContext, passes: Sequence[Pass]) -> list[PassOut]:
+    base = ctx.public_url
+    google = await google_service.save_urls(ctx, passes)
+    return [
+        PassOut(
+            id=pass_.id,
+            template_id=pass_.template_id,
+            template_version=pass_.template_version,
+            serial_number=pass_.serial_number,
+            external_id=pass_.external_id,
+            status=pass_.status,
+            version=pass_.version,
+            data=pass_.data,
+            urls=PassUrls(
+                pkpass=f"{base}/p/{pass_.download_token}.pkpass",
+                landing=f"{base}/p/{pass_.download_token}",
+                google=google[pass_.id],
+            ),
+            created_at=pass_.created_at,
+            last_modified=pass_.last_modified,
+        )
+        for pass_ in passes
+    ]
+
+
+async def pass_out(ctx: service.PassContext, pass_: Pass) -> PassOut:
+    return (await pass_outs(ctx, [pass_]))[0]
 
 
 @router.post("/images", status_code=201, response_model=ImageOut, tags=["templates"])
@@ -182,13 +194,11 @@ async def create_pass(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        ctx = pass_context(runtime, session, principal)
         pass_ = await service.issue_pass(
-            pass_context(runtime, session, principal),
-            template_id=body.template_id,
-            data=body.data,
-            external_id=body.external_id,
+            ctx, template_id=body.template_id, data=body.data, external_id=body.external_id
         )
-        return 201, pass_out(runtime, pass_).model_dump(mode="json")
+        return 201, (await pass_out(ctx, pass_)).model_dump(mode="json")
 
     return await run_idempotent(
         runtime, principal, idempotency_key, "POST /passes", body.model_dump(mode="json"), operation
@@ -205,24 +215,25 @@ async def list_passes(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[PassOut]:
     async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
         rows = await service.list_passes(
-            pass_context(runtime, session, principal),
+            ctx,
             template_id=template_id,
             external_id=external_id,
             after=decode_cursor(cursor),
             limit=limit,
         )
+        items = await pass_outs(ctx, rows)
     return Page[PassOut](
-        items=[pass_out(runtime, p) for p in rows],
-        next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None,
+        items=items, next_cursor=encode_cursor(rows[-1].id) if len(rows) == limit else None
     )
 
 
 @router.get("/passes/{pass_id}", response_model=PassOut, tags=["passes"])
 async def get_pass(pass_id: uuid.UUID, runtime: RuntimeDep, principal: PassesRead) -> PassOut:
     async with runtime.db.sessions() as session:
-        pass_ = await service.get_pass(pass_context(runtime, session, principal), pass_id)
-        return pass_out(runtime, pass_)
+        ctx = pass_context(runtime, session, principal)
+        return await pass_out(ctx, await service.get_pass(ctx, pass_id))
 
 
 @router.patch("/passes/{pass_id}", response_model=PassOut, tags=["passes"])
@@ -232,17 +243,41 @@ async def patch_pass(
     """Merge data; the version moves only if the rendered pass changes, then devices are
     pushed."""
     async with runtime.transaction() as session:
-        pass_ = await service.update_pass(
-            pass_context(runtime, session, principal), pass_id, body.data
-        )
-        return pass_out(runtime, pass_)
+        ctx = pass_context(runtime, session, principal)
+        return await pass_out(ctx, await service.update_pass(ctx, pass_id, body.data))
 
 
 @router.post("/passes/{pass_id}/void", response_model=PassOut, tags=["passes"])
 async def void_pass(pass_id: uuid.UUID, runtime: RuntimeDep, principal: PassesWrite) -> PassOut:
     async with runtime.transaction() as session:
-        pass_ = await service.void_pass(pass_context(runtime, session, principal), pass_id)
-        return pass_out(runtime, pass_)
+        ctx = pass_context(runtime, session, principal)
+        return await pass_out(ctx, await service.void_pass(ctx, pass_id))
+
+
+@router.post("/passes/{pass_id}/messages", response_model=PassOut, tags=["passes"])
+async def send_message(
+    pass_id: uuid.UUID,
+    body: MessageIn,
+    runtime: RuntimeDep,
+    principal: PassesWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A lock-screen message: Google's addMessage (TEXT_AND_NOTIFY up to 3 per pass per
+    24 h, then TEXT) and the pass's ``message`` data for Apple designs that show it."""
+
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        ctx = pass_context(runtime, session, principal)
+        pass_ = await service.send_message(ctx, pass_id, body.header, body.body)
+        return 200, (await pass_out(ctx, pass_)).model_dump(mode="json")
+
+    return await run_idempotent(
+        runtime,
+        principal,
+        idempotency_key,
+        f"POST /passes/{pass_id}/messages",
+        body.model_dump(mode="json"),
+        operation,
+    )
 
 
 @router.put("/credentials/apple", tags=["credentials"])

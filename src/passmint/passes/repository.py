@@ -63,6 +63,12 @@ async def assets_by_sha(
     return {str(sha): bytes(data) for sha, data in rows.all()}
 
 
+async def public_asset(session: AsyncSession, asset_id: uuid.UUID) -> Asset | None:
+    """An uploaded image by id alone (template images are public: Google fetches them)."""
+    query = select(Asset).where(Asset.id == asset_id, Asset.content_type == "image/png")
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def store_asset(session: AsyncSession, asset: Asset) -> Asset:
     existing = (
         await session.execute(
@@ -98,6 +104,13 @@ async def passes_for_update(
         .with_for_update()
     )
     return list((await session.execute(query)).scalars())
+
+
+async def pass_by_serial(
+    session: AsyncSession, tenant_id: uuid.UUID, serial_number: str
+) -> Pass | None:
+    query = select(Pass).where(Pass.tenant_id == tenant_id, Pass.serial_number == serial_number)
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
 async def pass_by_download_token(session: AsyncSession, token: str) -> Pass | None:

@@ -70,6 +70,15 @@ class PassPatch(Strict):
 class PassUrls(BaseModel):
     pkpass: str = Field(description="Public, unguessable URL of the signed .pkpass.")
     landing: str = Field(description="The pass's landing page for customers.")
+    google: str | None = Field(
+        default=None,
+        description="Save to Google Wallet link (null until the tenant has a Google issuer).",
+    )
+
+
+class MessageIn(Strict):
+    header: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=1000)
 
 
 class PassOut(BaseModel):

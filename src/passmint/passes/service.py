@@ -9,7 +9,8 @@ import hashlib
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,8 +26,9 @@ from passmint.passes.apple.credentials import CredentialCache, require_credentia
 from passmint.passes.apple.images import png_size
 from passmint.passes.apple.problems import InvalidPass, errors_only
 from passmint.passes.apple.styles import PassStyle
+from passmint.passes.designs.placeholders import render_text
 from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
-from passmint.passes.designs.schemas import DesignError, TemplateDesign
+from passmint.passes.designs.schemas import DesignError, TemplateDesign, color_hex
 from passmint.passes.errors import (
     ImageNotFound,
     InvalidInput,
@@ -35,12 +37,18 @@ from passmint.passes.errors import (
     TemplateNotFound,
 )
 from passmint.passes.events import EventKind, record
+from passmint.passes.google.credentials import AccountCache
+from passmint.passes.google.credentials import get_credential as google_credential
+from passmint.passes.google.render import validate_design_for_google
 from passmint.worker.outbox import enqueue
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 PUSH_JOB = "apple.push_passes"
 RERENDER_JOB = "passes.rerender_template"
 RERENDER_BATCH = 500
+GOOGLE_SYNC_JOB = "google.sync_passes"
+MAX_MESSAGE_HEADER = 100
+MAX_MESSAGE_BODY = 1000
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,15 @@ class PassContext:
     hasher: TokenHasher
     credentials: CredentialCache
     web_service_url: str
+    public_url: str = "http://localhost:8000"
+    google_origins: tuple[str, ...] = ()
+    google_accounts: AccountCache = field(default_factory=AccountCache)
+    # Inserts a new pass at Google before its save link is handed out, when the link can
+    # only reference the object (see passmint.passes.google.tasks.publish_on_issue).
+    google_publisher: GooglePublisher | None = None
+
+
+GooglePublisher = Callable[[PassContext, Pass, Template, TemplateVersion], Awaitable[None]]
 
 
 # -- images ----------------------------------------------------------------------------------
@@ -122,7 +139,9 @@ async def _compile_design(
     ctx: PassContext, style: PassStyle, design: TemplateDesign
 ) -> dict[str, str]:
     assets = await _design_assets(ctx, design)
-    problems = errors_only(validate_design(design, style, assets=assets))
+    problems = errors_only(
+        validate_design(design, style, assets=assets) + validate_design_for_google(design, style)
+    )
     if problems:
         raise DesignError(problems)
     return await _store_files(ctx, render_files(design, style, assets))
@@ -330,9 +349,11 @@ async def issue_pass(
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
     await _validated(ctx, rendered)
     pass_.content_hash = rendered.content_hash
-    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
     ctx.session.add(pass_)
     await ctx.session.flush()
+    if ctx.google_publisher is not None:  # before the tag: no shared lock held meanwhile
+        await ctx.google_publisher(ctx, pass_, template, version)
+    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
     await record(
         ctx.session,
         tenant_id=ctx.tenant_id,
@@ -341,6 +362,7 @@ async def issue_pass(
         pass_id=pass_.id,
         data={"template_version": version.version},
     )
+    await sync_google(ctx, [pass_.id])
     return pass_
 
 
@@ -381,6 +403,39 @@ async def pass_by_download_token(session: AsyncSession, token: str) -> Pass:
     return pass_
 
 
+async def public_image(session: AsyncSession, asset_id: uuid.UUID) -> Asset:
+    asset = await repository.public_asset(session, asset_id)
+    if asset is None:
+        raise ImageNotFound("no such image")
+    return asset
+
+
+@dataclass(frozen=True)
+class LandingInfo:
+    pass_: Pass
+    organization: str
+    description: str
+    background: str | None
+    foreground: str | None
+
+
+async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
+    """What the pass's landing page shows: who issues it and its colours."""
+    version = await repository.get_template_version(
+        ctx.session, pass_.template_id, pass_.template_version
+    )
+    assert version is not None
+    design = TemplateDesign.model_validate(version.design)
+    data = {**pass_.data, **_builtins(pass_)}
+    return LandingInfo(
+        pass_=pass_,
+        organization=render_text(design.organization_name, data),
+        description=render_text(design.description, data),
+        background=color_hex(design.colors.background) if design.colors.background else None,
+        foreground=color_hex(design.colors.foreground) if design.colors.foreground else None,
+    )
+
+
 async def get_pass(ctx: PassContext, pass_id: uuid.UUID, *, lock: bool = False) -> Pass:
     pass_ = await repository.get_pass(ctx.session, ctx.tenant_id, pass_id, lock=lock)
     if pass_ is None:
@@ -406,7 +461,57 @@ async def refresh_pass(ctx: PassContext, pass_: Pass, *, reason: str) -> bool:
             data={"version": pass_.version, "reason": reason},
         )
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
+        await sync_google(ctx, [pass_.id])
     return changed
+
+
+async def sync_google(
+    ctx: PassContext, pass_ids: list[uuid.UUID], *, message: dict[str, str] | None = None
+) -> bool:
+    """Send passes (and a message) to Google Wallet after commit, if the tenant issues there."""
+    if not pass_ids or await google_credential(ctx.session, ctx.tenant_id) is None:
+        return False
+    payload: dict[str, Any] = {
+        "tenant_id": str(ctx.tenant_id),
+        "pass_ids": [str(i) for i in pass_ids],
+    }
+    if message is not None:
+        payload["message"] = message
+    await enqueue(ctx.session, GOOGLE_SYNC_JOB, payload, now=ctx.now)
+    return True
+
+
+async def send_message(ctx: PassContext, pass_id: uuid.UUID, header: str, body: str) -> Pass:
+    """A lock-screen message: Google's addMessage (notifying within the 24 h budget), and
+    on Apple the pass's ``message`` data changes (a design field ``{{ message }}`` with a
+    change message shows it on the lock screen)."""
+    header, body = header.strip(), body.strip()
+    if not header or not body:
+        raise InvalidInput("a message needs a header and a body")
+    if len(header) > MAX_MESSAGE_HEADER or len(body) > MAX_MESSAGE_BODY:
+        raise InvalidInput(
+            f"message header is limited to {MAX_MESSAGE_HEADER} characters and the body "
+            f"to {MAX_MESSAGE_BODY}"
+        )
+    pass_ = await get_pass(ctx, pass_id, lock=True)
+    if pass_.status == "voided":
+        raise PassVoided("a voided pass takes no messages")
+    pass_.data = {**pass_.data, "message": body, "message_header": header}
+    template, version = await get_template(ctx, pass_.template_id)
+    credential = await require_credential(ctx.session, ctx.tenant_id)
+    rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
+    if await _apply(ctx, pass_, rendered, template_version=version.version):
+        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
+    await record(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        kind=EventKind.UPDATED,
+        now=ctx.now,
+        pass_id=pass_.id,
+        data={"version": pass_.version, "reason": "message", "header": header},
+    )
+    await sync_google(ctx, [pass_.id], message={"header": header, "body": body})
+    return pass_
 
 
 async def update_pass(ctx: PassContext, pass_id: uuid.UUID, patch: dict[str, Any]) -> Pass:
@@ -496,4 +601,5 @@ async def rerender_template_batch(
             changed.append(pass_.id)
     if changed:
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)
+    await sync_google(ctx, ids)  # the class changed even where the Apple pass did not
     return changed, (ids[-1] if len(ids) == RERENDER_BATCH else None)

@@ -1,14 +1,17 @@
-"""Customer-facing pages: the pass download and its landing page."""
+"""Customer-facing pages: the pass download, its landing page and template images."""
 
 from __future__ import annotations
 
-import html
+import uuid
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from passmint.passes import service as pass_service
 from passmint.passes.apple.bundle import PKPASS_MIME
+from passmint.passes.google import service as google_service
+from passmint.public.landing import Landing
+from passmint.public.landing import render as render_landing
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 
 router = APIRouter(tags=["public"])
@@ -34,16 +37,41 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
-async def landing(token: str, runtime: RuntimeDep) -> HTMLResponse:
+async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The pass's page: Apple Wallet on iPhones, Google Wallet on Android, both and a QR
+    code on desktops; in the visitor's language."""
     async with runtime.db.sessions() as session:
-        await pass_service.pass_by_download_token(session, token)  # 404 for unknown links
-    link = html.escape(f"/p/{token}.pkpass")
+        pass_ = await pass_service.pass_by_download_token(session, token)  # 404 if unknown
+        ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
+        info = await pass_service.landing_info(ctx, pass_)
+        google_url = (await google_service.save_urls(ctx, [pass_]))[pass_.id]
+    base = runtime.settings.public_url.rstrip("/")
+    page = render_landing(
+        Landing(
+            page_url=f"{base}/p/{token}",
+            pkpass_url=f"{base}/p/{token}.pkpass",
+            google_url=google_url,
+            organization=info.organization,
+            description=info.description,
+            background=info.background,
+            foreground=info.foreground,
+            voided=pass_.status == "voided",
+        ),
+        user_agent=request.headers.get("user-agent"),
+        accept_language=request.headers.get("accept-language"),
+    )
     return HTMLResponse(
-        "<!doctype html><html lang=en><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        "<title>Your pass</title><main style='font-family:system-ui;text-align:center;"
-        "padding:3rem 1rem'><h1>Your pass</h1>"
-        f"<p><a href='{link}' style='display:inline-block;padding:.8rem 1.4rem;"
-        "background:#000;color:#fff;border-radius:.6rem;text-decoration:none'>"
-        "Add to Apple Wallet</a></p></main></html>"
+        page, headers={"Cache-Control": "no-store", "Vary": "User-Agent, Accept-Language"}
+    )
+
+
+@router.get("/i/{asset_id}.png", response_class=Response)
+async def image(asset_id: uuid.UUID, runtime: RuntimeDep) -> Response:
+    """A template image, public because Google Wallet fetches it; immutable by id."""
+    async with runtime.db.sessions() as session:
+        asset = await pass_service.public_image(session, asset_id)
+    return Response(
+        asset.data,
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )

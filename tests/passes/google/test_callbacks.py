@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,109 +21,30 @@ from passmint.passes.google.callbacks import (
     length_value,
     verify_callback,
 )
+from tests.fixtures.google_server import CallbackSigner, sign_b64, spki_b64
 
 ISSUER = "3388000000012345678"
 NOW = 1_754_000_000_000
 HOUR = 3_600_000
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _spki(key: ec.EllipticCurvePrivateKey) -> str:
-    return _b64(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
-
-
-def _sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> str:
-    return _b64(key.sign(data, ec.ECDSA(hashes.SHA256())))
-
-
-@dataclass
-class FakeGoogle:
+def _signer(**options: Any) -> CallbackSigner:
     """Plays Google: a root key, an intermediate key, and ECv2SigningOnly signing."""
-
-    root: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
-    )
-    intermediate: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
-    )
-    root_expiration: int = NOW + 30 * 24 * HOUR
-    intermediate_expiration: int = NOW + 7 * 24 * HOUR
-
-    def root_keys_document(self) -> dict[str, Any]:
-        return {
-            "keys": [
-                {
-                    "keyValue": _spki(self.root),
-                    "protocolVersion": PROTOCOL_VERSION,
-                    "keyExpiration": str(self.root_expiration),
-                }
-            ]
-        }
-
-    def root_keys(self) -> RootKeys:
-        return RootKeys.parse(self.root_keys_document(), now_ms=NOW)
-
-    def message(self, **overrides: Any) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "classId": f"{ISSUER}.loyalty-class",
-            "objectId": f"{ISSUER}.obj-1",
-            "eventType": "save",
-            "expTimeMillis": NOW + HOUR,
-            "count": 1,
-            "nonce": "40a8e5af-0000-4000-8000-000000000001",
-        }
-        message.update(overrides)
-        return message
-
-    def envelope(
-        self,
-        message: dict[str, Any] | None = None,
-        *,
-        recipient: str = ISSUER,
-        signed_key: str | None = None,
-    ) -> dict[str, Any]:
-        if signed_key is None:
-            signed_key = json.dumps(
-                {
-                    "keyValue": _spki(self.intermediate),
-                    "keyExpiration": str(self.intermediate_expiration),
-                }
-            )
-        signed_message = json.dumps(self.message() if message is None else message)
-        return {
-            "signature": _sign(
-                self.intermediate,
-                length_value(SENDER_ID, recipient, PROTOCOL_VERSION, signed_message),
-            ),
-            "intermediateSigningKey": {
-                "signedKey": signed_key,
-                "signatures": [
-                    _sign(self.root, length_value(SENDER_ID, PROTOCOL_VERSION, signed_key))
-                ],
-            },
-            "protocolVersion": PROTOCOL_VERSION,
-            "signedMessage": signed_message,
-        }
-
-    def body(self, message: dict[str, Any] | None = None, **kwargs: Any) -> bytes:
-        return json.dumps(self.envelope(message, **kwargs)).encode("utf-8")
+    return CallbackSigner(issuer_id=ISSUER, now_ms=NOW, **options)
 
 
 @pytest.fixture(scope="module")
-def google() -> FakeGoogle:
-    return FakeGoogle()
+def google() -> CallbackSigner:
+    return _signer()
 
 
-def _verify(body: bytes | dict[str, Any], google: FakeGoogle, **kwargs: Any) -> CallbackEvent:
+def _verify(body: bytes | dict[str, Any], google: CallbackSigner, **kwargs: Any) -> CallbackEvent:
     options: dict[str, Any] = {"root_keys": google.root_keys(), "issuer_id": ISSUER, "now_ms": NOW}
     options.update(kwargs)
     return verify_callback(body, **options)
 
 
-def _rejected(body: bytes | dict[str, Any], google: FakeGoogle, **kwargs: Any) -> str:
+def _rejected(body: bytes | dict[str, Any], google: CallbackSigner, **kwargs: Any) -> str:
     with pytest.raises(CallbackRejected) as info:
         _verify(body, google, **kwargs)
     assert info.value.code == "invalid_callback"
@@ -141,7 +58,7 @@ def test_length_value_is_little_endian_utf8_byte_lengths() -> None:
 
 
 @pytest.mark.parametrize("event_type", ["save", "del"])
-def test_valid_callback_verifies(google: FakeGoogle, event_type: str) -> None:
+def test_valid_callback_verifies(google: CallbackSigner, event_type: str) -> None:
     event = _verify(google.body(google.message(eventType=event_type)), google)
     assert event == CallbackEvent(
         class_id=f"{ISSUER}.loyalty-class",
@@ -153,44 +70,44 @@ def test_valid_callback_verifies(google: FakeGoogle, event_type: str) -> None:
     )
 
 
-def test_parsed_mapping_body_verifies(google: FakeGoogle) -> None:
+def test_parsed_mapping_body_verifies(google: CallbackSigner) -> None:
     assert _verify(google.envelope(), google).event_type == "save"
 
 
-def test_non_ascii_message_verifies(google: FakeGoogle) -> None:
+def test_non_ascii_message_verifies(google: CallbackSigner) -> None:
     message = google.message(objectId=f"{ISSUER}.obj-é", nonce="nonce-ü")
     signed = google.envelope()
     signed_message = json.dumps(message, ensure_ascii=False)
     signed["signedMessage"] = signed_message
-    signed["signature"] = _sign(
+    signed["signature"] = sign_b64(
         google.intermediate, length_value(SENDER_ID, ISSUER, PROTOCOL_VERSION, signed_message)
     )
     body = json.dumps(signed, ensure_ascii=False).encode("utf-8")
     assert _verify(body, google).object_id == f"{ISSUER}.obj-é"
 
 
-def test_unknown_root_key_is_rejected(google: FakeGoogle) -> None:
-    other = FakeGoogle()
+def test_unknown_root_key_is_rejected(google: CallbackSigner) -> None:
+    other = _signer()
     assert _rejected(google.body(), google, root_keys=other.root_keys()) == (
         "bad_intermediate_signature"
     )
 
 
-def test_any_listed_root_key_may_sign(google: FakeGoogle) -> None:
-    other = FakeGoogle()
+def test_any_listed_root_key_maysign_b64(google: CallbackSigner) -> None:
+    other = _signer()
     document = other.root_keys_document()
     document["keys"] += google.root_keys_document()["keys"]
     keys = RootKeys.parse(document, now_ms=NOW)
     assert _verify(google.body(), google, root_keys=keys).event_type == "save"
 
 
-def test_tampered_signed_message_is_rejected(google: FakeGoogle) -> None:
+def test_tampered_signed_message_is_rejected(google: CallbackSigner) -> None:
     envelope = google.envelope()
     envelope["signedMessage"] = envelope["signedMessage"].replace('"count": 1', '"count": 2')
     assert _rejected(envelope, google) == "bad_message_signature"
 
 
-def test_tampered_signed_key_is_rejected(google: FakeGoogle) -> None:
+def test_tampered_signed_key_is_rejected(google: CallbackSigner) -> None:
     envelope = google.envelope()
     key = json.loads(envelope["intermediateSigningKey"]["signedKey"])
     key["keyExpiration"] = str(NOW + 365 * 24 * HOUR)
@@ -198,27 +115,27 @@ def test_tampered_signed_key_is_rejected(google: FakeGoogle) -> None:
     assert _rejected(envelope, google) == "bad_intermediate_signature"
 
 
-def test_swapped_intermediate_key_is_rejected(google: FakeGoogle) -> None:
+def test_swapped_intermediate_key_is_rejected(google: CallbackSigner) -> None:
     envelope = google.envelope()
     key = json.loads(envelope["intermediateSigningKey"]["signedKey"])
-    key["keyValue"] = _spki(ec.generate_private_key(ec.SECP256R1()))
+    key["keyValue"] = spki_b64(ec.generate_private_key(ec.SECP256R1()))
     envelope["intermediateSigningKey"]["signedKey"] = json.dumps(key)
     assert _rejected(envelope, google) == "bad_intermediate_signature"
 
 
 def test_expired_intermediate_is_rejected() -> None:
-    google = FakeGoogle(intermediate_expiration=NOW - 1)
+    google = _signer(intermediate_expiration=NOW - 1)
     assert _rejected(google.body(), google) == "intermediate_expired"
 
 
-def test_expired_message_is_rejected(google: FakeGoogle) -> None:
+def test_expired_message_is_rejected(google: CallbackSigner) -> None:
     assert _rejected(google.body(google.message(expTimeMillis=NOW - 1)), google) == (
         "expired_message"
     )
     assert _rejected(google.body(google.message(expTimeMillis=NOW)), google) == ("expired_message")
 
 
-def test_message_signed_for_another_issuer_is_rejected(google: FakeGoogle) -> None:
+def test_message_signed_for_another_issuer_is_rejected(google: CallbackSigner) -> None:
     assert _rejected(google.body(recipient="9999"), google) == "bad_message_signature"
 
 
@@ -231,29 +148,29 @@ def test_message_signed_for_another_issuer_is_rejected(google: FakeGoogle) -> No
         {"classId": f"{ISSUER}0.loyalty-class"},
     ],
 )
-def test_wrong_issuer_prefix_is_rejected(google: FakeGoogle, overrides: dict[str, str]) -> None:
+def test_wrong_issuer_prefix_is_rejected(google: CallbackSigner, overrides: dict[str, str]) -> None:
     assert _rejected(google.body(google.message(**overrides)), google) == "wrong_issuer"
 
 
-def test_unknown_event_type_is_rejected(google: FakeGoogle) -> None:
+def test_unknown_event_type_is_rejected(google: CallbackSigner) -> None:
     assert _rejected(google.body(google.message(eventType="update")), google) == (
         "unknown_event_type"
     )
 
 
-def test_wrong_protocol_version_is_rejected(google: FakeGoogle) -> None:
+def test_wrong_protocol_version_is_rejected(google: CallbackSigner) -> None:
     envelope = google.envelope()
     envelope["protocolVersion"] = "ECv2"
     assert _rejected(envelope, google) == "wrong_protocol_version"
 
 
-def test_other_sender_id_is_configurable(google: FakeGoogle) -> None:
+def test_other_sender_id_is_configurable(google: CallbackSigner) -> None:
     assert _rejected(google.body(), google, sender_id="GoogleWalletPasses") == (
         "bad_intermediate_signature"
     )
 
 
-def test_no_root_keys_is_rejected(google: FakeGoogle) -> None:
+def test_no_root_keys_is_rejected(google: CallbackSigner) -> None:
     empty = RootKeys.parse({"keys": []}, now_ms=NOW)
     assert _rejected(google.body(), google, root_keys=empty) == "no_root_keys"
 
@@ -269,7 +186,7 @@ def test_no_root_keys_is_rejected(google: FakeGoogle) -> None:
         b"[" * 100_000,
     ],
 )
-def test_malformed_json_is_rejected(google: FakeGoogle, body: bytes) -> None:
+def test_malformed_json_is_rejected(google: CallbackSigner, body: bytes) -> None:
     assert _rejected(body, google) == "malformed"
 
 
@@ -281,21 +198,21 @@ def test_malformed_json_is_rejected(google: FakeGoogle, body: bytes) -> None:
         {"classId": f"{ISSUER}.c", "objectId": f"{ISSUER}.o", "eventType": "save"},
     ],
 )
-def test_malformed_signed_message_is_rejected(google: FakeGoogle, message: Any) -> None:
+def test_malformed_signed_message_is_rejected(google: CallbackSigner, message: Any) -> None:
     assert _rejected(google.body(message), google) == "malformed"
 
 
-def test_malformed_count_is_rejected(google: FakeGoogle) -> None:
+def test_malformed_count_is_rejected(google: CallbackSigner) -> None:
     assert _rejected(google.body(google.message(count="1")), google) == "malformed"
 
 
-def test_malformed_signed_key_is_rejected(google: FakeGoogle) -> None:
+def test_malformed_signed_key_is_rejected(google: CallbackSigner) -> None:
     assert _rejected(google.body(signed_key="not json"), google) == "malformed"
     bad_key = json.dumps({"keyValue": "AAAA", "keyExpiration": str(NOW + HOUR)})
     assert _rejected(google.body(signed_key=bad_key), google) == "malformed"
 
 
-def test_lone_surrogate_in_signed_message_is_rejected(google: FakeGoogle) -> None:
+def test_lone_surrogate_in_signed_message_is_rejected(google: CallbackSigner) -> None:
     envelope = google.envelope()
     envelope["signedMessage"] = "\ud800"
     assert _rejected(envelope, google) == "malformed"
@@ -305,14 +222,18 @@ def test_root_keys_drop_expired_and_other_protocols() -> None:
     fresh, stale, later = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
     document = {
         "keys": [
-            {"keyValue": _spki(stale), "protocolVersion": PROTOCOL_VERSION, "keyExpiration": "5"},
             {
-                "keyValue": _spki(fresh),
+                "keyValue": spki_b64(stale),
+                "protocolVersion": PROTOCOL_VERSION,
+                "keyExpiration": "5",
+            },
+            {
+                "keyValue": spki_b64(fresh),
                 "protocolVersion": PROTOCOL_VERSION,
                 "keyExpiration": str(NOW + HOUR),
             },
             {
-                "keyValue": _spki(later),
+                "keyValue": spki_b64(later),
                 "protocolVersion": PROTOCOL_VERSION,
                 "keyExpiration": NOW + 2 * HOUR,
             },
@@ -348,7 +269,7 @@ def test_root_keys_reject_non_p256_keys() -> None:
     document = {
         "keys": [
             {
-                "keyValue": _spki(p384),
+                "keyValue": spki_b64(p384),
                 "protocolVersion": PROTOCOL_VERSION,
                 "keyExpiration": str(NOW + HOUR),
             }
@@ -360,7 +281,7 @@ def test_root_keys_reject_non_p256_keys() -> None:
 
 # --- fuzzing: nothing but CallbackRejected, whatever comes in -----------------------
 
-_FUZZ_GOOGLE = FakeGoogle()
+_FUZZ_GOOGLE = _signer()
 _FUZZ_KEYS = _FUZZ_GOOGLE.root_keys()
 _FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -17,6 +17,7 @@ from passmint.passes.google.savelink import (
     InvalidServiceAccount,
     SaveLinkTooLong,
     ServiceAccount,
+    jwt_length,
     parse_service_account,
     save_jwt,
     save_link,
@@ -316,3 +317,17 @@ def test_not_a_mapping() -> None:
     with pytest.raises(InvalidServiceAccount) as caught:
         parse_service_account(["service_account"])
     assert caught.value.details["field"] == "type"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("with_class", [False, True])
+def test_jwt_length_is_known_before_signing(
+    account: ServiceAccount, name: str, with_class: bool
+) -> None:
+    vertical = CASES[name][3]
+    objects = {vertical: [obj(name)]}
+    classes = {vertical: [klass(name)]} if with_class else None
+    signed = save_jwt(
+        account, objects=objects, classes=classes, origins=ORIGINS, issued_at=ISSUED_AT
+    )
+    assert jwt_length(account, objects=objects, classes=classes, origins=ORIGINS) == len(signed)

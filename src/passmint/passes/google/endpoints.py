@@ -1,0 +1,162 @@
+"""HTTP of Google Wallet: the issuer credentials (``/api/v1/credentials/google``) and the
+save/delete callbacks Google posts to ``/google/callbacks`` (spec §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import httpx
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from passmint.errors import PassmintError
+from passmint.passes.google import credentials as google_credentials
+from passmint.passes.google import service as google_service
+from passmint.passes.google.callbacks import (
+    CallbackRejected,
+    InvalidRootKeys,
+    RootKeys,
+    verify_callback,
+)
+from passmint.runtime import Runtime
+from passmint.web.deps import CredentialsRead, CredentialsWrite, RuntimeDep
+
+log = structlog.get_logger("passmint.google.callbacks")
+router = APIRouter()
+MAX_CALLBACK_BYTES: Final = 64 * 1024
+KEYS_MARGIN_MS: Final = 60 * 60 * 1000  # refetch an hour before the earliest key expires
+KEYS_MAX_AGE_MS: Final = 24 * 60 * 60 * 1000
+
+
+class GoogleCredentialsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    issuer_id: Any = Field(description="The numeric issuer id (Google Pay & Wallet Console).")
+    service_account: Any = Field(
+        description="The service-account key JSON (object, or its text) the issuer authorised."
+    )
+
+
+class GoogleKeysUnavailable(PassmintError):
+    code = "google_keys_unavailable"
+    status = 503
+
+
+class UnknownIssuer(PassmintError):
+    code = "unknown_issuer"
+    status = 400
+
+
+@router.put("/api/v1/credentials/google", tags=["credentials"])
+async def put_google_credentials(
+    body: GoogleCredentialsIn, runtime: RuntimeDep, principal: CredentialsWrite
+) -> dict[str, Any]:
+    """Store the issuer id and the service-account key (encrypted); 400 names a bad field."""
+    async with runtime.transaction() as session:
+        credential = await google_credentials.put_credentials(
+            session,
+            runtime.box,
+            principal.tenant_id,
+            now=runtime.clock(),
+            issuer_id=body.issuer_id,
+            service_account=body.service_account,
+        )
+        return google_credentials.describe(credential)
+
+
+@router.get("/api/v1/credentials/google", tags=["credentials"])
+async def get_google_credentials(runtime: RuntimeDep, principal: CredentialsRead) -> dict[str, Any]:
+    """The issuer, the service account's email and key id, the last sync error; no key."""
+    async with runtime.db.sessions() as session:
+        credential = await google_credentials.require_credential(session, principal.tenant_id)
+        return google_credentials.describe(credential)
+
+
+class RootKeyCache:
+    """Google's root signing keys, fetched from ``PASSMINT_GOOGLE_ROOT_KEYS_URL`` and kept
+    until an hour before the earliest key expires (at most a day). The fetch depends only on
+    the clock, never on what a request contains, so forged callbacks cannot cause one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._keys: RootKeys | None = None
+        self._until_ms = 0
+        self._lock = asyncio.Lock()
+
+    async def get(self, now_ms: int) -> RootKeys:
+        if self._keys is not None and now_ms < self._until_ms:
+            return self._keys
+        async with self._lock:
+            if self._keys is not None and now_ms < self._until_ms:
+                return self._keys
+            try:
+                async with httpx.AsyncClient(timeout=10.0) as client:
+                    response = await client.get(self.url)
+                response.raise_for_status()
+                keys = RootKeys.parse(response.json(), now_ms=now_ms)
+            except (httpx.HTTPError, ValueError, InvalidRootKeys) as exc:
+                log.warning("google root keys unavailable", url=self.url, error=str(exc))
+                raise GoogleKeysUnavailable(
+                    "Google's root signing keys could not be fetched; retry later"
+                ) from None
+            expiry = keys.expires_at_ms if keys.expires_at_ms is not None else now_ms
+            self._keys = keys
+            self._until_ms = min(expiry - KEYS_MARGIN_MS, now_ms + KEYS_MAX_AGE_MS)
+            return keys
+
+
+def _root_keys(runtime: Runtime) -> RootKeyCache:
+    url = runtime.settings.google_root_keys_url
+    return runtime.cache("google_root_keys", lambda: RootKeyCache(url))
+
+
+def _claimed_issuer(body: bytes) -> str:
+    """The issuer a callback claims to be for (checked by the signature afterwards)."""
+    try:
+        envelope = json.loads(body)
+        message = json.loads(envelope["signedMessage"]) if isinstance(envelope, dict) else None
+    except (ValueError, KeyError, TypeError):
+        raise CallbackRejected("malformed", "the body is not a signed callback") from None
+    class_id = message.get("classId") if isinstance(message, Mapping) else None
+    if not isinstance(class_id, str) or "." not in class_id:
+        raise CallbackRejected("malformed", "signedMessage needs a classId '<issuer>.<id>'")
+    return class_id.split(".", 1)[0]
+
+
+@router.post("/google/callbacks", tags=["public"], response_class=JSONResponse)
+async def google_callback(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Save and delete callbacks, verified as ECv2SigningOnly; a replayed nonce is answered
+    200 and changes nothing."""
+    body = await request.body()
+    if len(body) > MAX_CALLBACK_BYTES:
+        raise CallbackRejected("malformed", "the callback body is too large")
+    issuer_id = _claimed_issuer(body)
+    async with runtime.db.sessions() as session:
+        found = await google_credentials.credentials_by_issuer(session, issuer_id)
+    if not found:
+        raise UnknownIssuer(f"no tenant issues passes as Google issuer {issuer_id}")
+    now = runtime.clock()
+    now_ms = int(now.timestamp() * 1000)
+    root_keys = await _root_keys(runtime).get(now_ms)
+    event = verify_callback(
+        body,
+        root_keys=root_keys,
+        issuer_id=issuer_id,
+        now_ms=now_ms,
+        sender_id=runtime.settings.google_sender_id,
+    )
+    async with runtime.transaction() as session:
+        credentials = await google_credentials.credentials_by_issuer(session, issuer_id)
+        applied = await google_service.apply_callback(session, credentials, event, now)
+    log.info(
+        "google callback",
+        event_type=event.event_type,
+        object_id=event.object_id,
+        duplicate=not applied,
+    )
+    return JSONResponse({"status": "ok" if applied else "duplicate"})

@@ -1,0 +1,79 @@
+"""SQL of the Google Wallet sync: classes and objects at Google, the notification budget and
+callback nonces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.kit.sql import insert_for
+from passmint.models import (
+    GoogleCallbackNonce,
+    GoogleClass,
+    GoogleNotification,
+    GoogleObject,
+    Pass,
+    Template,
+)
+
+
+async def passes_with_templates(
+    session: AsyncSession, tenant_id: uuid.UUID, pass_ids: Sequence[uuid.UUID]
+) -> list[tuple[Pass, Template]]:
+    if not pass_ids:
+        return []
+    rows = await session.execute(
+        select(Pass, Template)
+        .join(Template, Template.id == Pass.template_id)
+        .where(Pass.tenant_id == tenant_id, Pass.id.in_(pass_ids))
+        .order_by(Pass.id)
+    )
+    return [(row[0], row[1]) for row in rows.all()]
+
+
+async def google_class(session: AsyncSession, template_id: uuid.UUID) -> GoogleClass | None:
+    return await session.get(GoogleClass, template_id)
+
+
+async def google_objects(
+    session: AsyncSession, pass_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, GoogleObject]:
+    if not pass_ids:
+        return {}
+    rows = await session.execute(select(GoogleObject).where(GoogleObject.pass_id.in_(pass_ids)))
+    return {o.pass_id: o for o in rows.scalars()}
+
+
+async def google_object(session: AsyncSession, pass_id: uuid.UUID) -> GoogleObject | None:
+    return await session.get(GoogleObject, pass_id)
+
+
+async def object_by_id(session: AsyncSession, object_id: str) -> GoogleObject | None:
+    query = select(GoogleObject).where(GoogleObject.object_id == object_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def notifications_since(session: AsyncSession, pass_id: uuid.UUID, since: datetime) -> int:
+    query = select(func.count()).where(
+        GoogleNotification.pass_id == pass_id, GoogleNotification.created_at > since
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+def add_notification(session: AsyncSession, pass_id: uuid.UUID, kind: str, now: datetime) -> None:
+    session.add(GoogleNotification(pass_id=pass_id, kind=kind, created_at=now))
+
+
+async def claim_nonce(session: AsyncSession, nonce: str, now: datetime) -> bool:
+    """Record a callback nonce; False when it was already recorded (a replay)."""
+    statement = (
+        insert_for(session, GoogleCallbackNonce)
+        .values(nonce=nonce, created_at=now)
+        .on_conflict_do_nothing(index_elements=["nonce"])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))

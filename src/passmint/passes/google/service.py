@@ -1,0 +1,246 @@
+"""Google Wallet for passmint's passes: ids, bodies, save links, the notification budget and
+callbacks. No HTTP here: the REST calls are made by the sync job (``google.tasks``).
+
+* One class per template (``<issuer>.pm-<template id>``), carrying the template's newest
+  version; one object per pass (``<issuer>.pm-<serial number>``).
+* Images are the template's uploaded sources at ``{PASSMINT_PUBLIC_URL}/i/<id>.png``; Google
+  fetches them, so the public URL must be https for Google to render a pass.
+* The save link carries the class and the object in full when that fits in 1,800
+  characters (Google inserts what is missing), else only the object's id; such a link is
+  handed out only once the sync job has inserted the object.
+* Budget: at most 3 notifying writes per pass in any rolling 24 hours, counting both
+  ``TEXT_AND_NOTIFY`` messages and ``NOTIFY_ON_UPDATE`` patches (balance or tier
+  changes); beyond that messages go as ``TEXT`` and patches notify nobody.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.errors import PassmintError
+from passmint.models import GoogleCredential, GoogleObject, Pass, Template, TemplateVersion
+from passmint.passes import repository as pass_repository
+from passmint.passes.apple.problems import errors_only
+from passmint.passes.apple.styles import PassStyle
+from passmint.passes.designs.schemas import DesignError, TemplateDesign
+from passmint.passes.events import EventKind, record
+from passmint.passes.google import credentials, repository
+from passmint.passes.google.callbacks import CallbackEvent
+from passmint.passes.google.render import render_class, render_object
+from passmint.passes.google.savelink import SaveLinkTooLong, save_link
+from passmint.passes.google.verticals import Vertical, vertical_for
+from passmint.passes.service import PassContext
+
+NOTIFY_BUDGET: Final = 3
+NOTIFY_WINDOW: Final = timedelta(hours=24)
+_NOTIFY_FIELDS: Final = ("loyaltyPoints", "secondaryLoyaltyPoints", "balance", "rewardsTier")
+_NO_NOTIFY_PREFERENCE: Final = {Vertical.GENERIC}
+
+
+class GoogleRenderError(PassmintError):
+    """The pass cannot be shown in Google Wallet as configured."""
+
+    code = "google_render_failed"
+    status = 409
+
+
+def class_id(issuer_id: str, template_id: uuid.UUID) -> str:
+    return f"{issuer_id}.pm-{template_id.hex}"
+
+
+def object_id(issuer_id: str, serial_number: str) -> str:
+    return f"{issuer_id}.pm-{serial_number}"
+
+
+def serial_of(issuer_id: str, object_id_: str) -> str | None:
+    prefix = f"{issuer_id}.pm-"
+    return object_id_[len(prefix) :] if object_id_.startswith(prefix) else None
+
+
+def image_urls(ctx: PassContext, design: TemplateDesign) -> dict[str, str]:
+    """The design's images as the public URLs Google fetches (https only)."""
+    if not ctx.public_url.startswith("https://"):
+        return {}
+    return {name.value: f"{ctx.public_url}/i/{asset}.png" for name, asset in design.images.items()}
+
+
+@dataclass(frozen=True)
+class GoogleBodies:
+    vertical: Vertical
+    class_id: str
+    object_id: str
+    class_body: dict[str, Any]
+    object_body: dict[str, Any]
+
+
+def render_bodies(
+    ctx: PassContext,
+    credential: GoogleCredential,
+    pass_: Pass,
+    template: Template,
+    version: TemplateVersion,
+) -> GoogleBodies:
+    """The class (of the template's version) and the object of one pass."""
+    style = PassStyle(template.style)
+    design = TemplateDesign.model_validate(version.design)
+    urls = image_urls(ctx, design)
+    issuer = credential.issuer_id
+    cid = class_id(issuer, template.id)
+    oid = object_id(issuer, pass_.serial_number)
+    try:
+        class_body = render_class(design, style, issuer_id=issuer, class_id=cid, image_urls=urls)
+        class_body["callbackOptions"] = {"url": f"{ctx.public_url}/google/callbacks"}
+        object_body = render_object(
+            design,
+            style,
+            {**pass_.data, "pass_id": str(pass_.id)},
+            issuer_id=issuer,
+            class_id=cid,
+            object_id=oid,
+            serial_number=pass_.serial_number,
+            image_urls=urls,
+            voided=pass_.status == "voided",
+            now=ctx.now,
+        )
+    except DesignError as exc:
+        problems = errors_only(exc.problems)
+        hint = (
+            ""
+            if urls or not design.images
+            else f" (Google fetches images over https; PASSMINT_PUBLIC_URL is {ctx.public_url})"
+        )
+        raise GoogleRenderError(
+            "; ".join(f"{p.path}: {p.message}" for p in problems) + hint,
+            details={"problems": [{"path": p.path, "code": p.code} for p in problems]},
+        ) from None
+    except ValueError as exc:
+        raise GoogleRenderError(str(exc)) from None
+    vertical = vertical_for(style, transit_type=design.transit_type, gift_card=design.gift_card)
+    return GoogleBodies(vertical, cid, oid, class_body, object_body)
+
+
+def notify_values(body: dict[str, Any]) -> dict[str, Any]:
+    """The values whose change may notify the holder (balance, points, tier)."""
+    out: dict[str, Any] = {}
+    for name in _NOTIFY_FIELDS:
+        value = body.get(name)
+        if isinstance(value, dict) and "balance" in value:
+            out[name] = value["balance"]
+        elif value is not None:
+            out[name] = value
+    return out
+
+
+async def notify_budget_left(ctx: PassContext, pass_id: uuid.UUID) -> int:
+    used = await repository.notifications_since(ctx.session, pass_id, ctx.now - NOTIFY_WINDOW)
+    return max(0, NOTIFY_BUDGET - used)
+
+
+def spend_notification(ctx: PassContext, pass_id: uuid.UUID, kind: str) -> None:
+    repository.add_notification(ctx.session, pass_id, kind, ctx.now)
+
+
+def wants_update_notice(
+    vertical: Vertical, synced: GoogleObject | None, body: dict[str, Any]
+) -> bool:
+    """A balance or tier change of an object the holder already has."""
+    if vertical in _NO_NOTIFY_PREFERENCE or synced is None:
+        return False
+    return notify_values(body) != synced.notify_state
+
+
+async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID, str | None]:
+    """``urls.google`` of each pass: None when the tenant has no issuer, when Google cannot
+    show the pass as configured, or when the link must reference an object that the sync
+    job has not inserted yet."""
+    out: dict[uuid.UUID, str | None] = {p.id: None for p in passes}
+    credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
+    if credential is None or not passes:
+        return out
+    account = ctx.google_accounts.account(credential, ctx.box)
+    synced_objects = await repository.google_objects(ctx.session, [p.id for p in passes])
+    templates: dict[uuid.UUID, Template | None] = {}
+    versions: dict[tuple[uuid.UUID, int], TemplateVersion | None] = {}
+    synced_classes: dict[uuid.UUID, bool] = {}
+    for pass_ in passes:
+        tid = pass_.template_id
+        if tid not in templates:
+            templates[tid] = await pass_repository.get_template(ctx.session, ctx.tenant_id, tid)
+            synced_classes[tid] = await repository.google_class(ctx.session, tid) is not None
+        key = (tid, pass_.template_version)
+        if key not in versions:
+            versions[key] = await pass_repository.get_template_version(ctx.session, *key)
+        template, version = templates[tid], versions[key]
+        if template is None or version is None:
+            continue
+        try:
+            bodies = render_bodies(ctx, credential, pass_, template, version)
+            link = save_link(
+                account,
+                vertical=bodies.vertical,
+                object_body=bodies.object_body,
+                class_body=None if synced_classes[tid] else bodies.class_body,
+                origins=ctx.google_origins,
+                issued_at=ctx.now,
+            )
+        except (GoogleRenderError, SaveLinkTooLong):
+            continue
+        if link.mode == "reference" and pass_.id not in synced_objects:
+            continue  # the object is not at Google yet: the sync job inserts it first
+        out[pass_.id] = link.url
+    return out
+
+
+async def google_enabled(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
+    return await credentials.get_credential(session, tenant_id) is not None
+
+
+async def apply_callback(
+    session: AsyncSession,
+    candidates: Sequence[GoogleCredential],
+    event: CallbackEvent,
+    now: datetime,
+) -> bool:
+    """Record a verified save/del as installed/uninstalled (platform google) for the tenant
+    whose object it is; False for a replayed nonce, which changes nothing."""
+    if not candidates or not await repository.claim_nonce(session, event.nonce, now):
+        return False
+    synced = await repository.object_by_id(session, event.object_id)
+    owner = next((c for c in candidates if synced and c.tenant_id == synced.tenant_id), None)
+    pass_id: uuid.UUID | None = None
+    if synced is not None and owner is not None:
+        pass_id = synced.pass_id
+        synced.installed = event.event_type == "save"
+    else:
+        serial = serial_of(candidates[0].issuer_id, event.object_id)
+        for credential in candidates:
+            found = (
+                await pass_repository.pass_by_serial(session, credential.tenant_id, serial)
+                if serial is not None
+                else None
+            )
+            if found is not None:
+                owner, pass_id = credential, found.id
+                break
+    owner = owner or candidates[0]
+    await record(
+        session,
+        tenant_id=owner.tenant_id,
+        kind=EventKind.INSTALLED if event.event_type == "save" else EventKind.UNINSTALLED,
+        now=now,
+        pass_id=pass_id,
+        platform="google",
+        data={
+            "class_id": event.class_id,
+            "object_id": event.object_id,
+            "count": event.count,
+            "nonce": event.nonce,
+        },
+    )
+    return True

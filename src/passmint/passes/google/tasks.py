@@ -1,0 +1,387 @@
+"""The Google Wallet sync job: classes, objects and messages of a batch of passes.
+
+One job handles a batch of one tenant's passes in three phases, so that the REST calls run
+concurrently while the database session is used by one coroutine at a time:
+
+1. plan (database): render each pass's class and object, skip objects whose body did not
+   change, decide on ``notifyPreference`` and the message type from the 24-hour budget;
+2. send (network): each class whose template version Google lacks is written first
+   (insert, or PATCH on 409, always ``reviewStatus: UNDER_REVIEW``), then the objects
+   concurrently (an object already synced is PATCHed, 404 inserting it again; a new one is
+   inserted, 409 patching it), then ``addMessage`` (``TEXT_AND_NOTIFY`` within the budget,
+   else ``TEXT``; a quota answer from Google resends it as ``TEXT``);
+3. record (database): what was synced, the budget spent, one ``pushed`` event per pass
+   (platform google), and the last error on the credential.
+
+Passes that failed with 429, 5xx or a network error go into a follow-up job with
+exponential backoff (``Retry-After`` honoured), up to :data:`MAX_GENERATIONS` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import structlog
+
+from passmint.kit.ids import uuid7
+from passmint.models import (
+    GoogleClass,
+    GoogleCredential,
+    GoogleObject,
+    Pass,
+    Template,
+    TemplateVersion,
+)
+from passmint.passes import repository as pass_repository
+from passmint.passes.events import EventKind, record_many
+from passmint.passes.google import credentials, repository, service
+from passmint.passes.google.client import (
+    ClientPool,
+    GoogleApiError,
+    QuotaExceeded,
+    Transient,
+    WalletClient,
+)
+from passmint.passes.google.savelink import MAX_JWT_LENGTH, jwt_length
+from passmint.passes.service import GOOGLE_SYNC_JOB, PassContext
+from passmint.worker.outbox import enqueue
+from passmint.worker.registry import JobContext, job
+
+if TYPE_CHECKING:
+    from passmint.runtime import Runtime
+
+log = structlog.get_logger("passmint.google.sync")
+RETRY_DELAY: Final = timedelta(seconds=15)
+MAX_GENERATIONS: Final = 8
+
+
+def _pool(runtime: Runtime) -> ClientPool:
+    settings = runtime.settings
+    return runtime.cache(
+        "google_clients",
+        lambda: ClientPool(settings.google_api_url, concurrency=settings.google_concurrency),
+    )
+
+
+async def close_clients(runtime: Runtime) -> None:
+    pool = runtime.caches.pop("google_clients", None)
+    if isinstance(pool, ClientPool):
+        await pool.aclose()
+
+
+_VOLATILE: Final = ("balanceUpdateTime",)  # set to the render time: not a change by itself
+
+
+def _hash(body: dict[str, Any]) -> str:
+    stable = {k: v for k, v in body.items() if k not in _VOLATILE}
+    return hashlib.sha256(
+        json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+@dataclass
+class _Plan:
+    pass_id: uuid.UUID
+    bodies: service.GoogleBodies
+    body_hash: str
+    synced: GoogleObject | None
+    write_object: bool
+    notify_update: bool
+    message: dict[str, Any] | None
+    result: str = "unchanged"
+    message_type: str | None = None
+    error: GoogleApiError | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _message_body(message: dict[str, Any], message_type: str) -> dict[str, Any]:
+    return {
+        "id": str(message.get("id") or f"pm-{uuid7().hex}"),
+        "header": str(message["header"]),
+        "body": str(message["body"]),
+        "messageType": message_type,
+    }
+
+
+async def _plan(
+    ctx: PassContext,
+    credential: Any,
+    pass_ids: list[uuid.UUID],
+    message: dict[str, Any] | None,
+    errors: list[str],
+) -> tuple[list[_Plan], dict[uuid.UUID, tuple[service.GoogleBodies, int]]]:
+    rows = await repository.passes_with_templates(ctx.session, ctx.tenant_id, pass_ids)
+    synced = await repository.google_objects(ctx.session, [p.id for p, _ in rows])
+    plans: list[_Plan] = []
+    classes: dict[uuid.UUID, tuple[service.GoogleBodies, int]] = {}
+    for pass_, template in rows:
+        version = await pass_repository.get_template_version(
+            ctx.session, template.id, pass_.template_version
+        )
+        if version is None:
+            continue
+        try:
+            bodies = service.render_bodies(ctx, credential, pass_, template, version)
+        except service.GoogleRenderError as exc:
+            errors.append(f"pass {pass_.id}: {exc.message}")
+            continue
+        if template.id not in classes:
+            existing = await repository.google_class(ctx.session, template.id)
+            if existing is None or existing.synced_version < version.version:
+                classes[template.id] = (bodies, version.version)
+        previous = synced.get(pass_.id)
+        body_hash = _hash(bodies.object_body)
+        notify = False
+        budget = 0
+        if previous is None or previous.body_hash != body_hash or message is not None:
+            budget = await service.notify_budget_left(ctx, pass_.id)
+        if service.wants_update_notice(bodies.vertical, previous, bodies.object_body):
+            notify = budget > 0
+            budget -= 1 if notify else 0
+        plan = _Plan(
+            pass_id=pass_.id,
+            bodies=bodies,
+            body_hash=body_hash,
+            synced=previous,
+            write_object=previous is None or previous.body_hash != body_hash,
+            notify_update=notify,
+            message=message,
+        )
+        if message is not None:
+            plan.message_type = "TEXT_AND_NOTIFY" if budget > 0 else "TEXT"
+        plans.append(plan)
+    return plans, classes
+
+
+async def _send_object(client: WalletClient, plan: _Plan) -> None:
+    resource = f"{plan.bodies.vertical.value}Object"
+    body = dict(plan.bodies.object_body)
+    try:
+        if plan.write_object:
+            if plan.synced is None:
+                plan.result = await client.upsert(resource, body)
+            else:
+                if plan.notify_update:
+                    body["notifyPreference"] = "NOTIFY_ON_UPDATE"
+                plan.result = await client.upsert(resource, body, prefer_patch=True)
+        if plan.message is not None and plan.message_type is not None:
+            try:
+                await client.add_message(
+                    resource, plan.bodies.object_id, _message_body(plan.message, plan.message_type)
+                )
+            except QuotaExceeded:
+                plan.message_type = "TEXT"  # Google's own count says no: show it quietly
+                await client.add_message(
+                    resource, plan.bodies.object_id, _message_body(plan.message, "TEXT")
+                )
+    except GoogleApiError as exc:
+        plan.error = exc
+
+
+async def _send(
+    client: WalletClient,
+    plans: list[_Plan],
+    classes: dict[uuid.UUID, tuple[service.GoogleBodies, int]],
+    concurrency: int,
+) -> dict[uuid.UUID, GoogleApiError | None]:
+    class_results: dict[uuid.UUID, GoogleApiError | None] = {}
+    failed_classes: dict[str, GoogleApiError] = {}
+    for template_id, (bodies, _) in classes.items():
+        try:
+            await client.upsert(f"{bodies.vertical.value}Class", bodies.class_body)
+            class_results[template_id] = None
+        except GoogleApiError as exc:
+            class_results[template_id] = exc
+            failed_classes[bodies.class_id] = exc
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(plan: _Plan) -> None:
+        error = failed_classes.get(plan.bodies.class_id)
+        if error is not None:
+            plan.error = error
+            return
+        async with gate:
+            await _send_object(client, plan)
+
+    await asyncio.gather(*(one(p) for p in plans if p.write_object or p.message is not None))
+    return class_results
+
+
+def _client(runtime: Runtime, credential: GoogleCredential) -> WalletClient:
+    return _pool(runtime).client(
+        (str(credential.id), credential.updated_at.isoformat()),
+        credentials.service_account_info(credential, runtime.box),
+    )
+
+
+async def publish_on_issue(
+    runtime: Runtime,
+    ctx: PassContext,
+    pass_: Pass,
+    template: Template,
+    version: TemplateVersion,
+) -> None:
+    """Insert a new pass's class and object at Google now when its save link can only
+    carry the object's id (the full JWT is over 1,800 characters), so the link handed out
+    with the pass already works. When Google cannot be reached the pass is issued all the
+    same: the sync job inserts it later and the link appears then."""
+    credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
+    if credential is None:
+        return
+    try:
+        bodies = service.render_bodies(ctx, credential, pass_, template, version)
+    except service.GoogleRenderError:
+        return
+    synced_class = await repository.google_class(ctx.session, template.id)
+    account = ctx.google_accounts.account(credential, ctx.box)
+    full = jwt_length(
+        account,
+        objects={bodies.vertical: [bodies.object_body]},
+        classes=None if synced_class is not None else {bodies.vertical: [bodies.class_body]},
+        origins=ctx.google_origins,
+    )
+    if full <= MAX_JWT_LENGTH:
+        return  # the link carries everything; Google inserts it on save
+    client = _client(runtime, credential)
+    try:
+        if synced_class is None or synced_class.synced_version < version.version:
+            await client.upsert(f"{bodies.vertical.value}Class", bodies.class_body)
+            _record_class(ctx, synced_class, template.id, bodies, version.version)
+        result = await client.upsert(f"{bodies.vertical.value}Object", bodies.object_body)
+    except GoogleApiError as exc:
+        log.warning("google insert on issue failed", pass_id=str(pass_.id), error=str(exc))
+        return
+    _record_object(ctx, None, pass_.id, bodies, _hash(bodies.object_body))
+    await record_many(
+        ctx.session,
+        [
+            {
+                "tenant_id": ctx.tenant_id,
+                "pass_id": pass_.id,
+                "kind": EventKind.PUSHED.value,
+                "platform": "google",
+                "created_at": ctx.now,
+                "data": {"object_id": bodies.object_id, "result": result, "on": "issue"},
+            }
+        ],
+    )
+
+
+def _record_class(
+    ctx: PassContext,
+    row: GoogleClass | None,
+    template_id: uuid.UUID,
+    bodies: service.GoogleBodies,
+    version: int,
+) -> None:
+    if row is None:
+        row = GoogleClass(template_id=template_id, tenant_id=ctx.tenant_id)
+        ctx.session.add(row)
+    row.class_id = bodies.class_id
+    row.vertical = bodies.vertical.value
+    row.synced_version = version
+    row.synced_at = ctx.now
+
+
+def _record_object(
+    ctx: PassContext,
+    row: GoogleObject | None,
+    pass_id: uuid.UUID,
+    bodies: service.GoogleBodies,
+    body_hash: str,
+) -> None:
+    if row is None:
+        row = GoogleObject(pass_id=pass_id, tenant_id=ctx.tenant_id, installed=False)
+        ctx.session.add(row)
+    row.object_id = bodies.object_id
+    row.class_id = bodies.class_id
+    row.vertical = bodies.vertical.value
+    row.body_hash = body_hash
+    row.notify_state = service.notify_values(bodies.object_body)
+    row.state = str(bodies.object_body.get("state", "ACTIVE"))
+    row.synced_at = ctx.now
+
+
+@job(GOOGLE_SYNC_JOB)
+async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
+    tenant_id = uuid.UUID(payload["tenant_id"])
+    pass_ids = [uuid.UUID(i) for i in payload["pass_ids"]]
+    message = payload.get("message")
+    generation = int(payload.get("generation", 0))
+    pass_ctx = ctx.runtime.pass_context(ctx.session, tenant_id)
+    session, now = ctx.session, pass_ctx.now
+    credential = await credentials.get_credential(session, tenant_id)
+    if credential is None:
+        return
+    client = _client(ctx.runtime, credential)
+    errors: list[str] = []
+    plans, classes = await _plan(pass_ctx, credential, pass_ids, message, errors)
+    class_results = await _send(client, plans, classes, ctx.runtime.settings.google_concurrency)
+
+    for template_id, (bodies, version) in classes.items():
+        error = class_results.get(template_id)
+        if error is not None:
+            if not isinstance(error, Transient):
+                errors.append(f"class {bodies.class_id}: {error.message}")
+            continue
+        existing = await repository.google_class(session, template_id)
+        _record_class(pass_ctx, existing, template_id, bodies, version)
+
+    retry: list[str] = []
+    retry_after = 0.0
+    events: list[dict[str, Any]] = []
+    for plan in plans:
+        if isinstance(plan.error, Transient):
+            retry.append(str(plan.pass_id))
+            retry_after = max(retry_after, plan.error.retry_after or 0.0)
+            continue
+        if plan.error is not None:
+            errors.append(f"object {plan.bodies.object_id}: {plan.error.message}")
+            continue
+        if plan.write_object:
+            _record_object(pass_ctx, plan.synced, plan.pass_id, plan.bodies, plan.body_hash)
+        if plan.notify_update:
+            service.spend_notification(pass_ctx, plan.pass_id, "update")
+        if plan.message_type == "TEXT_AND_NOTIFY":
+            service.spend_notification(pass_ctx, plan.pass_id, "message")
+        if plan.write_object or plan.message is not None:
+            events.append(
+                {
+                    "tenant_id": tenant_id,
+                    "pass_id": plan.pass_id,
+                    "kind": EventKind.PUSHED.value,
+                    "platform": "google",
+                    "created_at": now,
+                    "data": {
+                        "object_id": plan.bodies.object_id,
+                        "result": plan.result,
+                        "notify": plan.notify_update,
+                        "message_type": plan.message_type,
+                    },
+                }
+            )
+    await record_many(session, events)
+    if errors:
+        log.warning("google sync problems", tenant=str(tenant_id), errors=errors[:20])
+        credential.last_error = errors[0][:1000]
+        credential.last_error_at = now
+    if retry:
+        if generation < MAX_GENERATIONS:
+            delay = max(RETRY_DELAY * (2**generation), timedelta(seconds=retry_after))
+            await enqueue(
+                session,
+                GOOGLE_SYNC_JOB,
+                {**payload, "pass_ids": retry, "generation": generation + 1},
+                now=now,
+                delay=delay,
+            )
+        else:
+            log.error("google sync gave up", tenant=str(tenant_id), passes=retry)
+            credential.last_error = f"Google kept failing for {len(retry)} pass(es)"
+            credential.last_error_at = now
