@@ -16,14 +16,16 @@ issue time come in; a JWT or a link goes out. No settings, clock or network.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
-import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -180,6 +182,49 @@ def _iat(issued_at: datetime) -> int:
     return int(issued_at.timestamp())
 
 
+def _claims(
+    account: ServiceAccount,
+    objects: Mapping[Vertical, list[dict[str, Any]]],
+    classes: Mapping[Vertical, list[dict[str, Any]]] | None,
+    origins: Sequence[str],
+    iat: int,
+) -> dict[str, Any]:
+    return {
+        "iss": account.client_email,
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": iat,
+        "origins": list(origins),
+        "payload": _payload(objects, classes),
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _signing_input(account: ServiceAccount, claims: Mapping[str, Any]) -> str:
+    """``base64url(header).base64url(claims)``, compact JSON as PyJWT writes it."""
+    header = {"alg": "RS256", "kid": account.private_key_id, "typ": "JWT"}
+    compact = (",", ":")
+    return (
+        _b64url(json.dumps(header, separators=compact).encode())
+        + "."
+        + _b64url(json.dumps(claims, separators=compact).encode())
+    )
+
+
+def _signature_length(account: ServiceAccount) -> int:
+    return _b64_length((account.private_key.key_size + 7) // 8)
+
+
+def _sign(account: ServiceAccount, signing_input: str) -> str:
+    signature = account.private_key.sign(
+        signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+    )
+    return f"{signing_input}.{_b64url(signature)}"
+
+
 def save_jwt(
     account: ServiceAccount,
     *,
@@ -195,21 +240,10 @@ def save_jwt(
     one object is required. ``origins`` are the sites allowed to show the JS button
     (links work with none). ``issued_at`` (timezone-aware) becomes the integer ``iat``.
     Google inserts classes and objects that don't exist yet; an existing one is left
-    as it is (a JWT never updates a pass: PATCH it through REST)."""
-    claims: dict[str, Any] = {
-        "iss": account.client_email,
-        "aud": "google",
-        "typ": "savetowallet",
-        "iat": _iat(issued_at),
-        "origins": list(origins),
-        "payload": _payload(objects, classes),
-    }
-    return jwt.encode(
-        claims,
-        account.private_key,
-        algorithm="RS256",
-        headers={"kid": account.private_key_id, "typ": "JWT"},
-    )
+    as it is (a JWT never updates a pass: PATCH it through REST). The claims are encoded
+    once, as compact JSON, and signed with the key (what PyJWT would produce)."""
+    claims = _claims(account, objects, classes, origins, _iat(issued_at))
+    return _sign(account, _signing_input(account, claims))
 
 
 def _b64_length(size: int) -> int:
@@ -227,20 +261,8 @@ def jwt_length(
     """The length :func:`save_jwt` would produce, without signing (an RS256 signature is
     as long as the key's modulus), so a too-long JWT is never signed just to be thrown
     away. ``iat`` is counted as 10 digits, which holds until the year 2286."""
-    claims: dict[str, Any] = {
-        "iss": account.client_email,
-        "aud": "google",
-        "typ": "savetowallet",
-        "iat": 1_000_000_000,
-        "origins": list(origins),
-        "payload": _payload(objects, classes),
-    }
-    header = {"alg": "RS256", "kid": account.private_key_id, "typ": "JWT"}
-    compact = (",", ":")
-    header_size = len(json.dumps(header, separators=compact).encode())
-    payload_size = len(json.dumps(claims, separators=compact).encode())
-    signature_size = (account.private_key.key_size + 7) // 8
-    return _b64_length(header_size) + _b64_length(payload_size) + _b64_length(signature_size) + 2
+    claims = _claims(account, objects, classes, origins, 1_000_000_000)
+    return len(_signing_input(account, claims)) + 1 + _signature_length(account)
 
 
 def _reference(object_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -273,17 +295,10 @@ def save_link(
     REST API before handing out the link**, or Google has nothing to save. Raises
     :class:`SaveLinkTooLong` when even that JWT is too long."""
     classes = {vertical: [class_body]} if class_body is not None else None
-    if jwt_length(account, objects={vertical: [object_body]}, classes=classes, origins=origins) <= (
-        max_length
-    ):
-        full = save_jwt(
-            account,
-            objects={vertical: [object_body]},
-            classes=classes,
-            origins=origins,
-            issued_at=issued_at,
-        )
-        return SaveLink(url=SAVE_URL_PREFIX + full, mode="full")
+    claims = _claims(account, {vertical: [object_body]}, classes, origins, _iat(issued_at))
+    signing_input = _signing_input(account, claims)
+    if len(signing_input) + 1 + _signature_length(account) <= max_length:
+        return SaveLink(url=SAVE_URL_PREFIX + _sign(account, signing_input), mode="full")
     skinny = save_jwt(
         account,
         objects={vertical: [_reference(object_body)]},
