@@ -10,16 +10,29 @@ from passmint.models.google import (
     GoogleNotification,
     GoogleObject,
 )
+from passmint.models.loyalty import (
+    Account,
+    Activity,
+    Customer,
+    LedgerEntry,
+    LotAllocation,
+    Program,
+    Referral,
+    Reward,
+)
 from passmint.models.passes import Counter, Device, Pass, PassBundle, Registration
 from passmint.models.templates import Asset, Template, TemplateVersion
 from passmint.models.tenants import ApiKey, Tenant
 
 __all__ = [
+    "Account",
+    "Activity",
     "ApiKey",
     "AppleCredential",
     "Asset",
     "Base",
     "Counter",
+    "Customer",
     "Device",
     "Event",
     "GoogleCallbackNonce",
@@ -28,10 +41,15 @@ __all__ = [
     "GoogleNotification",
     "GoogleObject",
     "IdempotencyRecord",
+    "LedgerEntry",
+    "LotAllocation",
     "OutboxJob",
     "Pass",
     "PassBundle",
+    "Program",
+    "Referral",
     "Registration",
+    "Reward",
     "Template",
     "TemplateVersion",
     "Tenant",

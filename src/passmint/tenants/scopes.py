@@ -14,6 +14,11 @@ class Scope(StrEnum):
     CREDENTIALS_WRITE = "credentials:write"
     EVENTS_READ = "events:read"
     API_KEYS_WRITE = "api_keys:write"
+    LOYALTY_READ = "loyalty:read"
+    LOYALTY_WRITE = "loyalty:write"
+    COUPONS_READ = "coupons:read"
+    COUPONS_WRITE = "coupons:write"
+    REDEMPTIONS_WRITE = "redemptions:write"  # a POS or scanner: validate and redeem only
 
 
 ALL_SCOPES = tuple(Scope)

@@ -44,6 +44,11 @@ PassesWrite = Annotated[Principal, Depends(requires(Scope.PASSES_WRITE))]
 CredentialsRead = Annotated[Principal, Depends(requires(Scope.CREDENTIALS_READ))]
 CredentialsWrite = Annotated[Principal, Depends(requires(Scope.CREDENTIALS_WRITE))]
 EventsRead = Annotated[Principal, Depends(requires(Scope.EVENTS_READ))]
+LoyaltyRead = Annotated[Principal, Depends(requires(Scope.LOYALTY_READ))]
+LoyaltyWrite = Annotated[Principal, Depends(requires(Scope.LOYALTY_WRITE))]
+CouponsRead = Annotated[Principal, Depends(requires(Scope.COUPONS_READ))]
+CouponsWrite = Annotated[Principal, Depends(requires(Scope.COUPONS_WRITE))]
+RedemptionsWrite = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE))]
 
 
 def pass_context(runtime: Runtime, session: AsyncSession, principal: Principal) -> PassContext:
