@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passmint import __version__
 from passmint.config import Settings, get_settings
+from passmint.loyalty import endpoints as loyalty_endpoints
+from passmint.loyalty import tasks as _loyalty_tasks  # noqa: F401 - registers jobs
 from passmint.passes import endpoints as pass_endpoints
 from passmint.passes import tasks as _pass_tasks  # noqa: F401 - registers jobs
 from passmint.passes.apple import push as _push_tasks  # noqa: F401 - registers jobs
@@ -72,6 +74,7 @@ def create_app(
     app.include_router(webservice.router)
     app.include_router(google_endpoints.router)
     app.include_router(public_endpoints.router)
+    app.include_router(loyalty_endpoints.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -12,7 +12,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 
@@ -27,6 +32,15 @@ def async_url(url: str) -> str:
             f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
         )
     return parsed.render_as_string(hide_password=False)
+
+
+WRITE_OPTION = "passmint_write"
+"""Execution option marking a transaction that writes (BEGIN IMMEDIATE on SQLite)."""
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Call first thing in a write transaction: on SQLite it takes the write lock now."""
+    await session.connection(execution_options={WRITE_OPTION: True})
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -45,6 +59,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
+            dbapi_connection.isolation_level = None  # transactions begin in _begin below
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(connection: Any) -> None:
+            # A write transaction takes SQLite's write lock when it begins: two of them can
+            # then never both read a balance and both write it (a deferred BEGIN would
+            # read a snapshot that the other's commit makes stale). Reads stay deferred.
+            immediate = connection.get_execution_options().get(WRITE_OPTION)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     # No pre-ping: it costs a round trip per request. Dead connections are recycled, and a

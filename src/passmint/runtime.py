@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.config import QueueMode, Settings
-from passmint.db import Database, run_migrations
+from passmint.db import Database, begin_write, run_migrations
 from passmint.kit.clock import Clock, utcnow
 from passmint.kit.crypto import SecretBox, TokenHasher, new_master_key, parse_master_key
 from passmint.passes.apple.credentials import CredentialCache
@@ -123,5 +123,6 @@ class Runtime:
         """One transaction: commit at the end, then dispatch the jobs it enqueued."""
         async with self.db.sessions() as session:
             async with session.begin():
+                await begin_write(session)
                 yield session
             self.dispatch(take_pending(session))

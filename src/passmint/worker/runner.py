@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy import or_, select, update
 
+from passmint.db import begin_write
 from passmint.models import OutboxJob
 from passmint.worker.outbox import take_pending
 from passmint.worker.registry import JOBS, JobContext, RetryLater
@@ -33,6 +34,7 @@ async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
     """Lease up to ``limit`` due jobs (skipping ones another worker holds)."""
     now = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
+        await begin_write(session)
         query = (
             select(OutboxJob.id)
             .where(
@@ -65,6 +67,7 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
     async with runtime.db.sessions() as session:
         try:
             async with session.begin():
+                await begin_write(session)
                 query = select(OutboxJob).where(OutboxJob.id == job_id)
                 if runtime.db.dialect == "postgresql":
                     query = query.with_for_update(skip_locked=True)
@@ -122,6 +125,7 @@ async def _reschedule(
 ) -> None:
     now: datetime = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
+        await begin_write(session)
         job = await session.get(OutboxJob, job_id)
         if job is None:
             return

@@ -1,0 +1,398 @@
+"""HTTP API of the loyalty engine: programs, rewards, customers, accounts (cards), their
+ledger, activities from a POS, and the customer's wallet (``/api/v1``)."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from passmint.loyalty import service
+from passmint.loyalty.errors import InvalidLoyaltyInput
+from passmint.loyalty.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountPatch,
+    ActivityIn,
+    AdjustIn,
+    CustomerIn,
+    CustomerOut,
+    ProgramCreate,
+    ProgramOut,
+    ProgramPatch,
+    RewardIn,
+    RewardOut,
+    SpendIn,
+)
+from passmint.models import Account, Customer, Program, Reward
+from passmint.passes import service as pass_service
+from passmint.passes.endpoints import pass_out
+from passmint.passes.service import PassContext
+from passmint.tenants.service import Principal
+from passmint.web.deps import LoyaltyRead, LoyaltyWrite, RuntimeDep, pass_context
+from passmint.web.idempotency import run_idempotent
+
+router = APIRouter(prefix="/api/v1", tags=["loyalty"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Makes a retried write safe."),
+]
+
+
+class IdempotencyKeyRequired(InvalidLoyaltyInput):
+    code = "idempotency_key_required"
+
+
+def _require_key(key: str | None) -> str:
+    if not key or not 1 <= len(key) <= 255:
+        raise IdempotencyKeyRequired(
+            "this write moves value: send an Idempotency-Key header (1 to 255 characters)"
+        )
+    return key
+
+
+def _actor(principal: Principal) -> service.Actor:
+    return service.Actor("api_key", str(principal.api_key_id))
+
+
+def program_out(program: Program) -> ProgramOut:
+    return ProgramOut(
+        id=program.id,
+        name=program.name,
+        template_id=program.template_id,
+        status=program.status,
+        config=program.config,
+        created_at=program.created_at,
+        updated_at=program.updated_at,
+    )
+
+
+def reward_out(reward: Reward) -> RewardOut:
+    return RewardOut(
+        id=reward.id,
+        program_id=reward.program_id,
+        name=reward.name,
+        cost=reward.cost,
+        stock=reward.stock,
+        per_customer_limit=reward.per_customer_limit,
+        kind=reward.kind,
+        campaign_id=reward.campaign_id,
+        credit_amount=reward.credit_amount,
+        active=reward.active,
+    )
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        external_id=customer.external_id,
+        email=customer.email,
+        phone=customer.phone,
+        name=customer.name,
+        birthday=customer.birthday,
+        locale=customer.locale,
+        attributes=customer.attributes,
+        created_at=customer.created_at,
+    )
+
+
+async def account_out(ctx: PassContext, account: Account) -> AccountOut:
+    urls = None
+    if account.pass_id is not None:
+        pass_ = await pass_service.get_pass(ctx, account.pass_id)
+        urls = (await pass_out(ctx, pass_)).urls.model_dump()
+    return AccountOut(
+        id=account.id,
+        program_id=account.program_id,
+        customer_id=account.customer_id,
+        external_id=account.external_id,
+        number=account.number,
+        status=account.status,
+        balance=account.balance,
+        pending=account.pending,
+        lifetime_earned=account.lifetime_earned,
+        tier=account.tier,
+        referral_code=account.referral_code,
+        pass_id=account.pass_id,
+        pass_urls=urls,
+        created_at=account.created_at,
+    )
+
+
+# -- programs and rewards --------------------------------------------------------------------
+
+
+@router.post("/programs", status_code=201, response_model=ProgramOut)
+async def create_program(
+    body: ProgramCreate, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> ProgramOut:
+    """A program: its currency, earn rules, tiers, expiry and pending policy, and the pass
+    template of its cards. Contradictory settings are refused with the field named."""
+    async with runtime.transaction() as session:
+        program = await service.create_program(
+            pass_context(runtime, session, principal),
+            name=body.name,
+            template_id=body.template_id,
+            config=body.config,
+        )
+        return program_out(program)
+
+
+@router.get("/programs", response_model=list[ProgramOut])
+async def list_programs(runtime: RuntimeDep, principal: LoyaltyRead) -> list[ProgramOut]:
+    async with runtime.db.sessions() as session:
+        rows = await service.list_programs(pass_context(runtime, session, principal))
+        return [program_out(p) for p in rows]
+
+
+@router.get("/programs/{program_id}", response_model=ProgramOut)
+async def get_program(
+    program_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> ProgramOut:
+    async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
+        return program_out(await service.get_program(ctx, program_id))
+
+
+@router.patch("/programs/{program_id}", response_model=ProgramOut)
+async def patch_program(
+    program_id: uuid.UUID, body: ProgramPatch, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> ProgramOut:
+    async with runtime.transaction() as session:
+        program = await service.update_program(
+            pass_context(runtime, session, principal),
+            program_id,
+            name=body.name,
+            status=body.status,
+            config=body.config,
+        )
+        return program_out(program)
+
+
+@router.post("/programs/{program_id}/rewards", status_code=201, response_model=RewardOut)
+async def create_reward(
+    program_id: uuid.UUID, body: RewardIn, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> RewardOut:
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        return reward_out(await service.create_reward(ctx, program_id, body))
+
+
+@router.get("/programs/{program_id}/rewards", response_model=list[RewardOut])
+async def list_rewards(
+    program_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> list[RewardOut]:
+    async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
+        return [reward_out(r) for r in await service.list_rewards(ctx, program_id)]
+
+
+# -- customers -------------------------------------------------------------------------------
+
+
+@router.post("/customers", response_model=CustomerOut)
+async def upsert_customer(
+    body: CustomerIn, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> CustomerOut:
+    """Create a customer, or update the one matching the external id, phone or email."""
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        return customer_out(await service.upsert_customer(ctx, body))
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+async def get_customer(
+    customer_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> CustomerOut:
+    async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
+        return customer_out(await service.get_customer(ctx, customer_id))
+
+
+@router.get("/customers/{customer_id}/wallet")
+async def customer_wallet(
+    customer_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> dict[str, Any]:
+    """Balances, tier and progress to the next one, rewards within reach, active coupons
+    and gift-card balances."""
+    async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
+        return await service.wallet(ctx, customer_id)
+
+
+# -- accounts --------------------------------------------------------------------------------
+
+
+@router.post("/programs/{program_id}/accounts", status_code=201, response_model=AccountOut)
+async def create_account(
+    program_id: uuid.UUID,
+    body: AccountCreate,
+    runtime: RuntimeDep,
+    principal: LoyaltyWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A card and its pass; the customer is created or matched by external id, phone or
+    email (one card per customer per program); without one the card is anonymous."""
+
+    async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        ctx = pass_context(runtime, session, principal)
+        account = await service.create_account(
+            ctx,
+            program_id,
+            customer=body.customer,
+            external_id=body.external_id,
+            referral_code=body.referral_code,
+            actor=_actor(principal),
+        )
+        return 201, (await account_out(ctx, account)).model_dump(mode="json")
+
+    return await run_idempotent(
+        runtime,
+        principal,
+        idempotency_key,
+        f"POST /programs/{program_id}/accounts",
+        body.model_dump(mode="json"),
+        operation,
+    )
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut)
+async def get_account(
+    account_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> AccountOut:
+    async with runtime.db.sessions() as session:
+        ctx = pass_context(runtime, session, principal)
+        return await account_out(ctx, await service.get_account(ctx, account_id))
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut)
+async def attach_customer(
+    account_id: uuid.UUID, body: AccountPatch, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> AccountOut:
+    """Attach a customer to an anonymous card (its pass becomes personal)."""
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        account = await service.attach_customer(ctx, account_id, body.customer)
+        return await account_out(ctx, account)
+
+
+@router.get("/accounts/{account_id}/history")
+async def account_history(
+    account_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyRead
+) -> dict[str, Any]:
+    """The balance explained entry by entry, what is pending and what expires when."""
+    async with runtime.db.sessions() as session:
+        return await service.history(pass_context(runtime, session, principal), account_id)
+
+
+@router.post("/accounts/{account_id}/spend")
+async def spend(
+    account_id: uuid.UUID,
+    body: SpendIn,
+    runtime: RuntimeDep,
+    principal: LoyaltyWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Spend points at a till (first-expiring points first); never overdraws."""
+    key = _require_key(idempotency_key)
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        entry = await service.spend(
+            ctx, account_id, body.amount, key=key, actor=_actor(principal), note=body.reason
+        )
+        account = await service.get_account(ctx, account_id)
+        return {"entry": service.entry_json(entry), "balance": account.balance}
+
+
+@router.post("/accounts/{account_id}/adjustments")
+async def adjust(
+    account_id: uuid.UUID,
+    body: AdjustIn,
+    runtime: RuntimeDep,
+    principal: LoyaltyWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """A manual correction, positive or negative, with its reason."""
+    key = _require_key(idempotency_key)
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        entry = await service.adjust(
+            ctx, account_id, body.amount, key=key, actor=_actor(principal), note=body.reason
+        )
+        account = await service.get_account(ctx, account_id)
+        return {"entry": service.entry_json(entry), "balance": account.balance}
+
+
+@router.post("/accounts/{account_id}/rebuild")
+async def rebuild(
+    account_id: uuid.UUID, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> dict[str, Any]:
+    """Recompute the cached balances from the ledger (they should never differ)."""
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        return await service.rebuild_balances(ctx, account_id)
+
+
+@router.post("/accounts/{account_id}/rewards/{reward_id}/redeem")
+async def redeem_reward(
+    account_id: uuid.UUID,
+    reward_id: uuid.UUID,
+    runtime: RuntimeDep,
+    principal: LoyaltyWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Spend a reward's cost; get its coupon code or its credit."""
+    key = _require_key(idempotency_key)
+
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        return await service.redeem_reward(
+            ctx, account_id, reward_id, key=key, actor=_actor(principal), issue_code=_issue_code
+        )
+
+
+async def _issue_code(
+    ctx: PassContext, campaign_id: uuid.UUID, *, customer_id: uuid.UUID | None, idempotency_key: str
+) -> Any:
+    coupons = importlib.import_module("passmint.coupons.service")
+    return await coupons.issue_code(
+        ctx, campaign_id, customer_id=customer_id, idempotency_key=idempotency_key
+    )
+
+
+# -- activities ------------------------------------------------------------------------------
+
+
+@router.post("/activities")
+async def post_activity(
+    body: ActivityIn, runtime: RuntimeDep, principal: LoyaltyWrite
+) -> JSONResponse:
+    """A purchase, visit, return or custom event from a POS: applies the earn rules once per
+    (source, external_id) and returns the entries it posted; a replay returns the original
+    result (``replayed: true``) and posts nothing; a return reverses points pro rata."""
+    source = body.source or f"key:{principal.api_key_id}"
+    try:
+        async with runtime.transaction() as session:
+            result = await service.post_activity(
+                pass_context(runtime, session, principal),
+                body,
+                source=source,
+                actor=_actor(principal),
+            )
+    except IntegrityError:
+        # The same activity, posted concurrently, won the race: answer what it stored.
+        async with runtime.db.sessions() as session:
+            replay = await service.find_activity(
+                pass_context(runtime, session, principal),
+                source,
+                body.external_id,
+                service.request_hash(body),
+            )
+        if replay is None:
+            raise
+        return JSONResponse(replay, status_code=200)
+    return JSONResponse(result, status_code=200 if result.get("replayed") else 201)

@@ -1,0 +1,326 @@
+"""SQL of the loyalty engine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passmint.models import (
+    Account,
+    Activity,
+    Customer,
+    LedgerEntry,
+    Pass,
+    Program,
+    Referral,
+    Reward,
+)
+
+
+async def get_program(
+    session: AsyncSession, tenant_id: uuid.UUID, program_id: uuid.UUID, *, lock: bool = False
+) -> Program | None:
+    query = select(Program).where(Program.id == program_id, Program.tenant_id == tenant_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_programs(session: AsyncSession, tenant_id: uuid.UUID) -> list[Program]:
+    query = select(Program).where(Program.tenant_id == tenant_id).order_by(Program.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def get_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID
+) -> Customer | None:
+    query = select(Customer).where(Customer.id == customer_id, Customer.tenant_id == tenant_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def matching_customers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    external_id: str | None,
+    phone: str | None,
+    email: str | None,
+) -> list[Customer]:
+    conditions = []
+    if external_id is not None:
+        conditions.append(Customer.external_id == external_id)
+    if phone is not None:
+        conditions.append(Customer.phone == phone)
+    if email is not None:
+        conditions.append(Customer.email == email)
+    if not conditions:
+        return []
+    query = (
+        select(Customer)
+        .where(Customer.tenant_id == tenant_id, or_(*conditions))
+        .order_by(Customer.id)
+        .with_for_update()
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def get_account(
+    session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
+) -> Account | None:
+    query = select(Account).where(Account.id == account_id, Account.tenant_id == tenant_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def account_id_by_number(
+    session: AsyncSession, tenant_id: uuid.UUID, number: str
+) -> uuid.UUID | None:
+    query = select(Account.id).where(Account.tenant_id == tenant_id, Account.number == number)
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def account_id_by_barcode(
+    session: AsyncSession, tenant_id: uuid.UUID, value: str
+) -> uuid.UUID | None:
+    """A scanned card: its number, or the serial number of its pass."""
+    found = await account_id_by_number(session, tenant_id, value)
+    if found is not None:
+        return found
+    query = (
+        select(Account.id)
+        .join(Pass, Pass.id == Account.pass_id)
+        .where(Account.tenant_id == tenant_id, Pass.serial_number == value)
+    )
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def account_by_referral_code(
+    session: AsyncSession, tenant_id: uuid.UUID, code: str
+) -> Account | None:
+    query = select(Account).where(Account.tenant_id == tenant_id, Account.referral_code == code)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def account_of_customer(
+    session: AsyncSession, program_id: uuid.UUID, customer_id: uuid.UUID
+) -> Account | None:
+    query = select(Account).where(
+        Account.program_id == program_id, Account.customer_id == customer_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def accounts_of_customer(session: AsyncSession, customer_id: uuid.UUID) -> list[Account]:
+    query = select(Account).where(Account.customer_id == customer_id).order_by(Account.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def entries(session: AsyncSession, account_id: uuid.UUID) -> list[LedgerEntry]:
+    query = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def entry_by_key(session: AsyncSession, tenant_id: uuid.UUID, key: str) -> LedgerEntry | None:
+    query = select(LedgerEntry).where(
+        LedgerEntry.tenant_id == tenant_id, LedgerEntry.idempotency_key == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_lots(
+    session: AsyncSession, account_id: uuid.UUID, *, status: str = "posted"
+) -> list[LedgerEntry]:
+    """Credits with something left, first-expiring first (never-expiring last), oldest first."""
+    query = (
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.remaining > 0,
+            LedgerEntry.status == status,
+        )
+        .order_by(
+            case((LedgerEntry.expires_at.is_(None), 1), else_=0),
+            LedgerEntry.expires_at,
+            LedgerEntry.created_at,
+            LedgerEntry.id,
+        )
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def due_pending(
+    session: AsyncSession, account_id: uuid.UUID, now: datetime
+) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.status == "pending",
+        LedgerEntry.available_at <= now,
+    )
+    return list((await session.execute(query.order_by(LedgerEntry.created_at))).scalars())
+
+
+async def expired_lots(
+    session: AsyncSession, account_id: uuid.UUID, now: datetime
+) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.status == "posted",
+        LedgerEntry.remaining > 0,
+        LedgerEntry.expires_at.is_not(None),
+        LedgerEntry.expires_at <= now,
+    )
+    return list((await session.execute(query.order_by(LedgerEntry.expires_at))).scalars())
+
+
+async def sums(session: AsyncSession, account_id: uuid.UUID) -> tuple[int, int, int]:
+    """(available, pending, lifetime earned) recomputed from the ledger."""
+    earned_kinds = ("earn", "reversal")  # reversals only ever take back earnings
+    query = select(
+        func.coalesce(
+            func.sum(case((LedgerEntry.status == "posted", LedgerEntry.amount), else_=0)), 0
+        ),
+        func.coalesce(
+            func.sum(case((LedgerEntry.status == "pending", LedgerEntry.amount), else_=0)), 0
+        ),
+        func.coalesce(
+            func.sum(
+                case(
+                    (LedgerEntry.kind.in_(earned_kinds), LedgerEntry.amount),
+                    else_=0,
+                )
+            ),
+            0,
+        ),
+    ).where(LedgerEntry.account_id == account_id)
+    available, pending, lifetime = (await session.execute(query)).one()
+    return int(available), int(pending), int(lifetime)
+
+
+async def qualifying_points(
+    session: AsyncSession, account_id: uuid.UUID, start: datetime | None, end: datetime | None
+) -> int:
+    """Points earned (less the reversals of earnings) in [start, end): the tier metric."""
+    query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.kind.in_(("earn", "reversal")),
+    )
+    if start is not None:
+        query = query.where(LedgerEntry.created_at >= start)
+    if end is not None:
+        query = query.where(LedgerEntry.created_at < end)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def rule_usage(
+    session: AsyncSession, account_id: uuid.UUID, rules: Sequence[str], day_start: datetime
+) -> dict[str, tuple[int, int, datetime | None]]:
+    """Per earn rule: (points today, points ever, last earned) for caps and cooldowns."""
+    if not rules:
+        return {}
+    query = (
+        select(
+            LedgerEntry.rule,
+            func.coalesce(
+                func.sum(case((LedgerEntry.created_at >= day_start, LedgerEntry.amount), else_=0)),
+                0,
+            ),
+            func.coalesce(func.sum(LedgerEntry.amount), 0),
+            func.max(LedgerEntry.created_at),
+        )
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.kind == "earn",
+            LedgerEntry.rule.in_(rules),
+        )
+        .group_by(LedgerEntry.rule)
+    )
+    out: dict[str, tuple[int, int, datetime | None]] = {}
+    for rule, today, total, last in (await session.execute(query)).all():
+        out[str(rule)] = (int(today), int(total), last)
+    return out
+
+
+async def get_activity(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    source: str,
+    external_id: str,
+    *,
+    lock: bool = False,
+) -> Activity | None:
+    query = select(Activity).where(
+        Activity.tenant_id == tenant_id,
+        Activity.source == source,
+        Activity.external_id == external_id,
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def earn_entries_of_activity(
+    session: AsyncSession, activity_id: uuid.UUID
+) -> list[LedgerEntry]:
+    query = select(LedgerEntry).where(
+        LedgerEntry.activity_id == activity_id, LedgerEntry.kind == "earn"
+    )
+    return list((await session.execute(query.order_by(LedgerEntry.id))).scalars())
+
+
+async def reversed_amounts(
+    session: AsyncSession, entry_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not entry_ids:
+        return {}
+    query = (
+        select(LedgerEntry.reverses_id, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.reverses_id.in_(entry_ids))
+        .group_by(LedgerEntry.reverses_id)
+    )
+    return {rid: -int(total) for rid, total in (await session.execute(query)).all() if rid}
+
+
+async def get_reward(
+    session: AsyncSession, tenant_id: uuid.UUID, reward_id: uuid.UUID
+) -> Reward | None:
+    query = select(Reward).where(Reward.id == reward_id, Reward.tenant_id == tenant_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def rewards_of_program(session: AsyncSession, program_id: uuid.UUID) -> list[Reward]:
+    query = select(Reward).where(Reward.program_id == program_id).order_by(Reward.cost, Reward.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def take_stock(session: AsyncSession, reward_id: uuid.UUID) -> bool:
+    """One unit of a reward's stock, atomically (unlimited stock always succeeds)."""
+    result = await session.execute(
+        update(Reward)
+        .where(Reward.id == reward_id, or_(Reward.stock.is_(None), Reward.stock > 0))
+        .values(stock=case((Reward.stock.is_(None), None), else_=Reward.stock - 1))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def reward_uses(session: AsyncSession, account_id: uuid.UUID, reward_id: uuid.UUID) -> int:
+    query = select(func.count()).where(
+        LedgerEntry.account_id == account_id,
+        LedgerEntry.reward_id == reward_id,
+        LedgerEntry.kind == "spend",
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def referral_of_referee(session: AsyncSession, account_id: uuid.UUID) -> Referral | None:
+    query = select(Referral).where(Referral.referee_account_id == account_id).with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
