@@ -21,6 +21,7 @@ from passmint.config import QueueMode, Settings
 from passmint.db import Database, begin_write, run_migrations
 from passmint.kit.clock import Clock, utcnow
 from passmint.kit.crypto import SecretBox, TokenHasher, new_master_key, parse_master_key
+from passmint.kit.uow import run_before_commit
 from passmint.passes.apple.credentials import CredentialCache
 from passmint.passes.google.credentials import AccountCache
 from passmint.passes.google.tasks import publish_on_issue
@@ -125,4 +126,5 @@ class Runtime:
             async with session.begin():
                 await begin_write(session)
                 yield session
+                await run_before_commit(session)
             self.dispatch(take_pending(session))

@@ -148,7 +148,12 @@ async def _purchase(
     return result
 
 
-async def _pass_data(client: httpx.AsyncClient, key: str, pass_id: str) -> dict[str, Any]:
+async def _pass_data(
+    client: httpx.AsyncClient, key: str, pass_id: str, runtime: Runtime
+) -> dict[str, Any]:
+    """The pass's data once the render jobs have run."""
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
     response = await client.get(f"/api/v1/passes/{pass_id}", headers=auth(key))
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -221,7 +226,7 @@ async def test_cards_earn_once_and_explain_their_balance(
     assert card["balance"] == 50  # the enrolment bonus
     assert card["tier"] == "member"
     assert card["pass_urls"]["pkpass"].startswith(PUBLIC_URL)
-    assert (await _pass_data(client, key, card["pass_id"]))["points"] == 50
+    assert (await _pass_data(client, key, card["pass_id"], runtime))["points"] == 50
 
     # one card per customer per program, matched by email too
     again = await client.post(
@@ -289,7 +294,7 @@ async def test_cards_earn_once_and_explain_their_balance(
 
     rebuilt = await client.post(f"/api/v1/accounts/{card['id']}/rebuild", headers=auth(key))
     assert rebuilt.json()["changed"] is False
-    assert (await _pass_data(client, key, card["pass_id"]))["points"] == 183
+    assert (await _pass_data(client, key, card["pass_id"], runtime))["points"] == 183
 
     bad = [
         {"account_id": card["id"], "kind": "purchase", "amount": -5, "currency": "EUR"},
@@ -374,7 +379,7 @@ async def test_tiers_upgrade_at_once_and_downgrade_after_grace(
     assert up["tier"] == "silver"
     multiplied = await _purchase(client, key, card["id"], "next", 1000)  # 100 × 1.5
     assert [e["amount"] for e in multiplied["entries"]] == [150]
-    assert (await _pass_data(client, key, card["pass_id"]))["tier"] == "Silver"
+    assert (await _pass_data(client, key, card["pass_id"], runtime))["tier"] == "Silver"
 
     # April: nothing earned. The review after March's end + 5 days of grace keeps silver
     # (March qualified), the one after April's end + grace moves the card down.
@@ -387,7 +392,7 @@ async def test_tiers_upgrade_at_once_and_downgrade_after_grace(
     await runtime.worker.run_until_idle()
     account = (await client.get(f"/api/v1/accounts/{card['id']}", headers=auth(key))).json()
     assert account["tier"] == "member"
-    assert (await _pass_data(client, key, card["pass_id"]))["tier"] == "Member"
+    assert (await _pass_data(client, key, card["pass_id"], runtime))["tier"] == "Member"
 
 
 async def test_points_expire_first_in_first_out_and_spends_never_overdraw(
@@ -440,7 +445,7 @@ async def test_points_expire_first_in_first_out_and_spends_never_overdraw(
     assert history["balance"] == 0
     assert history["entries"][-1]["kind"] == "expire"
     assert history["entries"][-1]["amount"] == -80
-    assert (await _pass_data(client, key, card["pass_id"]))["points"] == 0
+    assert (await _pass_data(client, key, card["pass_id"], runtime))["points"] == 0
 
 
 async def test_pending_points_become_available_later(
@@ -551,7 +556,7 @@ async def test_referrals_reward_both_sides_once_and_refuse_self_referral(
 
 
 async def test_wallet_shows_balances_tiers_and_rewards(
-    client: httpx.AsyncClient, tenant: dict[str, str], program: dict[str, Any]
+    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
     await client.post(
@@ -580,7 +585,7 @@ async def test_wallet_shows_balances_tiers_and_rewards(
         "points_needed": 250,
     }
     assert [r["name"] for r in entry["rewards_available"]] == ["Coffee"]
-    data = await _pass_data(client, key, card["pass_id"])
+    data = await _pass_data(client, key, card["pass_id"], runtime)
     assert data["next_reward"] == "Lunch"
     assert data["points_to_next_reward"] == 4750
     assert data["points_to_next_tier"] == 250

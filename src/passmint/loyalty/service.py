@@ -81,6 +81,8 @@ from passmint.worker.outbox import enqueue
 SETTLE_JOB: Final = "loyalty.settle_account"
 TIER_REVIEW_JOB: Final = "loyalty.review_tier"
 BIRTHDAY_JOB: Final = "loyalty.birthdays"
+RENDER_JOB: Final = "loyalty.render_pass"
+RENDER_KEY: Final = "passmint.loyalty.render_pending"
 _NUMBER_DIGITS: Final = 12
 _REFERRAL_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -494,12 +496,17 @@ async def _debit(
 async def settle(ctx: PassContext, account: Account, config: ProgramConfig) -> bool:
     """Make due pending points available and expire what has expired (idempotent)."""
     changed = False
-    for lot in await repository.due_pending(ctx.session, account.id, ctx.now):
+    due = await repository.due_pending(ctx.session, account.id, ctx.now) if account.pending else []
+    for lot in due:
         lot.status = "posted"
         account.pending -= lot.remaining
         account.balance += lot.remaining  # less than its amount if reversed while pending
         changed = True
-    lots = await repository.expired_lots(ctx.session, account.id, ctx.now)
+    lots = (
+        await repository.expired_lots(ctx.session, account.id, ctx.now)
+        if config.expiry.kind in ("rolling", "period_end")
+        else []
+    )
     if config.expiry.kind == "inactivity" and account.last_activity_at is not None:
         assert config.expiry.days is not None
         if ctx.now - account.last_activity_at >= timedelta(days=config.expiry.days):
@@ -812,6 +819,8 @@ async def _qualify_referral(
     ctx: PassContext, account: Account, config: ProgramConfig, activity: Activity
 ) -> list[LedgerEntry]:
     """A referee's first qualifying purchase rewards both sides, once."""
+    if account.referred_by is None:
+        return []
     referral = await repository.referral_of_referee(ctx.session, account.id)
     if referral is None or referral.status != "pending":
         return []
@@ -883,17 +892,24 @@ def _review_time(config: ProgramConfig, at: datetime) -> datetime | None:
     return None
 
 
+async def _qualifying(ctx: PassContext, account: Account, config: ProgramConfig) -> int:
+    """The tier metric now: lifetime points are the cached counter, no query needed."""
+    if config.tier_policy.metric == "lifetime":
+        return account.lifetime_earned
+    return await repository.qualifying_points(ctx.session, account.id, *_window(config, ctx.now))
+
+
 def _rank(config: ProgramConfig, key: str | None) -> int:
     keys = [t.key for t in config.tiers]
     return keys.index(key) if key in keys else -1
 
 
-async def _upgrade(ctx: PassContext, account: Account, config: ProgramConfig) -> None:
-    """Upgrades happen at once; downgrades wait for the review at the period's end."""
+async def _upgrade(ctx: PassContext, account: Account, config: ProgramConfig) -> int | None:
+    """Upgrades happen at once; downgrades wait for the review at the period's end.
+    Returns the qualifying points (None without tiers)."""
     if not config.tiers:
-        return
-    start, end = _window(config, ctx.now)
-    qualifying = await repository.qualifying_points(ctx.session, account.id, start, end)
+        return None
+    qualifying = await _qualifying(ctx, account, config)
     reached = tier_for(config.tiers, qualifying)
     if reached is not None and _rank(config, reached.key) > _rank(config, account.tier):
         account.tier = reached.key
@@ -907,6 +923,7 @@ async def _upgrade(ctx: PassContext, account: Account, config: ProgramConfig) ->
                 now=ctx.now,
                 delay=account.tier_review_at - ctx.now + timedelta(seconds=1),
             )
+    return qualifying
 
 
 async def review_tier(ctx: PassContext, account_id: uuid.UUID) -> bool:
@@ -1054,15 +1071,13 @@ async def pass_data(
     program: Program,
     config: ProgramConfig,
     customer: Customer | None,
+    qualifying: int | None = None,
 ) -> dict[str, Any]:
     """What a card's pass shows: the bindings a template uses as ``{{ placeholders }}``."""
     tier = next((t for t in config.tiers if t.key == account.tier), None)
     upcoming = next_tier(config.tiers, account.tier)
-    qualifying = 0
-    if upcoming is not None:
-        qualifying = await repository.qualifying_points(
-            ctx.session, account.id, *_window(config, ctx.now)
-        )
+    if upcoming is not None and qualifying is None:
+        qualifying = await _qualifying(ctx, account, config)
     rewards = [r for r in await repository.rewards_of_program(ctx.session, program.id) if r.active]
     ahead = [r for r in rewards if r.cost > account.balance]
     target = ahead[0] if ahead else (rewards[-1] if rewards else None)
@@ -1076,7 +1091,7 @@ async def pass_data(
         "tier": tier.name if tier else "",
         "tier_key": account.tier or "",
         "next_tier": upcoming.name if upcoming else "",
-        "points_to_next_tier": max(0, upcoming.threshold - qualifying) if upcoming else 0,
+        "points_to_next_tier": max(0, upcoming.threshold - (qualifying or 0)) if upcoming else 0,
         "next_reward": target.name if target else "",
         "points_to_next_reward": max(0, target.cost - account.balance) if target else 0,
         "name": (customer.name if customer and customer.name else ""),
@@ -1087,12 +1102,33 @@ async def pass_data(
 async def _after_change(
     ctx: PassContext, account: Account, program: Program, config: ProgramConfig
 ) -> None:
-    """Tier upgrade, then the pass: re-rendered (pushing Apple, PATCHing Google) if it shows
-    anything new."""
+    """Tier upgrade now; the pass after commit: a job re-renders it from the committed
+    state (pushing Apple devices and PATCHing the Google object when it shows anything
+    new), so the value transaction stays short and several changes to one card in a
+    row cost one render."""
     await _upgrade(ctx, account, config)
     account.updated_at = ctx.now
     if account.pass_id is None:
         return
+    pending: set[uuid.UUID] = ctx.session.info.setdefault(RENDER_KEY, set())
+    if account.id in pending:
+        return
+    pending.add(account.id)
+    await enqueue(
+        ctx.session,
+        RENDER_JOB,
+        {"tenant_id": str(ctx.tenant_id), "account_id": str(account.id)},
+        now=ctx.now,
+    )
+
+
+async def render_card_pass(ctx: PassContext, account_id: uuid.UUID) -> bool:
+    """Bring a card's pass up to date with the card (the render job). True if it changed."""
+    account = await get_account(ctx, account_id)
+    if account.pass_id is None:
+        return False
+    program = await get_program(ctx, account.program_id)
+    config = config_of(program)
     customer = (
         await repository.get_customer(ctx.session, ctx.tenant_id, account.customer_id)
         if account.customer_id
@@ -1101,9 +1137,11 @@ async def _after_change(
     data = await pass_data(ctx, account, program, config, customer)
     pass_ = await pass_repository.get_pass(ctx.session, ctx.tenant_id, account.pass_id)
     if pass_ is None or pass_.status == "voided":
-        return
-    if any(pass_.data.get(k) != v for k, v in data.items()):
-        await pass_service.update_pass(ctx, pass_.id, data)
+        return False
+    if all(pass_.data.get(k) == v for k, v in data.items()):
+        return False
+    await pass_service.update_pass(ctx, pass_.id, data)
+    return True
 
 
 def entry_json(entry: LedgerEntry) -> dict[str, Any]:
@@ -1164,9 +1202,7 @@ async def wallet(ctx: PassContext, customer_id: uuid.UUID) -> dict[str, Any]:
         program = await get_program(ctx, account.program_id)
         config = config_of(program)
         upcoming = next_tier(config.tiers, account.tier)
-        qualifying = await repository.qualifying_points(
-            ctx.session, account.id, *_window(config, ctx.now)
-        )
+        qualifying = await _qualifying(ctx, account, config)
         current = next((t for t in config.tiers if t.key == account.tier), None)
         rewards = []
         for reward in await repository.rewards_of_program(ctx.session, program.id):

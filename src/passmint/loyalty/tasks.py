@@ -21,6 +21,15 @@ async def settle_account(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
 
 
+@job(service.RENDER_JOB)
+async def render_pass(ctx: JobContext, payload: dict[str, Any]) -> None:
+    pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))
+    try:
+        await service.render_card_pass(pass_ctx, uuid.UUID(payload["account_id"]))
+    except AccountNotFound:
+        return
+
+
 @job(service.TIER_REVIEW_JOB)
 async def review_tier(ctx: JobContext, payload: dict[str, Any]) -> None:
     pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))

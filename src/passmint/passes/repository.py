@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.sql import insert_for
@@ -148,16 +148,13 @@ async def pass_ids_of_template(
 
 
 async def next_tag(session: AsyncSession, name: str) -> int:
-    """Bump and return a counter. The row stays locked until commit (see models.Counter)."""
-    await session.execute(
-        insert_for(session, Counter).values(name=name, value=0).on_conflict_do_nothing()
-    )
-    result = await session.execute(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
+    """Bump and return a counter, in one statement (an upsert). The row stays locked until
+    commit (see models.Counter)."""
+    statement = insert_for(session, Counter).values(name=name, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Counter.name], set_={"value": Counter.value + 1}
+    ).returning(Counter.value)
+    result = await session.execute(statement)
     return int(result.scalar_one())
 
 

@@ -14,18 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from passmint.kit.crypto import SecretBox, TokenHasher, random_token
 from passmint.kit.ids import uuid7
+from passmint.kit.uow import before_commit
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
-from passmint.passes.apple.bundle import PassTemplate, check_files
+from passmint.passes.apple.bundle import PassTemplate
 from passmint.passes.apple.credentials import CredentialCache, require_credential
 from passmint.passes.apple.images import png_size
 from passmint.passes.apple.problems import InvalidPass, errors_only
 from passmint.passes.apple.styles import PassStyle
+from passmint.passes.apple.validation import validate_pass_json
 from passmint.passes.designs.placeholders import render_text
 from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
 from passmint.passes.designs.schemas import DesignError, TemplateDesign, color_hex
@@ -266,43 +270,57 @@ def _next_modified(previous: datetime | None, now: datetime) -> datetime:
     return candidate
 
 
+TAGS_KEY = "passmint.passes.deferred_tags"
+
+
+def _defer_tag(session: AsyncSession, counter: str, pass_: Pass) -> None:
+    pending: dict[str, list[Pass]] = session.info.setdefault(TAGS_KEY, {})
+    pending.setdefault(counter, []).append(pass_)
+
+
+@before_commit
+async def assign_update_tags(session: AsyncSession) -> None:
+    """Give every pass this transaction changed its update tag: one counter bump per pass
+    type, taken by the unit of work just before it commits. The counter row is then locked
+    only for the commit itself (tags stay in commit order, so a device never skips a
+    change) instead of from the first change to the end of the transaction."""
+    pending: dict[str, list[Pass]] = session.info.pop(TAGS_KEY, {})
+    for counter in sorted(pending):  # one lock order for every transaction
+        tag = await repository.next_tag(session, counter)
+        for pass_ in pending[counter]:
+            pass_.update_tag = tag
+
+
+@event.listens_for(Session, "before_commit")
+def _tags_assigned(session: Session) -> None:
+    if session.info.get(TAGS_KEY):
+        raise RuntimeError("passes changed without update tags: call assign_update_tags first")
+
+
 async def _apply(
     ctx: PassContext,
     pass_: Pass,
     rendered: Rendered,
     *,
     template_version: int,
-    tags: dict[str, int] | None = None,
 ) -> bool:
-    """Store a new rendering if it changed; bump version, tag and Last-Modified.
-
-    ``tags`` shares one update tag per pass type across a batch (one counter bump per
-    transaction instead of one per pass; the batch commits atomically, so that is safe).
-    """
+    """Store a new rendering if it changed; bump the version and Last-Modified; the update
+    tag follows at commit (:func:`assign_update_tags`)."""
     pass_.template_version = template_version
     if rendered.content_hash == pass_.content_hash:
         return False
     pass_.content_hash = rendered.content_hash
     pass_.version += 1
-    counter = f"apple:{pass_.pass_type_id}"
-    tag = tags.get(counter) if tags is not None else None
-    if tag is None:
-        tag = await repository.next_tag(ctx.session, counter)
-        if tags is not None:
-            tags[counter] = tag
-    pass_.update_tag = tag
+    _defer_tag(ctx.session, f"apple:{pass_.pass_type_id}", pass_)
     pass_.last_modified = _next_modified(pass_.last_modified, ctx.now)
     return True
 
 
 async def _validated(ctx: PassContext, rendered: Rendered) -> None:
-    """Render-time check: the data may break a rule the design alone could not."""
-    files = await repository.assets_by_sha(
-        ctx.session, ctx.tenant_id, list(rendered.files.values())
-    )
-    problems = errors_only(
-        check_files(rendered.pass_json, {n: files[s] for n, s in rendered.files.items()})
-    )
+    """Render-time check: the data may break a pass.json rule the design alone could not
+    (a date that is not a date, a barcode message too long ...). The images and strings
+    files are the template version's, checked when the template was saved."""
+    problems = errors_only(validate_pass_json(rendered.pass_json))
     if problems:
         raise InvalidPass(problems)
 
@@ -353,7 +371,7 @@ async def issue_pass(
     await ctx.session.flush()
     if ctx.google_publisher is not None:  # before the tag: no shared lock held meanwhile
         await ctx.google_publisher(ctx, pass_, template, version)
-    pass_.update_tag = await repository.next_tag(ctx.session, f"apple:{pass_.pass_type_id}")
+    _defer_tag(ctx.session, f"apple:{pass_.pass_type_id}", pass_)
     await record(
         ctx.session,
         tenant_id=ctx.tenant_id,
@@ -465,11 +483,21 @@ async def refresh_pass(ctx: PassContext, pass_: Pass, *, reason: str) -> bool:
     return changed
 
 
+async def _issues_on_google(ctx: PassContext) -> bool:
+    """Whether the tenant has a Google issuer, asked once per transaction."""
+    key = ("passmint.google_enabled", ctx.tenant_id)
+    known = ctx.session.info.get(key)
+    if known is None:
+        known = await google_credential(ctx.session, ctx.tenant_id) is not None
+        ctx.session.info[key] = known
+    return bool(known)
+
+
 async def sync_google(
     ctx: PassContext, pass_ids: list[uuid.UUID], *, message: dict[str, str] | None = None
 ) -> bool:
     """Send passes (and a message) to Google Wallet after commit, if the tenant issues there."""
-    if not pass_ids or await google_credential(ctx.session, ctx.tenant_id) is None:
+    if not pass_ids or not await _issues_on_google(ctx):
         return False
     payload: dict[str, Any] = {
         "tenant_id": str(ctx.tenant_id),
@@ -594,10 +622,9 @@ async def rerender_template_batch(
     template, version = await get_template(ctx, template_id)
     credential = await require_credential(ctx.session, ctx.tenant_id)
     style = PassStyle(template.style)
-    tags: dict[str, int] = {}
     for pass_ in await repository.passes_for_update(ctx.session, ctx.tenant_id, ids):
         rendered = render(ctx, pass_, version, style, credential)
-        if await _apply(ctx, pass_, rendered, template_version=version.version, tags=tags):
+        if await _apply(ctx, pass_, rendered, template_version=version.version):
             changed.append(pass_.id)
     if changed:
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)

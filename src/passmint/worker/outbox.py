@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from passmint.kit.ids import uuid7
 from passmint.models import OutboxJob
 
 PENDING_KEY = "passmint.outbox.pending"
@@ -27,10 +28,14 @@ async def enqueue(
     delay: timedelta = timedelta(0),
 ) -> OutboxJob:
     job = OutboxJob(
-        name=name, payload=payload, created_at=now, available_at=now + delay, attempts=0
+        id=uuid7(),  # known now: the row goes out with the session's next flush, batched
+        name=name,
+        payload=payload,
+        created_at=now,
+        available_at=now + delay,
+        attempts=0,
     )
     session.add(job)
-    await session.flush()
     pending: list[uuid.UUID] = session.info.setdefault(PENDING_KEY, [])
     pending.append(job.id)
     return job

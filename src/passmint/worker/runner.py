@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy import or_, select, update
 
 from passmint.db import begin_write
+from passmint.kit.uow import run_before_commit
 from passmint.models import OutboxJob
 from passmint.worker.outbox import take_pending
 from passmint.worker.registry import JOBS, JobContext, RetryLater
@@ -81,6 +82,7 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
                     job.last_error = f"no handler for job {name!r}"
                     raise _NoHandler
                 await handler(JobContext(session, runtime, str(job_id), attempt), payload)
+                await run_before_commit(session)
                 job.done_at = runtime.clock()
                 job.attempts = attempt
                 job.locked_until = None
