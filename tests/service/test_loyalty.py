@@ -704,3 +704,80 @@ async def test_concurrent_replays_of_one_activity_post_once(
     assert len({json.dumps(r.json()["entries"], sort_keys=True) for r in responses}) == 1
     account = (await client.get(f"/api/v1/accounts/{card['id']}", headers=auth(key))).json()
     assert account["balance"] == 150
+
+
+async def test_birthdays_earn_once_a_year(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    program: dict[str, Any],
+    clock: Clock,
+) -> None:
+    key = tenant["api_key"]
+    rules = [*PROGRAM["earn_rules"], {"key": "bday", "trigger": "birthday", "points": 75}]
+    patched = await client.patch(
+        f"/api/v1/programs/{program['id']}",
+        headers=auth(key),
+        json={"config": {**PROGRAM, "earn_rules": rules}},
+    )
+    assert patched.status_code == 200, patched.text
+    today = await _card(
+        client, key, program["id"], customer={"external_id": "b1", "birthday": "1990-03-10"}
+    )
+    other = await _card(
+        client, key, program["id"], customer={"external_id": "b2", "birthday": "1990-03-11"}
+    )
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    await runtime.worker.run_until_idle()  # the job rescheduled itself for tomorrow only
+
+    async def balance(card: dict[str, Any]) -> int:
+        account = (await client.get(f"/api/v1/accounts/{card['id']}", headers=auth(key))).json()
+        return int(account["balance"])
+
+    assert (await balance(today), await balance(other)) == (125, 50)
+    clock.now = START + timedelta(days=1)
+    await runtime.worker.run_until_idle()
+    assert (await balance(today), await balance(other)) == (125, 125)
+    history = (
+        await client.get(f"/api/v1/accounts/{today['id']}/history", headers=auth(key))
+    ).json()
+    assert [e["rule"] for e in history["entries"]].count("bday") == 1
+
+
+async def test_inactivity_expires_everything_after_the_quiet_period(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    program: dict[str, Any],
+    clock: Clock,
+) -> None:
+    key = tenant["api_key"]
+    config = {**PROGRAM, "expiry": {"kind": "inactivity", "days": 60}}
+    await client.patch(
+        f"/api/v1/programs/{program['id']}", headers=auth(key), json={"config": config}
+    )
+    card = await _card(client, key, program["id"])
+    clock.now = START + timedelta(days=50)
+    await _purchase(client, key, card["id"], "p", 1000)  # activity resets the clock
+    clock.now = START + timedelta(days=100)
+    spend = await client.post(
+        f"/api/v1/accounts/{card['id']}/spend",
+        headers={**auth(key), "Idempotency-Key": "k"},
+        json={"amount": 10},
+    )
+    assert spend.status_code == 200
+    assert spend.json()["balance"] == 140
+    clock.now = START + timedelta(days=111)  # 61 days after the last activity
+    again = await client.post(
+        f"/api/v1/accounts/{card['id']}/spend",
+        headers={**auth(key), "Idempotency-Key": "k2"},
+        json={"amount": 10},
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["details"]["balance"] == 0
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()  # the settle job scheduled by the last activity
+    history = (await client.get(f"/api/v1/accounts/{card['id']}/history", headers=auth(key))).json()
+    assert history["balance"] == 0
+    assert [e["amount"] for e in history["entries"] if e["kind"] == "expire"] == [-40, -100]

@@ -686,6 +686,9 @@ async def post_activity(
         if body.kind == "purchase":
             posted += await _qualify_referral(ctx, account, config, activity)
         account.last_activity_at = ctx.now
+        if config.expiry.kind == "inactivity":
+            assert config.expiry.days is not None
+            await _schedule_settle(ctx, account, ctx.now + timedelta(days=config.expiry.days))
     await _after_change(ctx, account, program, config)
     activity.result = {
         "activity_id": str(activity.id),
