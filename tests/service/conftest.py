@@ -23,6 +23,7 @@ from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
 from tests.fixtures.apns_server import FakeApns
+from tests.fixtures.google_server import FakeGoogleWallet
 from tests.fixtures.images import png
 
 PUBLIC_URL = "https://passes.example.test"
@@ -96,8 +97,8 @@ def apns(dev_pki: DevPki, tmp_path: Path) -> Iterator[FakeApns]:
         server.stop()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, apns: FakeApns) -> Settings:
+def make_settings(database_url: str, tmp_path: Path, apns: FakeApns, **extra: Any) -> Settings:
+    """The service settings of a test: its database, a data directory, the APNs peer."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
@@ -106,7 +107,27 @@ def settings(database_url: str, tmp_path: Path, apns: FakeApns) -> Settings:
         apns_url=apns.base_url,
         apns_ca_file=apns.ca_file,
         queue=QueueMode.EMBEDDED,
+        **extra,
     )
+
+
+def google_settings(
+    database_url: str, tmp_path: Path, apns: FakeApns, peer: FakeGoogleWallet, **extra: Any
+) -> Settings:
+    """:func:`make_settings` with Google Wallet's REST API and root keys at ``peer``."""
+    return make_settings(
+        database_url,
+        tmp_path,
+        apns,
+        google_api_url=peer.base_url,
+        google_root_keys_url=peer.root_keys_url,
+        **extra,
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, apns: FakeApns) -> Settings:
+    return make_settings(database_url, tmp_path, apns)
 
 
 @pytest.fixture

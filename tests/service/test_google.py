@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import select
 
-from passmint.config import QueueMode, Settings
+from passmint.config import Settings
 from passmint.models import Event, GoogleCredential
 from passmint.passes.apple.devpki import DevPki
 from passmint.passes.apple.styles import PassStyle
@@ -31,7 +31,7 @@ from tests.fixtures.google_server import FakeGoogleWallet
 from tests.passes.designs.test_render_apple import ASSETS
 from tests.passes.google import discovery
 from tests.passes.google.test_render import CASES
-from tests.service.conftest import PUBLIC_URL, auth, put_apple_credentials
+from tests.service.conftest import PUBLIC_URL, auth, google_settings, put_apple_credentials
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"
@@ -61,17 +61,8 @@ def google_peer() -> Iterator[FakeGoogleWallet]:
 def settings(
     database_url: str, tmp_path: Path, apns: FakeApns, google_peer: FakeGoogleWallet
 ) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        secret_key="k" * 43,
-        apns_url=apns.base_url,
-        apns_ca_file=apns.ca_file,
-        queue=QueueMode.EMBEDDED,
-        google_api_url=google_peer.base_url,
-        google_root_keys_url=google_peer.root_keys_url,
-        google_origins=["https://shop.example"],
+    return google_settings(
+        database_url, tmp_path, apns, google_peer, google_origins=["https://shop.example"]
     )
 
 
@@ -140,6 +131,17 @@ async def _template(
     )
     assert response.status_code == 201, response.text
     return response.json()["id"], style, data
+
+
+async def _issue(
+    client: httpx.AsyncClient, api_key: str, template_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
+    )
+    assert response.status_code == 201, response.text
+    issued: dict[str, Any] = response.json()
+    return issued
 
 
 def _decode_link(url: str, key_file: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -255,11 +257,7 @@ async def test_one_template_shows_the_same_fields_on_both_wallets(
 ) -> None:
     api_key = tenant["api_key"]
     template_id, _, data = await _template(client, api_key, "cafe")
-    issued = (
-        await client.post(
-            "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
-        )
-    ).json()
+    issued = await _issue(client, api_key, template_id, data)
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     pkpass = await client.get(issued["urls"]["pkpass"].removeprefix(PUBLIC_URL))
@@ -341,11 +339,7 @@ async def test_callbacks_are_verified_deduplicated_and_keys_cached(
 ) -> None:
     api_key = tenant["api_key"]
     template_id, _, data = await _template(client, api_key, "cafe")
-    issued = (
-        await client.post(
-            "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
-        )
-    ).json()
+    issued = await _issue(client, api_key, template_id, data)
     signer = google_peer.signer
     ids = {
         "classId": f"{ISSUER}.pm-{uuid.UUID(template_id).hex}",
@@ -397,11 +391,7 @@ async def test_messages_and_balance_changes_share_the_24h_budget(
 ) -> None:
     api_key = tenant["api_key"]
     template_id, _, data = await _template(client, api_key, "cafe")
-    issued = (
-        await client.post(
-            "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
-        )
-    ).json()
+    issued = await _issue(client, api_key, template_id, data)
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     object_id = f"{ISSUER}.pm-{issued['serial_number']}"
@@ -451,11 +441,7 @@ async def test_google_failures_are_retried_with_backoff(
     api_key = tenant["api_key"]
     template_id, _, data = await _template(client, api_key, "cafe")
     google_peer.fail(503, times=1, path_contains="loyaltyObject", method="POST")
-    issued = (
-        await client.post(
-            "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
-        )
-    ).json()
+    issued = await _issue(client, api_key, template_id, data)
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     object_id = f"{ISSUER}.pm-{issued['serial_number']}"
@@ -567,11 +553,7 @@ async def test_landing_page_offers_the_right_wallet(
 ) -> None:
     api_key = tenant["api_key"]
     template_id, _, data = await _template(client, api_key, "cafe")
-    issued = (
-        await client.post(
-            "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
-        )
-    ).json()
+    issued = await _issue(client, api_key, template_id, data)
     landing = issued["urls"]["landing"].removeprefix(PUBLIC_URL)
 
     iphone = await client.get(landing, headers={"User-Agent": IPHONE})

@@ -18,14 +18,20 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from passmint.config import QueueMode, Settings
+from passmint.config import Settings
 from passmint.models import LedgerEntry
 from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.passes.google import discovery
-from tests.service.conftest import PUBLIC_URL, auth, cafe_design, put_apple_credentials
+from tests.service.conftest import (
+    PUBLIC_URL,
+    auth,
+    cafe_design,
+    google_settings,
+    put_apple_credentials,
+)
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"
@@ -74,17 +80,7 @@ def google_peer() -> Iterator[FakeGoogleWallet]:
 def settings(
     database_url: str, tmp_path: Path, apns: FakeApns, google_peer: FakeGoogleWallet
 ) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        secret_key="k" * 43,
-        apns_url=apns.base_url,
-        apns_ca_file=apns.ca_file,
-        queue=QueueMode.EMBEDDED,
-        google_api_url=google_peer.base_url,
-        google_root_keys_url=google_peer.root_keys_url,
-    )
+    return google_settings(database_url, tmp_path, apns, google_peer)
 
 
 @pytest.fixture
@@ -850,3 +846,55 @@ async def test_the_cached_balance_is_always_the_ledger_sum(
     assert history["balance"] == sum(
         e["amount"] for e in history["entries"] if e["status"] == "posted"
     )
+
+
+async def test_a_coupon_reward_hands_out_a_code_that_shows_in_the_wallet(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], program: dict[str, Any]
+) -> None:
+    key = tenant["api_key"]
+    campaign = await client.post(
+        "/api/v1/campaigns",
+        headers=auth(key),
+        json={"name": "Free coffee", "kind": "free_item", "item_sku": "COF", "item_name": "Coffee"},
+    )
+    assert campaign.status_code == 201, campaign.text
+    reward = await client.post(
+        f"/api/v1/programs/{program['id']}/rewards",
+        headers=auth(key),
+        json={
+            "name": "Coffee",
+            "cost": 100,
+            "kind": "coupon",
+            "campaign_id": campaign.json()["id"],
+        },
+    )
+    assert reward.status_code == 201, reward.text
+    card = await _card(client, key, program["id"], customer={"external_id": "cof"})
+    await _purchase(client, key, card["id"], "p", 1000)  # 150 points
+    taken = await client.post(
+        f"/api/v1/accounts/{card['id']}/rewards/{reward.json()['id']}/redeem",
+        headers={**auth(key), "Idempotency-Key": "coffee-1"},
+    )
+    assert taken.status_code == 200, taken.text
+    code = taken.json()["code"]["code"]
+    assert taken.json()["balance"] == 50
+    wallet = (
+        await client.get(f"/api/v1/customers/{card['customer_id']}/wallet", headers=auth(key))
+    ).json()
+    assert [c["code"] for c in wallet["coupons"]] == [code]
+    assert wallet["gift_cards"] == []
+    assert wallet["cards"][0]["balance"] == 50
+    # the code works at the till, once
+    first = await client.post(
+        "/api/v1/redemptions",
+        headers={**auth(key), "Idempotency-Key": "till-1"},
+        json={"code": code, "customer_id": card["customer_id"]},
+    )
+    assert first.status_code in (200, 201), first.text
+    second = await client.post(
+        "/api/v1/redemptions",
+        headers={**auth(key), "Idempotency-Key": "till-2"},
+        json={"code": code, "customer_id": card["customer_id"]},
+    )
+    assert second.status_code >= 400
+    assert second.json()["error"]["code"] == "usage_limit_reached"

@@ -3,7 +3,6 @@ ledger, activities from a POS, and the customer's wallet (``/api/v1``)."""
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from passmint.coupons import service as coupon_service
 from passmint.loyalty import service
 from passmint.loyalty.errors import InvalidLoyaltyInput
 from passmint.loyalty.schemas import (
@@ -221,7 +221,8 @@ async def customer_wallet(
     and gift-card balances."""
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        return await service.wallet(ctx, customer_id)
+        cards = await service.wallet(ctx, customer_id)
+        return {**cards, **await coupon_service.customer_wallet(ctx, customer_id)}
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -358,8 +359,7 @@ async def redeem_reward(
 async def _issue_code(
     ctx: PassContext, campaign_id: uuid.UUID, *, customer_id: uuid.UUID | None, idempotency_key: str
 ) -> Any:
-    coupons = importlib.import_module("passmint.coupons.service")
-    return await coupons.issue_code(
+    return await coupon_service.issue_code(
         ctx, campaign_id, customer_id=customer_id, idempotency_key=idempotency_key
     )
 

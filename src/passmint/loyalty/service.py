@@ -47,6 +47,7 @@ from passmint.loyalty.errors import (
     SelfReferral,
 )
 from passmint.loyalty.rules import (
+    Earning,
     RuleUsage,
     day_bounds,
     earnings,
@@ -300,16 +301,8 @@ async def create_account(
                 created_at=ctx.now,
             )
         )
-    for earning in earnings(config, trigger="enrollment", tier=account.tier, usage={}, at=ctx.now):
-        await _credit(
-            ctx,
-            account,
-            config,
-            earning.points,
-            key=f"enrollment:{account.id}:{earning.rule.key}",
-            actor=Actor("rule", earning.rule.key),
-            rule=earning.rule.key,
-        )
+    welcome = earnings(config, trigger="enrollment", tier=account.tier, usage={}, at=ctx.now)
+    await _post_earnings(ctx, account, config, welcome, key_base=f"enrollment:{account.id}")
     await _upgrade(ctx, account, config)
     pass_ = await pass_service.issue_pass(  # rendered once, with the welcome points in
         ctx,
@@ -440,6 +433,33 @@ async def _credit(
     if expires_at is not None:
         await _schedule_settle(ctx, account, expires_at)
     return entry
+
+
+async def _post_earnings(
+    ctx: PassContext,
+    account: Account,
+    config: ProgramConfig,
+    found: list[Earning],
+    *,
+    key_base: str,
+    activity: Activity | None = None,
+    note: str | None = None,
+) -> list[LedgerEntry]:
+    """One lot per earning rule, keyed ``<key_base>:<rule>`` (so a retry posts nothing)."""
+    return [
+        await _credit(
+            ctx,
+            account,
+            config,
+            earning.points,
+            key=f"{key_base}:{earning.rule.key}",
+            actor=Actor("rule", earning.rule.key),
+            rule=earning.rule.key,
+            activity=activity,
+            note=note,
+        )
+        for earning in found
+    ]
 
 
 async def _debit(
@@ -729,22 +749,15 @@ async def _earn(
         usage=await _usage(ctx, account, config),
         at=ctx.now,
     )
-    out = []
-    for earning in found:
-        out.append(
-            await _credit(
-                ctx,
-                account,
-                config,
-                earning.points,
-                key=f"activity:{activity.id}:{earning.rule.key}",
-                actor=Actor("rule", earning.rule.key),
-                rule=earning.rule.key,
-                activity=activity,
-                note=f"by {actor.type} {actor.id}" if actor.id else None,
-            )
-        )
-    return out
+    return await _post_earnings(
+        ctx,
+        account,
+        config,
+        found,
+        key_base=f"activity:{activity.id}",
+        activity=activity,
+        note=f"by {actor.type} {actor.id}" if actor.id else None,
+    )
 
 
 async def _reverse_purchase(
@@ -1287,19 +1300,8 @@ async def award_birthdays(ctx: PassContext, program_id: uuid.UUID) -> int:
         if await repository.entry_by_key(ctx.session, ctx.tenant_id, f"{key_base}:{rules[0].key}"):
             continue
         account, _, _ = await _locked(ctx, account_id)
-        for earning in earnings(
-            config, trigger="birthday", tier=account.tier, usage={}, at=ctx.now
-        ):
-            await _credit(
-                ctx,
-                account,
-                config,
-                earning.points,
-                key=f"{key_base}:{earning.rule.key}",
-                actor=Actor("rule", earning.rule.key),
-                rule=earning.rule.key,
-            )
-            awarded += 1
+        found = earnings(config, trigger="birthday", tier=account.tier, usage={}, at=ctx.now)
+        awarded += len(await _post_earnings(ctx, account, config, found, key_base=key_base))
         await _after_change(ctx, account, program, config)
     return awarded
 
