@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.models import ApiKey, Tenant
+from passmint.models import ApiKey, IdempotencyRecord, Tenant
 
 
 async def add_tenant(session: AsyncSession, tenant: Tenant) -> None:
@@ -47,3 +47,18 @@ async def revoke_api_key(
         .values(revoked_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def idempotency_record(
+    session: AsyncSession, tenant_id: uuid.UUID, key: str
+) -> IdempotencyRecord | None:
+    query = select(IdempotencyRecord).where(
+        IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_idempotency_record(session: AsyncSession, record: IdempotencyRecord) -> None:
+    """Flushes, so a concurrent request with the same key fails here (unique key)."""
+    session.add(record)
+    await session.flush()

@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.errors import PassmintError
 from passmint.models import IdempotencyRecord
 from passmint.runtime import Runtime
+from passmint.tenants import repository
 from passmint.tenants.service import Principal
 
 Operation = Callable[[AsyncSession], Awaitable[tuple[int, dict[str, Any]]]]
@@ -36,13 +36,7 @@ def request_hash(scope: str, body: Any) -> str:
 async def _stored(
     session: AsyncSession, principal: Principal, key: str, digest: str
 ) -> JSONResponse | None:
-    record = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.tenant_id == principal.tenant_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()
+    record = await repository.idempotency_record(session, principal.tenant_id, key)
     if record is None:
         return None
     if record.request_hash != digest:
@@ -72,7 +66,8 @@ async def run_idempotent(
         async with runtime.transaction() as session:
             status, payload = await operation(session)
             if key is not None:
-                session.add(
+                await repository.add_idempotency_record(
+                    session,
                     IdempotencyRecord(
                         tenant_id=principal.tenant_id,
                         key=key,
@@ -80,9 +75,8 @@ async def run_idempotent(
                         status=status,
                         body=payload,
                         created_at=runtime.clock(),
-                    )
+                    ),
                 )
-                await session.flush()
     except IntegrityError:
         if key is None:
             raise
