@@ -898,3 +898,43 @@ async def test_a_coupon_reward_hands_out_a_code_that_shows_in_the_wallet(
     )
     assert second.status_code >= 400
     assert second.json()["error"]["code"] == "usage_limit_reached"
+
+
+async def test_refunds_give_points_back_to_the_lots_they_came_from(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    program: dict[str, Any],
+    clock: Clock,
+) -> None:
+    key = tenant["api_key"]
+    card = await _card(client, key, program["id"])  # lot A: 50, expires day 30
+    clock.now = START + timedelta(days=10)
+    await _purchase(client, key, card["id"], "p", 1000)  # lot B: 100, expires day 40
+    spent = await client.post(
+        f"/api/v1/accounts/{card['id']}/spend",
+        headers={**auth(key), "Idempotency-Key": "s"},
+        json={"amount": 70},  # 50 from A, 20 from B
+    )
+    spend_id = spent.json()["entry"]["id"]
+    url = f"/api/v1/accounts/{card['id']}/spend/{spend_id}/refund"
+    part = await client.post(
+        url, headers={**auth(key), "Idempotency-Key": "r1"}, json={"amount": 30}
+    )
+    assert part.status_code == 200, part.text
+    assert part.json()["balance"] == 110
+    rest = await client.post(url, headers={**auth(key), "Idempotency-Key": "r2"}, json={})
+    assert rest.json()["entry"]["amount"] == 40
+    assert rest.json()["balance"] == 150
+    again = await client.post(
+        url, headers={**auth(key), "Idempotency-Key": "r3"}, json={"amount": 1}
+    )
+    assert again.status_code == 422
+    assert again.json()["error"]["code"] == "refund_exceeds_spend"
+    history = (await client.get(f"/api/v1/accounts/{card['id']}/history", headers=auth(key))).json()
+    # each lot holds exactly what it had before the spend, with its own expiry
+    lots = {e["rule"]: e["remaining"] for e in history["entries"] if e["kind"] == "earn"}
+    assert lots == {"welcome": 50, "spend": 100}
+    assert [x["amount"] for x in history["expiring"]] == [50, 100]
+    rebuilt = await client.post(f"/api/v1/accounts/{card['id']}/rebuild", headers=auth(key))
+    assert rebuilt.json()["changed"] is False

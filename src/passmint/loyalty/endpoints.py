@@ -24,6 +24,7 @@ from passmint.loyalty.schemas import (
     ProgramCreate,
     ProgramOut,
     ProgramPatch,
+    RefundIn,
     RewardIn,
     RewardOut,
     SpendIn,
@@ -304,6 +305,32 @@ async def spend(
         ctx = pass_context(runtime, session, principal)
         entry = await service.spend(
             ctx, account_id, body.amount, key=key, actor=_actor(principal), note=body.reason
+        )
+        account = await service.get_account(ctx, account_id)
+        return {"entry": service.entry_json(entry), "balance": account.balance}
+
+
+@router.post("/accounts/{account_id}/spend/{entry_id}/refund")
+async def refund(
+    account_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    body: RefundIn,
+    runtime: RuntimeDep,
+    principal: LoyaltyWrite,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Give back a spend, whole or in part: the points return to the lots they came from."""
+    key = _require_key(idempotency_key)
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        entry = await service.refund(
+            ctx,
+            account_id,
+            entry_id,
+            body.amount,
+            key=key,
+            actor=_actor(principal),
+            note=body.reason,
         )
         account = await service.get_account(ctx, account_id)
         return {"entry": service.entry_json(entry), "balance": account.balance}

@@ -89,3 +89,13 @@ class RewardUnavailable(PassmintError):
 class InvalidLoyaltyInput(PassmintError):
     code = "invalid_input"
     status = 400
+
+
+class EntryNotFound(PassmintError):
+    code = "entry_not_found"
+    status = 404
+
+
+class RefundExceedsSpend(PassmintError):
+    code = "refund_exceeds_spend"
+    status = 422

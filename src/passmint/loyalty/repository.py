@@ -14,6 +14,7 @@ from passmint.models import (
     Activity,
     Customer,
     LedgerEntry,
+    LotAllocation,
     Pass,
     Program,
     Referral,
@@ -324,3 +325,25 @@ async def reward_uses(session: AsyncSession, account_id: uuid.UUID, reward_id: u
 async def referral_of_referee(session: AsyncSession, account_id: uuid.UUID) -> Referral | None:
     query = select(Referral).where(Referral.referee_account_id == account_id).with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_entry(
+    session: AsyncSession, tenant_id: uuid.UUID, entry_id: uuid.UUID
+) -> LedgerEntry | None:
+    query = select(LedgerEntry).where(
+        LedgerEntry.id == entry_id, LedgerEntry.tenant_id == tenant_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def allocations_of(
+    session: AsyncSession, debit_id: uuid.UUID
+) -> list[tuple[LotAllocation, LedgerEntry]]:
+    """What a debit took, lot by lot, most recently allocated first (refunds undo it LIFO)."""
+    query = (
+        select(LotAllocation, LedgerEntry)
+        .join(LedgerEntry, LedgerEntry.id == LotAllocation.credit_id)
+        .where(LotAllocation.debit_id == debit_id)
+        .order_by(LotAllocation.id.desc())
+    )
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]

@@ -300,6 +300,11 @@ class SpendIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class RefundIn(Strict):
+    amount: int | None = Field(default=None, ge=1, le=MAX_POINTS, description="Default: all.")
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class AdjustIn(Strict):
     amount: int = Field(ge=-MAX_POINTS, le=MAX_POINTS)
     reason: str = Field(min_length=1, max_length=500)

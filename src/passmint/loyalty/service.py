@@ -35,12 +35,14 @@ from passmint.loyalty.errors import (
     ActivityConflict,
     CustomerConflict,
     CustomerNotFound,
+    EntryNotFound,
     InsufficientBalance,
     InvalidLoyaltyInput,
     ProgramInactive,
     ProgramNotFound,
     PurchaseNotFound,
     ReferralCodeNotFound,
+    RefundExceedsSpend,
     ReturnExceedsPurchase,
     RewardNotFound,
     RewardUnavailable,
@@ -607,6 +609,59 @@ async def spend(
     entry = await _debit(
         ctx, account, amount, kind="spend", key=f"spend:{key}", actor=actor, note=note
     )
+    await _after_change(ctx, account, program, config)
+    return entry
+
+
+async def refund(
+    ctx: PassContext,
+    account_id: uuid.UUID,
+    spend_id: uuid.UUID,
+    amount: int | None,
+    *,
+    key: str,
+    actor: Actor,
+    note: str | None,
+) -> LedgerEntry:
+    """Give back (part of) a spend: the points return to the lots they came from, with
+    their original expiry (a lot that expired meanwhile expires again at once)."""
+    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"refund:{key}")
+    if existing is not None:
+        return existing
+    account, program, config = await _locked(ctx, account_id)
+    spent = await repository.get_entry(ctx.session, ctx.tenant_id, spend_id)
+    if spent is None or spent.account_id != account.id or spent.kind != "spend":
+        raise EntryNotFound(f"no spend {spend_id} on this card")
+    # reversed_amounts negates sums; refunds are positive, so this is minus what came back
+    back = -(await repository.reversed_amounts(ctx.session, [spent.id])).get(spent.id, 0)
+    refundable = -spent.amount - back
+    amount = refundable if amount is None else amount
+    if amount > refundable:
+        raise RefundExceedsSpend(
+            f"only {refundable} of this spend is left to refund",
+            details={"refundable": refundable},
+        )
+    entry = _entry(
+        ctx,
+        account,
+        kind="refund",
+        amount=amount,
+        key=f"refund:{key}",
+        actor=actor,
+        reverses=spent,
+        note=note,
+    )
+    left, skip = amount, back  # earlier refunds gave back the latest allocations first
+    for allocation, lot in await repository.allocations_of(ctx.session, spent.id):
+        already = min(skip, allocation.amount)
+        skip -= already
+        give = min(left, allocation.amount - already)
+        lot.remaining += give
+        left -= give
+        if left == 0:
+            break
+    account.balance += amount
+    await settle(ctx, account, config)
     await _after_change(ctx, account, program, config)
     return entry
 
