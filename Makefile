@@ -36,6 +36,8 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.webservice
 	$(BIN)/python -m bench.push_fanout
+	$(BIN)/python -m bench.redemptions
+	$(BIN)/python -m bench.codegen
 	$(BIN)/python -m bench.activities
 
 # Re-pin after editing pyproject.toml dependencies.

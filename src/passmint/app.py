@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passmint import __version__
 from passmint.config import Settings, get_settings
+from passmint.coupons import endpoints as coupon_endpoints
+from passmint.coupons import tasks as _coupon_tasks  # noqa: F401 - registers jobs
 from passmint.loyalty import endpoints as loyalty_endpoints
 from passmint.loyalty import tasks as _loyalty_tasks  # noqa: F401 - registers jobs
 from passmint.passes import endpoints as pass_endpoints
@@ -73,6 +75,7 @@ def create_app(
     app.include_router(tenant_endpoints.router)
     app.include_router(webservice.router)
     app.include_router(google_endpoints.router)
+    app.include_router(coupon_endpoints.router)
     app.include_router(public_endpoints.router)
     app.include_router(loyalty_endpoints.router)
 

@@ -1,6 +1,14 @@
 """All ORM tables, one module per aggregate."""
 
 from passmint.models.base import Base
+from passmint.models.coupons import (
+    Campaign,
+    CampaignCustomerUse,
+    Code,
+    CodeBatch,
+    Redemption,
+    RedemptionRollback,
+)
 from passmint.models.credentials import AppleCredential
 from passmint.models.events import Event, IdempotencyRecord, OutboxJob
 from passmint.models.google import (
@@ -31,6 +39,10 @@ __all__ = [
     "AppleCredential",
     "Asset",
     "Base",
+    "Campaign",
+    "CampaignCustomerUse",
+    "Code",
+    "CodeBatch",
     "Counter",
     "Customer",
     "Device",
@@ -47,6 +59,8 @@ __all__ = [
     "Pass",
     "PassBundle",
     "Program",
+    "Redemption",
+    "RedemptionRollback",
     "Referral",
     "Registration",
     "Reward",
