@@ -141,7 +141,9 @@ async def test_one_idempotency_key_sent_many_times_redeems_once(
     body = {"code": code, "order": ORDER}
     # single-use: a retry judged anew would be told usage_limit_reached, not the result
     responses = await storm(client, key, [body] * 20, ["retry"] * 20)
-    assert {r.status_code for r in responses} == {201}
+    assert {r.status_code for r in responses} == {201}, [
+        r.text for r in responses if r.status_code != 201
+    ]
     assert len({r.json()["id"] for r in responses}) == 1
     assert (await code_row(runtime, code)).used_count == 1
 
@@ -200,3 +202,27 @@ async def test_a_limit_set_during_a_storm_counts_exactly(
     assert fetched.json()["total_used"] == committed
     if results["usage_limit_reached"]:  # refusals only once the limit was reached
         assert committed >= 35
+
+
+async def test_a_retry_that_lands_after_the_first_commit_gets_the_first_result(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str]
+) -> None:
+    """The window between the API's replay check and the redeeming transaction: the first
+    request commits in it and uses the single-use code up. The retry must not be judged
+    anew (usage_limit_reached) but answered with the first redemption."""
+    from passmint.coupons import redemptions
+    from passmint.coupons.schemas import RedeemIn
+
+    key = tenant["api_key"]
+    campaign = await make_campaign(client, key)
+    [code] = await make_codes(client, key, campaign["id"], 1)
+    body = RedeemIn.model_validate({"code": code, "order": ORDER})
+    results = []
+    for _ in range(2):  # both skip the replay lookup, as the API's idempotency layer does
+        async with runtime.transaction() as session:
+            ctx = runtime.pass_context(session, uuid.UUID(tenant["tenant_id"]))
+            results.append(
+                await redemptions.redeem(ctx, body, idempotency_key="late-retry", replay=False)
+            )
+    assert results[0].id == results[1].id
+    assert (await code_row(runtime, code)).used_count == 1

@@ -35,6 +35,7 @@ from passmint.coupons.errors import (
     InvalidCode,
     InvalidRollback,
     RedemptionNotFound,
+    Rejection,
     UsageLimitReached,
 )
 from passmint.coupons.rules import (
@@ -145,7 +146,15 @@ async def redeem(
         existing = await repository.redemption_by_key(ctx.session, ctx.tenant_id, idempotency_key)
         if existing is not None:
             return existing
-    verdict = await _judge(ctx, body, redeeming=True)
+    try:
+        verdict = await _judge(ctx, body, redeeming=True)
+    except Rejection:
+        # The same key may have committed between the caller's replay check and this
+        # transaction, using the code up: then this is a retry, and gets its result.
+        existing = await repository.redemption_by_key(ctx.session, ctx.tenant_id, idempotency_key)
+        if existing is not None:
+            return existing
+        raise
     code, campaign, terms = verdict.code, verdict.campaign, verdict.terms
     attempt, value = verdict.attempt, verdict.value
     redemption = Redemption(
