@@ -104,9 +104,26 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
     }
 
 
+DEMO_PROGRAM_CONFIG: dict[str, Any] = {
+    "currency": {"code": "points", "name": "point", "plural": "points"},
+    "earn_rules": [
+        {"key": "spend", "trigger": "purchase", "points": 1, "per_amount": 10, "currency": "EUR"},
+        {"key": "welcome", "trigger": "enrollment", "points": 40},
+    ],
+    "tiers": [
+        {"key": "bronze", "name": "Bronze", "threshold": 0},
+        {"key": "silver", "name": "Silver", "threshold": 250, "multiplier": 12_500},
+        {"key": "gold", "name": "Gold", "threshold": 1000, "multiplier": 15_000},
+    ],
+    "expiry": {"kind": "rolling", "days": 365},
+}
+
+
 async def seed(settings: Settings) -> dict[str, Any]:
     """Create (or reuse) the demo tenant, credentials, template and passes."""
     from passmint.cli.common import now_utc as clock
+    from passmint.loyalty import service as loyalty
+    from passmint.loyalty.schemas import ActivityIn, CustomerIn, RewardIn
     from passmint.passes import service as passes
     from passmint.passes.apple import credentials
     from passmint.passes.apple.styles import PassStyle
@@ -123,6 +140,11 @@ async def seed(settings: Settings) -> dict[str, Any]:
     files = pki.files()
     for name, data in files.items():
         write_private_file(certs_dir / name, data, private=name.endswith("key.pem"))
+    from passmint.app import register_jobs
+    from passmint.loyalty.schemas import ProgramConfig
+
+    register_jobs()  # the seed runs the render jobs of the cards it opens
+    demo_program = ProgramConfig.model_validate(DEMO_PROGRAM_CONFIG)
     runtime = Runtime(settings)
     await runtime.start(worker=False, migrate=True)
     try:
@@ -152,20 +174,56 @@ async def seed(settings: Settings) -> dict[str, Any]:
             template, _ = await passes.create_template(
                 ctx, name="Café loyalty", style=PassStyle.STORE_CARD, design=design
             )
+            program = await loyalty.create_program(
+                ctx, name="Café points", template_id=template.id, config=demo_program
+            )
+            await loyalty.create_reward(
+                ctx,
+                program.id,
+                RewardIn(name="Free coffee", cost=300, kind="credit", credit_amount=20),
+            )
             issued = []
-            for name, points, tier in (
-                ("Ada Lovelace", 1250, "Gold"),
-                ("Grace Hopper", 320, "Silver"),
-                ("Alan Turing", 40, "Bronze"),
+            for name, email, spent in (
+                ("Ada Lovelace", "ada@example.com", 13_500),
+                ("Grace Hopper", "grace@example.com", 2_740),
+                ("Alan Turing", "alan@example.com", 0),
             ):
-                pass_ = await passes.issue_pass(
+                card = await loyalty.create_account(
                     ctx,
-                    template_id=template.id,
-                    data={"name": name, "points": points, "tier": tier},
+                    program.id,
+                    customer=CustomerIn(name=name, email=email),
                     external_id=None,
+                    referral_code=None,
+                    actor=loyalty.SYSTEM,
                 )
-                issued.append({"id": str(pass_.id), "name": name, "token": pass_.download_token})
+                if spent:
+                    await loyalty.post_activity(
+                        ctx,
+                        ActivityIn(
+                            account_id=card.id,
+                            kind="purchase",
+                            amount=spent,
+                            currency="EUR",
+                            external_id=f"demo-{card.number}",
+                        ),
+                        source="demo",
+                        actor=loyalty.SYSTEM,
+                    )
+                assert card.pass_id is not None
+                pass_ = await passes.get_pass(ctx, card.pass_id)
+                issued.append(
+                    {
+                        "id": str(pass_.id),
+                        "account_id": str(card.id),
+                        "card_number": card.number,
+                        "name": name,
+                        "token": pass_.download_token,
+                    }
+                )
+        if runtime.worker is not None:  # render the cards' passes with their points
+            await runtime.worker.run_until_idle()
         state = {
+            "program_id": str(program.id),
             "tenant_id": str(tenant.id),
             "api_key": key.secret,
             "template_id": str(template.id),
@@ -199,13 +257,16 @@ def demo(
     base = settings.public_url.rstrip("/")
     for item in state["passes"]:
         link = f"{base}/p/{item['token']}"
-        typer.echo(f"- {item['name']} (pass {item['id']})")
+        typer.echo(f"- {item['name']}: card {item['card_number']} (account {item['account_id']})")
         typer.echo(f"  download: {link}.pkpass\n  landing:  {link}")
     typer.echo(
         f"verify a download: passmint apple verify FILE.pkpass --ca {state['ca']}\n"
-        "update a balance:  curl -X PATCH -H 'Authorization: Bearer <API key>' "
-        "-H 'Content-Type: application/json' -d '{\"data\": {\"points\": 1500}}' "
-        f"{settings.public_url.rstrip('/')}/api/v1/passes/<id>"
+        "post a purchase:   curl -X POST -H 'Authorization: Bearer <API key>' "
+        '-H \'Content-Type: application/json\' -d \'{"card_number": "<card>", '
+        '"kind": "purchase", "amount": 1250, "currency": "EUR", "external_id": "till-1"}\' '
+        f"{base}/api/v1/activities\n"
+        f"see the balance:   curl -H 'Authorization: Bearer <API key>' "
+        f"{base}/api/v1/accounts/<account>/history"
     )
     if seed_only:
         return
