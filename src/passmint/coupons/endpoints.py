@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -41,10 +40,9 @@ from passmint.passes import service as pass_service
 from passmint.passes.endpoints import decode_cursor, encode_cursor, pass_out
 from passmint.passes.schemas import Page
 from passmint.passes.service import PassContext
-from passmint.tenants.errors import Forbidden
 from passmint.tenants.scopes import Scope
-from passmint.tenants.service import Principal, authenticate
-from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, get_runtime, pass_context
+from passmint.tenants.service import Principal
+from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, pass_context, requires
 from passmint.web.errors import error_body
 from passmint.web.idempotency import run_idempotent
 
@@ -57,26 +55,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-def requires_any(*scopes: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """The caller must hold one of ``scopes``."""
-
-    async def dependency(request: Request) -> Principal:
-        runtime = get_runtime(request)
-        header = request.headers.get("authorization", "")
-        presented = header[7:].strip() if header[:7].lower() == "bearer " else None
-        async with runtime.db.sessions() as session:
-            principal = await authenticate(session, presented)
-        if not any(scope.value in principal.scopes for scope in scopes):
-            names = " or ".join(repr(s.value) for s in scopes)
-            raise Forbidden(f"this API key needs the scope {names}")
-        return principal
-
-    return dependency
-
-
-Redeemer = Annotated[Principal, Depends(requires_any(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_WRITE))]
+Redeemer = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_WRITE))]
 RedemptionReader = Annotated[
-    Principal, Depends(requires_any(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_READ))
+    Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_READ))
 ]
 
 

@@ -61,44 +61,15 @@ def _actor(principal: Principal) -> service.Actor:
 
 
 def program_out(program: Program) -> ProgramOut:
-    return ProgramOut(
-        id=program.id,
-        name=program.name,
-        template_id=program.template_id,
-        status=program.status,
-        config=program.config,
-        created_at=program.created_at,
-        updated_at=program.updated_at,
-    )
+    return ProgramOut.model_validate(program)
 
 
 def reward_out(reward: Reward) -> RewardOut:
-    return RewardOut(
-        id=reward.id,
-        program_id=reward.program_id,
-        name=reward.name,
-        cost=reward.cost,
-        stock=reward.stock,
-        per_customer_limit=reward.per_customer_limit,
-        kind=reward.kind,
-        campaign_id=reward.campaign_id,
-        credit_amount=reward.credit_amount,
-        active=reward.active,
-    )
+    return RewardOut.model_validate(reward)
 
 
 def customer_out(customer: Customer) -> CustomerOut:
-    return CustomerOut(
-        id=customer.id,
-        external_id=customer.external_id,
-        email=customer.email,
-        phone=customer.phone,
-        name=customer.name,
-        birthday=customer.birthday,
-        locale=customer.locale,
-        attributes=customer.attributes,
-        created_at=customer.created_at,
-    )
+    return CustomerOut.model_validate(customer)
 
 
 async def account_out(ctx: PassContext, account: Account) -> AccountOut:

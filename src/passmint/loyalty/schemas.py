@@ -161,6 +161,8 @@ class ProgramPatch(Strict):
 
 
 class ProgramOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     name: str
     template_id: uuid.UUID
@@ -205,6 +207,8 @@ class CustomerIn(Strict):
 
 
 class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     external_id: str | None
     email: str | None
@@ -336,6 +340,8 @@ class RewardIn(Strict):
 
 
 class RewardOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     program_id: uuid.UUID
     name: str

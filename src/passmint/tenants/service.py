@@ -33,9 +33,12 @@ class Principal:
     api_key_id: uuid.UUID
     scopes: frozenset[str]
 
-    def require(self, scope: Scope) -> None:
-        if scope.value not in self.scopes:
-            raise Forbidden(f"this API key lacks the scope {scope.value!r}")
+    def require(self, scope: Scope, *alternatives: Scope) -> None:
+        """The key must hold ``scope`` or one of the ``alternatives``."""
+        wanted = (scope, *alternatives)
+        if not any(s.value in self.scopes for s in wanted):
+            names = " or ".join(repr(s.value) for s in wanted)
+            raise Forbidden(f"this API key lacks the scope {names}")
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,18 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def requires(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+def requires(
+    scope: Scope, *alternatives: Scope
+) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """The caller's API key, which must hold ``scope`` or one of the ``alternatives``."""
+
     async def dependency(request: Request) -> Principal:
         runtime = get_runtime(request)
         header = request.headers.get("authorization", "")
         presented = header[7:].strip() if header[:7].lower() == "bearer " else None
         async with runtime.db.sessions() as session:
             principal = await authenticate(session, presented)
-        principal.require(scope)
+        principal.require(scope, *alternatives)
         return principal
 
     return dependency
