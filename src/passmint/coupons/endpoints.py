@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from passmint.coupons import batches, redemptions, service
-from passmint.coupons.errors import IdempotencyKeyRequired, Rejection
+from passmint.coupons.errors import Rejection
 from passmint.coupons.rules import Kind, Value, uses_left
 from passmint.coupons.schemas import (
     BatchCreate,
@@ -44,7 +44,7 @@ from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal
 from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, pass_context, requires
 from passmint.web.errors import error_body
-from passmint.web.idempotency import run_idempotent
+from passmint.web.idempotency import require_key, run_idempotent
 
 router = APIRouter(prefix="/api/v1")
 IdempotencyKey = Annotated[
@@ -59,14 +59,6 @@ Redeemer = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.
 RedemptionReader = Annotated[
     Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_READ))
 ]
-
-
-def _required(key: str | None) -> str:
-    if not key:
-        raise IdempotencyKeyRequired(
-            "send an Idempotency-Key header: a retried request then cannot apply twice"
-        )
-    return key
 
 
 # -- representations -------------------------------------------------------------------------
@@ -439,7 +431,7 @@ async def redeem(
     the same key with another body is a 409. Rejections are 4xx with the codes listed under
     ``POST /validations`` (``code_not_found`` is a 404). Concurrent redemptions never exceed
     a code's uses, a gift card's balance, a customer's or the campaign's limit."""
-    key = _required(idempotency_key)
+    key = require_key(idempotency_key)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)
@@ -480,7 +472,7 @@ async def rollback(
     """Undo a redemption (its use and limits come back; the pass shows it). Gift cards may
     be rolled back in parts up to the charge. **Requires ``Idempotency-Key``**. A second
     full rollback is a 409 ``already_rolled_back``."""
-    key = _required(idempotency_key)
+    key = require_key(idempotency_key)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)

@@ -180,8 +180,3 @@ class InvalidInput(PassmintError):
 
     code = "invalid_input"
     status = 400
-
-
-class IdempotencyKeyRequired(PassmintError):
-    code = "idempotency_key_required"
-    status = 400

@@ -4,6 +4,7 @@ ledger, activities from a POS, and the customer's wallet (``/api/v1``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -12,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from passmint.coupons import service as coupon_service
 from passmint.loyalty import service
-from passmint.loyalty.errors import InvalidLoyaltyInput
 from passmint.loyalty.schemas import (
     AccountCreate,
     AccountOut,
@@ -29,31 +29,20 @@ from passmint.loyalty.schemas import (
     RewardOut,
     SpendIn,
 )
-from passmint.models import Account, Customer, Program, Reward
+from passmint.models import Account, Customer, LedgerEntry, Program, Reward
 from passmint.passes import service as pass_service
 from passmint.passes.endpoints import pass_out
 from passmint.passes.service import PassContext
+from passmint.runtime import Runtime
 from passmint.tenants.service import Principal
 from passmint.web.deps import LoyaltyRead, LoyaltyWrite, RuntimeDep, pass_context
-from passmint.web.idempotency import run_idempotent
+from passmint.web.idempotency import require_key, run_idempotent
 
 router = APIRouter(prefix="/api/v1", tags=["loyalty"])
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Makes a retried write safe."),
 ]
-
-
-class IdempotencyKeyRequired(InvalidLoyaltyInput):
-    code = "idempotency_key_required"
-
-
-def _require_key(key: str | None) -> str:
-    if not key or not 1 <= len(key) <= 255:
-        raise IdempotencyKeyRequired(
-            "this write moves value: send an Idempotency-Key header (1 to 255 characters)"
-        )
-    return key
 
 
 def _actor(principal: Principal) -> service.Actor:
@@ -262,6 +251,22 @@ async def account_history(
         return await service.history(pass_context(runtime, session, principal), account_id)
 
 
+async def _post_entry(
+    runtime: Runtime,
+    principal: Principal,
+    account_id: uuid.UUID,
+    idempotency_key: str | None,
+    write: Callable[[PassContext, str, service.Actor], Awaitable[LedgerEntry]],
+) -> dict[str, Any]:
+    """One ledger write that moves value: its Idempotency-Key is required."""
+    key = require_key(idempotency_key)
+    async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
+        entry = await write(ctx, key, _actor(principal))
+        account = await service.get_account(ctx, account_id)
+        return {"entry": service.entry_json(entry), "balance": account.balance}
+
+
 @router.post("/accounts/{account_id}/spend")
 async def spend(
     account_id: uuid.UUID,
@@ -271,14 +276,15 @@ async def spend(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Spend points at a till (first-expiring points first); never overdraws."""
-    key = _require_key(idempotency_key)
-    async with runtime.transaction() as session:
-        ctx = pass_context(runtime, session, principal)
-        entry = await service.spend(
-            ctx, account_id, body.amount, key=key, actor=_actor(principal), note=body.reason
-        )
-        account = await service.get_account(ctx, account_id)
-        return {"entry": service.entry_json(entry), "balance": account.balance}
+    return await _post_entry(
+        runtime,
+        principal,
+        account_id,
+        idempotency_key,
+        lambda ctx, key, actor: service.spend(
+            ctx, account_id, body.amount, key=key, actor=actor, note=body.reason
+        ),
+    )
 
 
 @router.post("/accounts/{account_id}/spend/{entry_id}/refund")
@@ -291,20 +297,15 @@ async def refund(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Give back a spend, whole or in part: the points return to the lots they came from."""
-    key = _require_key(idempotency_key)
-    async with runtime.transaction() as session:
-        ctx = pass_context(runtime, session, principal)
-        entry = await service.refund(
-            ctx,
-            account_id,
-            entry_id,
-            body.amount,
-            key=key,
-            actor=_actor(principal),
-            note=body.reason,
-        )
-        account = await service.get_account(ctx, account_id)
-        return {"entry": service.entry_json(entry), "balance": account.balance}
+    return await _post_entry(
+        runtime,
+        principal,
+        account_id,
+        idempotency_key,
+        lambda ctx, key, actor: service.refund(
+            ctx, account_id, entry_id, body.amount, key=key, actor=actor, note=body.reason
+        ),
+    )
 
 
 @router.post("/accounts/{account_id}/adjustments")
@@ -316,14 +317,15 @@ async def adjust(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """A manual correction, positive or negative, with its reason."""
-    key = _require_key(idempotency_key)
-    async with runtime.transaction() as session:
-        ctx = pass_context(runtime, session, principal)
-        entry = await service.adjust(
-            ctx, account_id, body.amount, key=key, actor=_actor(principal), note=body.reason
-        )
-        account = await service.get_account(ctx, account_id)
-        return {"entry": service.entry_json(entry), "balance": account.balance}
+    return await _post_entry(
+        runtime,
+        principal,
+        account_id,
+        idempotency_key,
+        lambda ctx, key, actor: service.adjust(
+            ctx, account_id, body.amount, key=key, actor=actor, note=body.reason
+        ),
+    )
 
 
 @router.post("/accounts/{account_id}/rebuild")
@@ -345,21 +347,13 @@ async def redeem_reward(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Spend a reward's cost; get its coupon code or its credit."""
-    key = _require_key(idempotency_key)
+    key = require_key(idempotency_key)
 
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
         return await service.redeem_reward(
-            ctx, account_id, reward_id, key=key, actor=_actor(principal), issue_code=_issue_code
+            ctx, account_id, reward_id, key=key, actor=_actor(principal)
         )
-
-
-async def _issue_code(
-    ctx: PassContext, campaign_id: uuid.UUID, *, customer_id: uuid.UUID | None, idempotency_key: str
-) -> Any:
-    return await coupon_service.issue_code(
-        ctx, campaign_id, customer_id=customer_id, idempotency_key=idempotency_key
-    )
 
 
 # -- activities ------------------------------------------------------------------------------

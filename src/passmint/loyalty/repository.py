@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, extract, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.models import (
@@ -33,6 +33,28 @@ async def get_program(
 
 async def list_programs(session: AsyncSession, tenant_id: uuid.UUID) -> list[Program]:
     query = select(Program).where(Program.tenant_id == tenant_id).order_by(Program.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def has_accounts(session: AsyncSession, program_id: uuid.UUID) -> bool:
+    query = select(Account.id).where(Account.program_id == program_id).limit(1)
+    return (await session.execute(query)).first() is not None
+
+
+async def accounts_with_birthday(
+    session: AsyncSession, program_id: uuid.UUID, month: int, day: int
+) -> list[uuid.UUID]:
+    """Cards of the program whose customer was born on ``month``/``day``."""
+    query = (
+        select(Account.id)
+        .join(Customer, Customer.id == Account.customer_id)
+        .where(
+            Account.program_id == program_id,
+            extract("month", Customer.birthday) == month,
+            extract("day", Customer.birthday) == day,
+        )
+        .order_by(Account.id)
+    )
     return list((await session.execute(query)).scalars())
 
 

@@ -25,7 +25,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from passmint.coupons import service as coupons
 from passmint.kit.ids import uuid7
 from passmint.loyalty import repository
 from passmint.loyalty.errors import (
@@ -160,7 +162,9 @@ async def update_program(
         program.status = status
     if config is not None:
         old = config_of(program)
-        if old.currency.code != config.currency.code and await _has_accounts(ctx, program):
+        if old.currency.code != config.currency.code and await repository.has_accounts(
+            ctx.session, program.id
+        ):
             raise InvalidLoyaltyInput(
                 "config.currency.code cannot change once cards exist (their passes show it)"
             )
@@ -171,13 +175,6 @@ async def update_program(
             await _schedule_birthdays(ctx, program, config)
     program.updated_at = ctx.now
     return program
-
-
-async def _has_accounts(ctx: PassContext, program: Program) -> bool:
-    from sqlalchemy import select
-
-    query = select(Account.id).where(Account.program_id == program.id).limit(1)
-    return (await ctx.session.execute(query)).first() is not None
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -1069,10 +1066,9 @@ async def redeem_reward(
     *,
     key: str,
     actor: Actor,
-    issue_code: Any,
 ) -> dict[str, Any]:
     """Spend the reward's cost and hand out what it gives: a coupon code of its campaign
-    (``issue_code``, the coupons service) or a credit to the card. Stock and the
+    (the coupons service's ``issue_code``) or a credit to the card. Stock and the
     per-customer limit hold under concurrency (account lock + conditional stock update)."""
     ledger_key = f"reward:{key}"
     existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, ledger_key)
@@ -1111,7 +1107,7 @@ async def redeem_reward(
     out: dict[str, Any] = {"entry": entry_json(entry), "replayed": False}
     if reward.kind == "coupon":
         assert reward.campaign_id is not None
-        code = await issue_code(
+        code = await coupons.issue_code(
             ctx, reward.campaign_id, customer_id=account.customer_id, idempotency_key=ledger_key
         )
         out["code"] = {"id": str(code.id), "code": code.code}
@@ -1332,25 +1328,16 @@ async def _schedule_birthdays(ctx: PassContext, program: Program, config: Progra
 
 async def award_birthdays(ctx: PassContext, program_id: uuid.UUID) -> int:
     """Credit today's birthdays (program time zone), once per card per year."""
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy import select
-
     program = await get_program(ctx, program_id)
     config = config_of(program)
     rules = [r for r in config.earn_rules if r.trigger == "birthday"]
     if not rules or program.status != "active":
         return 0
     today = ctx.now.astimezone(ZoneInfo(config.timezone)).date()
-    query = (
-        select(Account.id, Customer.birthday)
-        .join(Customer, Customer.id == Account.customer_id)
-        .where(Account.program_id == program.id, Customer.birthday.is_not(None))
-    )
     awarded = 0
-    for account_id, birthday in (await ctx.session.execute(query)).all():
-        if birthday is None or (birthday.month, birthday.day) != (today.month, today.day):
-            continue
+    for account_id in await repository.accounts_with_birthday(
+        ctx.session, program.id, today.month, today.day
+    ):
         key_base = f"birthday:{account_id}:{today.year}"
         if await repository.entry_by_key(ctx.session, ctx.tenant_id, f"{key_base}:{rules[0].key}"):
             continue

@@ -28,6 +28,23 @@ class IdempotencyConflict(PassmintError):
     status = 409
 
 
+class IdempotencyKeyRequired(PassmintError):
+    """A write that moves value came without an Idempotency-Key."""
+
+    code = "idempotency_key_required"
+    status = 400
+
+
+def require_key(key: str | None) -> str:
+    """The Idempotency-Key of a write that must not apply twice (spends, redemptions)."""
+    if not key or not 1 <= len(key) <= 255:
+        raise IdempotencyKeyRequired(
+            "this write moves value: send an Idempotency-Key header (1 to 255 characters), "
+            "so a retried request cannot apply twice"
+        )
+    return key
+
+
 def request_hash(scope: str, body: Any) -> str:
     text = json.dumps([scope, body], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
