@@ -103,15 +103,13 @@ class Runtime:
 
     def pass_context(self, session: AsyncSession, tenant_id: uuid.UUID) -> PassContext:
         """What the pass service needs, for one tenant, in this session."""
-        cache = self.caches.setdefault("credentials", CredentialCache())
-        assert isinstance(cache, CredentialCache)
         return PassContext(
             session=session,
             tenant_id=tenant_id,
             now=self.clock(),
             box=self.box,
             hasher=self.hasher,
-            credentials=cache,
+            credentials=self.cache("credentials", CredentialCache),
             web_service_url=self.settings.web_service_url(),
             public_url=self.settings.public_url.rstrip("/"),
             google_origins=tuple(self.settings.google_origins),

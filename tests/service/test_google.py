@@ -238,6 +238,8 @@ async def test_whole_cycle_per_vertical(
     assert response.status_code == 200, response.text
     installed = await _events(runtime, "installed")
     assert [(e.pass_id, e.platform) for e in installed] == [(uuid.UUID(issued["id"]), "google")]
+    shown = await client.get(f"/api/v1/passes/{issued['id']}", headers=auth(api_key))
+    assert shown.json()["status"] == "installed"
 
     # voiding makes the object INACTIVE (generic objects keep their state field too)
     response = await client.post(f"/api/v1/passes/{issued['id']}/void", headers=auth(api_key))
@@ -580,3 +582,42 @@ async def test_landing_page_offers_the_right_wallet(
     assert (await client.get("/p/not-a-token", headers={"User-Agent": IPHONE})).status_code == 404
     missing = await client.get(f"/i/{uuid.uuid4()}.png")
     assert missing.status_code == 404
+
+
+async def test_objects_turn_expired_at_google_when_the_pass_expires(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    issuer: dict[str, Any],
+    google_peer: FakeGoogleWallet,
+) -> None:
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    now = runtime.clock()
+    expires = (now + timedelta(hours=2)).replace(microsecond=0)
+    issued = await _issue(client, api_key, template_id, {**data, "expires_at": expires.isoformat()})
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    object_id = f"{ISSUER}.pm-{issued['serial_number']}"
+    stored = google_peer.get("loyaltyObject", object_id)
+    assert stored is not None
+    assert stored["state"] == "ACTIVE"
+    # extended before it ran out: the sync of that change schedules the new expiry
+    later = (now + timedelta(hours=4)).replace(microsecond=0)
+    patched = await client.patch(
+        f"/api/v1/passes/{issued['id']}",
+        headers=auth(api_key),
+        json={"data": {"expires_at": later.isoformat()}},
+    )
+    assert patched.status_code == 200
+    await runtime.worker.run_until_idle()
+    runtime.clock = lambda: now + timedelta(hours=3)
+    await runtime.worker.run_until_idle()
+    stored = google_peer.get("loyaltyObject", object_id)
+    assert stored is not None
+    assert stored["state"] == "ACTIVE"
+    runtime.clock = lambda: now + timedelta(hours=5)
+    await runtime.worker.run_until_idle()
+    stored = google_peer.get("loyaltyObject", object_id)
+    assert stored is not None
+    assert stored["state"] == "EXPIRED"

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from passmint.cli import apple, demo, servedemo, server
-from passmint.cli.common import fail_on_errors, now_utc, write_private_file
+from passmint.cli.common import fail_on_errors, write_private_file
+from passmint.kit.clock import utcnow
 from passmint.passes.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
 
 app = typer.Typer(
@@ -48,7 +49,7 @@ def dev_certs(
         raise typer.BadParameter("must start with 'pass.'", param_hint="--pass-type-id")
     if not team_id or not team_id.isalnum():
         raise typer.BadParameter("must be letters and digits", param_hint="--team-id")
-    files = generate_dev_pki(now=now_utc(), pass_type_id=pass_type_id, team_id=team_id).files()
+    files = generate_dev_pki(now=utcnow(), pass_type_id=pass_type_id, team_id=team_id).files()
     existing = [name for name in files if (directory / name).exists()]
     if existing and not force:
         raise typer.BadParameter(

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from passmint.cli.common import fail_on_errors, now_utc, warn, write_private_file
+from passmint.cli.common import fail_on_errors, warn, write_private_file
 from passmint.errors import PassmintError
+from passmint.kit.clock import utcnow
 from passmint.passes.apple.bundle import PassTemplate, build_pkpasses
 from passmint.passes.apple.certificates import (
     SigningIdentity,
@@ -92,11 +93,11 @@ def load_identity(
     wwdr_data = wwdr.read_bytes() if wwdr else None
     secret = password.encode() if password is not None else None
     if cert.suffix.lower() in (".p12", ".pfx"):
-        return load_identity_p12(cert_data, secret, now=now_utc(), wwdr_pem=wwdr_data)
+        return load_identity_p12(cert_data, secret, now=utcnow(), wwdr_pem=wwdr_data)
     if key is None:
         raise typer.BadParameter("a PEM certificate needs --key", param_hint="--key")
     return load_identity_pem(
-        cert_data, key.read_bytes(), now=now_utc(), password=secret, wwdr_pem=wwdr_data
+        cert_data, key.read_bytes(), now=utcnow(), password=secret, wwdr_pem=wwdr_data
     )
 
 
@@ -124,7 +125,7 @@ def build(
 ) -> None:
     """Build and sign a .pkpass from a model folder. Nothing is written unless it is valid."""
     identity = load_identity(cert, key, key_password, wwdr)
-    for notice in identity.expiry_notices(now_utc()):
+    for notice in identity.expiry_notices(utcnow()):
         warn(str(notice))
     data = build_model_dir(
         model_dir,
@@ -153,7 +154,7 @@ def build_model_dir(
     if style is not None:
         nfc = isinstance(pass_json.get("nfc"), dict)
         files = prepare_images(files, style, gift_card=gift_card, nfc=nfc)
-    return PassTemplate(pass_json, files).build(signer, signing_time=now_utc())
+    return PassTemplate(pass_json, files).build(signer, signing_time=utcnow())
 
 
 def _print_report(name: str, report: VerifyReport) -> None:
@@ -178,7 +179,7 @@ def verify(
     except (OSError, PassmintError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    now = now_utc()
+    now = utcnow()
     if file.suffix.lower() == ".pkpasses":
         reports = verify_pkpasses(data, now=now, roots=roots or None)
     else:

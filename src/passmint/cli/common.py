@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -17,10 +16,6 @@ from passmint.errors import PassmintError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def fail_on_errors(func: Callable[P, R]) -> Callable[P, R]:

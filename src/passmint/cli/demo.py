@@ -20,7 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from passmint.cli.apple import build_model_dir
-from passmint.cli.common import fail_on_errors, now_utc, write_private_file
+from passmint.cli.common import fail_on_errors, write_private_file
+from passmint.kit.clock import utcnow
 from passmint.passes.apple.bundle import build_pkpasses
 from passmint.passes.apple.certificates import load_identity_pem
 from passmint.passes.apple.devpki import generate_dev_pki
@@ -70,13 +71,13 @@ def demo(
 ) -> None:
     """Build, sign and verify a pass of every style with a throwaway PKI."""
     console = Console()
-    pki = generate_dev_pki(now=now_utc())
+    pki = generate_dev_pki(now=utcnow())
     certs = out / "certs"
     for name, data in pki.files().items():
         write_private_file(certs / name, data, private=name.endswith("key.pem"))
     files = pki.files()
     identity = load_identity_pem(
-        files["pass-cert.pem"], files["pass-key.pem"], now=now_utc(), wwdr_pem=files["wwdr.pem"]
+        files["pass-cert.pem"], files["pass-key.pem"], now=utcnow(), wwdr_pem=files["wwdr.pem"]
     )
     signer = ManifestSigner(identity)
     table = Table(title=f"passmint demo: signed with the test PKI in {certs}")
@@ -91,7 +92,7 @@ def demo(
         data = build_model_dir(model_dir, signer)
         target = out / f"{model_dir.stem}.pkpass"
         write_private_file(target, data)
-        report = verify_pkpass(data, now=now_utc(), roots=[pki.root])
+        report = verify_pkpass(data, now=utcnow(), roots=[pki.root])
         ssl_ok, ssl_detail = openssl_verify(data, certs / "ca.pem")
         failures += (not report.ok) + (not ssl_ok)
         verdict = "valid" if report.ok else "; ".join(str(p) for p in report.errors)

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from passmint.cli.common import now_utc, write_private_file
+from passmint.cli.common import write_private_file
 from passmint.config import Settings, get_settings
+from passmint.kit.clock import utcnow
 from passmint.passes.apple.devpki import generate_dev_pki
 
 DEMO_NAME = "passmint demo café"
@@ -121,7 +122,7 @@ DEMO_PROGRAM_CONFIG: dict[str, Any] = {
 
 async def seed(settings: Settings) -> dict[str, Any]:
     """Create (or reuse) the demo tenant, credentials, template and passes."""
-    from passmint.cli.common import now_utc as clock
+    from passmint.kit.clock import utcnow as clock
     from passmint.loyalty import service as loyalty
     from passmint.loyalty.schemas import ActivityIn, CustomerIn, RewardIn
     from passmint.passes import service as passes
@@ -251,7 +252,7 @@ def demo(
         get_settings.cache_clear()
     settings = get_settings()
     state = asyncio.run(seed(settings))
-    typer.echo(f"passmint demo — data in {settings.data_dir} (started {now_utc():%H:%M:%S} UTC)")
+    typer.echo(f"passmint demo — data in {settings.data_dir} (started {utcnow():%H:%M:%S} UTC)")
     typer.echo(f"API key: {state['api_key']}   (tenant {state['tenant_id']})")
     typer.echo(f"API docs: {settings.public_url.rstrip('/')}/docs")
     base = settings.public_url.rstrip("/")

@@ -297,7 +297,7 @@ def _tags_assigned(session: Session) -> None:
         raise RuntimeError("passes changed without update tags: call assign_update_tags first")
 
 
-async def _apply(
+def _apply(
     ctx: PassContext,
     pass_: Pass,
     rendered: Rendered,
@@ -461,25 +461,32 @@ async def get_pass(ctx: PassContext, pass_id: uuid.UUID, *, lock: bool = False) 
     return pass_
 
 
-async def refresh_pass(ctx: PassContext, pass_: Pass, *, reason: str) -> bool:
-    """Re-render against the template's newest version; push if the pass changed."""
+async def refresh_pass(
+    ctx: PassContext, pass_: Pass, *, reason: str, message: dict[str, str] | None = None
+) -> bool:
+    """Re-render against the template's newest version; push if the pass changed. A
+    ``message`` ({header, body}) also goes to Google Wallet's addMessage."""
     template, version = await get_template(ctx, pass_.template_id)
     credential = await require_credential(ctx.session, ctx.tenant_id)
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
     if rendered.content_hash != pass_.content_hash:
         await _validated(ctx, rendered)
-    changed = await _apply(ctx, pass_, rendered, template_version=version.version)
+    changed = _apply(ctx, pass_, rendered, template_version=version.version)
     if changed:
+        data: dict[str, Any] = {"version": pass_.version, "reason": reason}
+        if message is not None:
+            data["header"] = message["header"]
         await record(
             ctx.session,
             tenant_id=ctx.tenant_id,
             kind=EventKind.UPDATED,
             now=ctx.now,
             pass_id=pass_.id,
-            data={"version": pass_.version, "reason": reason},
+            data=data,
         )
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
-        await sync_google(ctx, [pass_.id])
+    if changed or message is not None:
+        await sync_google(ctx, [pass_.id], message=message)
     return changed
 
 
@@ -525,20 +532,7 @@ async def send_message(ctx: PassContext, pass_id: uuid.UUID, header: str, body: 
     if pass_.status == "voided":
         raise PassVoided("a voided pass takes no messages")
     pass_.data = {**pass_.data, "message": body, "message_header": header}
-    template, version = await get_template(ctx, pass_.template_id)
-    credential = await require_credential(ctx.session, ctx.tenant_id)
-    rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
-    if await _apply(ctx, pass_, rendered, template_version=version.version):
-        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
-    await record(
-        ctx.session,
-        tenant_id=ctx.tenant_id,
-        kind=EventKind.UPDATED,
-        now=ctx.now,
-        pass_id=pass_.id,
-        data={"version": pass_.version, "reason": "message", "header": header},
-    )
-    await sync_google(ctx, [pass_.id], message={"header": header, "body": body})
+    await refresh_pass(ctx, pass_, reason="message", message={"header": header, "body": body})
     return pass_
 
 
@@ -624,7 +618,7 @@ async def rerender_template_batch(
     style = PassStyle(template.style)
     for pass_ in await repository.passes_for_update(ctx.session, ctx.tenant_id, ids):
         rendered = render(ctx, pass_, version, style, credential)
-        if await _apply(ctx, pass_, rendered, template_version=version.version):
+        if _apply(ctx, pass_, rendered, template_version=version.version):
             changed.append(pass_.id)
     if changed:
         await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)

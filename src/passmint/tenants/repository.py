@@ -16,10 +16,6 @@ async def add_tenant(session: AsyncSession, tenant: Tenant) -> None:
     await session.flush()
 
 
-async def get_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
-    return await session.get(Tenant, tenant_id)
-
-
 async def add_api_key(session: AsyncSession, key: ApiKey) -> None:
     session.add(key)
     await session.flush()

@@ -76,7 +76,7 @@ def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrenc
 
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = runtime_factory()
-        await runtime.start(worker=False)
+        await runtime.start(worker=False, migrate=False)  # the CLI migrated once
         ctx["runtime"] = runtime
 
     async def shutdown(ctx: dict[str, Any]) -> None:

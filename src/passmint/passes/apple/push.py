@@ -33,12 +33,7 @@ MAX_GENERATIONS = 5  # follow-up jobs for devices APNs kept refusing (429/5xx)
 
 
 def _pool(runtime: Runtime) -> ApnsClientPool:
-    pool = runtime.caches.get("apns")
-    if pool is None:
-        pool = ApnsClientPool()
-        runtime.caches["apns"] = pool
-    assert isinstance(pool, ApnsClientPool)
-    return pool
+    return runtime.cache("apns", ApnsClientPool)
 
 
 async def close_clients(runtime: Runtime) -> None:

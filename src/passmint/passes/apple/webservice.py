@@ -159,10 +159,8 @@ class LogLimiter:
 
 @router.post("/log")
 async def device_log(request: Request, runtime: RuntimeDep) -> Response:
-    limiter = runtime.caches.setdefault(
-        "device-log-limiter", LogLimiter(runtime.settings.log_requests_per_minute)
-    )
-    assert isinstance(limiter, LogLimiter)
+    per_minute = runtime.settings.log_requests_per_minute
+    limiter = runtime.cache("device-log-limiter", lambda: LogLimiter(per_minute))
     client = request.client.host if request.client else "unknown"
     if not limiter.allow(client):
         return Response(status_code=200)  # the device does not retry logs: drop quietly

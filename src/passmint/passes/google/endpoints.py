@@ -31,6 +31,7 @@ router = APIRouter()
 MAX_CALLBACK_BYTES: Final = 64 * 1024
 KEYS_MARGIN_MS: Final = 60 * 60 * 1000  # refetch an hour before the earliest key expires
 KEYS_MAX_AGE_MS: Final = 24 * 60 * 60 * 1000
+KEYS_MIN_INTERVAL_MS: Final = 5 * 60 * 1000  # between fetches, whatever their outcome
 
 
 class GoogleCredentialsIn(BaseModel):
@@ -79,35 +80,52 @@ async def get_google_credentials(runtime: RuntimeDep, principal: CredentialsRead
 
 class RootKeyCache:
     """Google's root signing keys, fetched from ``PASSMINT_GOOGLE_ROOT_KEYS_URL`` and kept
-    until an hour before the earliest key expires (at most a day). The fetch depends only on
-    the clock, never on what a request contains, so forged callbacks cannot cause one."""
+    until an hour before the earliest key expires (at most a day). Fetches depend only on
+    the clock, never on what a request contains: at most one per :data:`KEYS_MIN_INTERVAL_MS`
+    whatever the outcome (a failure or an empty document included), and while a refetch is
+    not due or fails, the keys held are used as long as they have not expired."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._keys: RootKeys | None = None
         self._until_ms = 0
+        self._next_fetch_ms = 0
         self._lock = asyncio.Lock()
 
+    def _usable(self, now_ms: int) -> RootKeys | None:
+        if self._keys is None or not self._keys.keys:
+            return None
+        if self._keys.expires_at_ms is not None and self._keys.expires_at_ms <= now_ms:
+            return None
+        return self._keys
+
     async def get(self, now_ms: int) -> RootKeys:
-        if self._keys is not None and now_ms < self._until_ms:
-            return self._keys
         async with self._lock:
-            if self._keys is not None and now_ms < self._until_ms:
-                return self._keys
-            try:
-                async with httpx.AsyncClient(timeout=10.0) as client:
-                    response = await client.get(self.url)
-                response.raise_for_status()
-                keys = RootKeys.parse(response.json(), now_ms=now_ms)
-            except (httpx.HTTPError, ValueError, InvalidRootKeys) as exc:
-                log.warning("google root keys unavailable", url=self.url, error=str(exc))
+            if now_ms >= self._until_ms and now_ms >= self._next_fetch_ms:
+                self._next_fetch_ms = now_ms + KEYS_MIN_INTERVAL_MS
+                await self._fetch(now_ms)
+            keys = self._usable(now_ms)
+            if keys is None:
                 raise GoogleKeysUnavailable(
                     "Google's root signing keys could not be fetched; retry later"
-                ) from None
-            expiry = keys.expires_at_ms if keys.expires_at_ms is not None else now_ms
-            self._keys = keys
-            self._until_ms = min(expiry - KEYS_MARGIN_MS, now_ms + KEYS_MAX_AGE_MS)
+                )
             return keys
+
+    async def _fetch(self, now_ms: int) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as client:
+                response = await client.get(self.url)
+            response.raise_for_status()
+            keys = RootKeys.parse(response.json(), now_ms=now_ms)
+        except (httpx.HTTPError, ValueError, InvalidRootKeys) as exc:
+            log.warning("google root keys unavailable", url=self.url, error=str(exc))
+            return
+        if not keys.keys:
+            log.warning("google root keys document has no unexpired key", url=self.url)
+            return
+        assert keys.expires_at_ms is not None
+        self._keys = keys
+        self._until_ms = min(keys.expires_at_ms - KEYS_MARGIN_MS, now_ms + KEYS_MAX_AGE_MS)
 
 
 def _root_keys(runtime: Runtime) -> RootKeyCache:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.errors import PassmintError
@@ -37,6 +38,7 @@ from passmint.passes.google.savelink import SaveLinkTooLong, save_link
 from passmint.passes.google.verticals import Vertical, vertical_for
 from passmint.passes.service import PassContext
 
+log = structlog.get_logger("passmint.google")
 NOTIFY_BUDGET: Final = 3
 NOTIFY_WINDOW: Final = timedelta(hours=24)
 _NOTIFY_FIELDS: Final = ("loyaltyPoints", "secondaryLoyaltyPoints", "balance", "rewardsTier")
@@ -197,10 +199,6 @@ async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID,
     return out
 
 
-async def google_enabled(session: AsyncSession, tenant_id: uuid.UUID) -> bool:
-    return await credentials.get_credential(session, tenant_id) is not None
-
-
 async def apply_callback(
     session: AsyncSession,
     candidates: Sequence[GoogleCredential],
@@ -208,33 +206,40 @@ async def apply_callback(
     now: datetime,
 ) -> bool:
     """Record a verified save/del as installed/uninstalled (platform google) for the tenant
-    whose object it is; False for a replayed nonce, which changes nothing."""
+    whose pass it is; a save marks an issued pass installed. False for a replayed nonce,
+    which changes nothing; an object passmint did not make is acknowledged, not recorded."""
     if not candidates or not await repository.claim_nonce(session, event.nonce, now):
         return False
     synced = await repository.object_by_id(session, event.object_id)
-    owner = next((c for c in candidates if synced and c.tenant_id == synced.tenant_id), None)
-    pass_id: uuid.UUID | None = None
-    if synced is not None and owner is not None:
-        pass_id = synced.pass_id
-        synced.installed = event.event_type == "save"
-    else:
-        serial = serial_of(candidates[0].issuer_id, event.object_id)
-        for credential in candidates:
-            found = (
+    found: tuple[GoogleCredential, Pass] | None = None
+    for credential in candidates:
+        if synced is not None and synced.tenant_id == credential.tenant_id:
+            pass_ = await pass_repository.get_pass(session, credential.tenant_id, synced.pass_id)
+        else:
+            serial = serial_of(credential.issuer_id, event.object_id)
+            pass_ = (
                 await pass_repository.pass_by_serial(session, credential.tenant_id, serial)
                 if serial is not None
                 else None
             )
-            if found is not None:
-                owner, pass_id = credential, found.id
-                break
-    owner = owner or candidates[0]
+        if pass_ is not None:
+            found = (credential, pass_)
+            break
+    if found is None:
+        log.info("google callback for an unknown object", object_id=event.object_id)
+        return True
+    owner, pass_ = found
+    saved = event.event_type == "save"
+    if synced is not None:
+        synced.installed = saved
+    if saved and pass_.status == "issued":
+        pass_.status = "installed"
     await record(
         session,
         tenant_id=owner.tenant_id,
-        kind=EventKind.INSTALLED if event.event_type == "save" else EventKind.UNINSTALLED,
+        kind=EventKind.INSTALLED if saved else EventKind.UNINSTALLED,
         now=now,
-        pass_id=pass_id,
+        pass_id=pass_.id,
         platform="google",
         data={
             "class_id": event.class_id,

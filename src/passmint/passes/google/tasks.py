@@ -24,7 +24,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import structlog
@@ -258,6 +258,7 @@ async def publish_on_issue(
         log.warning("google insert on issue failed", pass_id=str(pass_.id), error=str(exc))
         return
     _record_object(ctx, None, pass_.id, bodies, _hash(bodies.object_body))
+    await _schedule_expiry(ctx, [(pass_.id, bodies)])
     await record_many(
         ctx.session,
         [
@@ -306,6 +307,35 @@ def _record_object(
     row.notify_state = service.notify_values(bodies.object_body)
     row.state = str(bodies.object_body.get("state", "ACTIVE"))
     row.synced_at = ctx.now
+
+
+def _valid_until(body: dict[str, Any]) -> datetime | None:
+    end = body.get("validTimeInterval", {}).get("end", {}).get("date")
+    try:
+        moment = datetime.fromisoformat(end) if isinstance(end, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+async def _schedule_expiry(
+    ctx: PassContext, written: list[tuple[uuid.UUID, service.GoogleBodies]]
+) -> None:
+    """Google shows an object EXPIRED only once it is told: sync each active object just
+    written again when its validity ends (the render then says EXPIRED)."""
+    due: dict[datetime, list[str]] = {}
+    for pass_id, bodies in written:
+        end = _valid_until(bodies.object_body)
+        if end is not None and end > ctx.now and bodies.object_body.get("state") == "ACTIVE":
+            due.setdefault(end, []).append(str(pass_id))
+    for end, pass_ids in sorted(due.items()):
+        await enqueue(
+            ctx.session,
+            GOOGLE_SYNC_JOB,
+            {"tenant_id": str(ctx.tenant_id), "pass_ids": pass_ids},
+            now=ctx.now,
+            delay=end - ctx.now + timedelta(seconds=1),
+        )
 
 
 @job(GOOGLE_SYNC_JOB)
@@ -367,6 +397,8 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
                 }
             )
     await record_many(session, events)
+    written = [(p.pass_id, p.bodies) for p in plans if p.write_object and p.error is None]
+    await _schedule_expiry(pass_ctx, written)
     if errors:
         log.warning("google sync problems", tenant=str(tenant_id), errors=errors[:20])
         credential.last_error = errors[0][:1000]
