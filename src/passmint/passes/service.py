@@ -510,8 +510,8 @@ async def sync_google(
         "tenant_id": str(ctx.tenant_id),
         "pass_ids": [str(i) for i in pass_ids],
     }
-    if message is not None:
-        payload["message"] = message
+    if message is not None:  # one id for every attempt: a retry cannot post it twice
+        payload["message"] = {**message, "id": f"pm-{uuid7().hex}"}
     await enqueue(ctx.session, GOOGLE_SYNC_JOB, payload, now=ctx.now)
     return True
 

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from passmint.kit.useragent import parse_user_agent
 from passmint.passes import service as pass_service
 from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.google import service as google_service
@@ -40,11 +41,16 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
 async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The pass's page: Apple Wallet on iPhones, Google Wallet on Android, both and a QR
     code on desktops; in the visitor's language."""
+    user_agent = request.headers.get("user-agent")
+    platform = parse_user_agent(user_agent).platform
     async with runtime.db.sessions() as session:
         pass_ = await pass_service.pass_by_download_token(session, token)  # 404 if unknown
         ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
         info = await pass_service.landing_info(ctx, pass_)
-        google_url = (await google_service.save_urls(ctx, [pass_]))[pass_.id]
+        shows_google = pass_.status != "voided" and platform != "ios"
+        google_url = (
+            (await google_service.save_urls(ctx, [pass_]))[pass_.id] if shows_google else None
+        )
     base = runtime.settings.public_url.rstrip("/")
     page = render_landing(
         Landing(
@@ -57,7 +63,7 @@ async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResp
             foreground=info.foreground,
             voided=pass_.status == "voided",
         ),
-        user_agent=request.headers.get("user-agent"),
+        user_agent=user_agent,
         accept_language=request.headers.get("accept-language"),
     )
     return HTMLResponse(

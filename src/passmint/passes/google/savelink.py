@@ -16,16 +16,14 @@ issue time come in; a JWT or a link goes out. No settings, clock or network.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
+import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -199,30 +197,11 @@ def _claims(
     }
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_COMPACT: Final = (",", ":")  # PyJWT's JSON separators
 
 
-def _signing_input(account: ServiceAccount, claims: Mapping[str, Any]) -> str:
-    """``base64url(header).base64url(claims)``, compact JSON as PyJWT writes it."""
-    header = {"alg": "RS256", "kid": account.private_key_id, "typ": "JWT"}
-    compact = (",", ":")
-    return (
-        _b64url(json.dumps(header, separators=compact).encode())
-        + "."
-        + _b64url(json.dumps(claims, separators=compact).encode())
-    )
-
-
-def _signature_length(account: ServiceAccount) -> int:
-    return _b64_length((account.private_key.key_size + 7) // 8)
-
-
-def _sign(account: ServiceAccount, signing_input: str) -> str:
-    signature = account.private_key.sign(
-        signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
-    )
-    return f"{signing_input}.{_b64url(signature)}"
+def _header(account: ServiceAccount) -> dict[str, str]:
+    return {"kid": account.private_key_id, "typ": "JWT"}
 
 
 def save_jwt(
@@ -240,10 +219,9 @@ def save_jwt(
     one object is required. ``origins`` are the sites allowed to show the JS button
     (links work with none). ``issued_at`` (timezone-aware) becomes the integer ``iat``.
     Google inserts classes and objects that don't exist yet; an existing one is left
-    as it is (a JWT never updates a pass: PATCH it through REST). The claims are encoded
-    once, as compact JSON, and signed with the key (what PyJWT would produce)."""
+    as it is (a JWT never updates a pass: PATCH it through REST)."""
     claims = _claims(account, objects, classes, origins, _iat(issued_at))
-    return _sign(account, _signing_input(account, claims))
+    return jwt.encode(claims, account.private_key, algorithm="RS256", headers=_header(account))
 
 
 def _b64_length(size: int) -> int:
@@ -262,7 +240,13 @@ def jwt_length(
     as long as the key's modulus), so a too-long JWT is never signed just to be thrown
     away. ``iat`` is counted as 10 digits, which holds until the year 2286."""
     claims = _claims(account, objects, classes, origins, 1_000_000_000)
-    return len(_signing_input(account, claims)) + 1 + _signature_length(account)
+    header = {"alg": "RS256", **_header(account)}
+    return (
+        _b64_length(len(json.dumps(header, separators=_COMPACT).encode()))
+        + _b64_length(len(json.dumps(claims, separators=_COMPACT).encode()))
+        + _b64_length((account.private_key.key_size + 7) // 8)
+        + 2
+    )
 
 
 def _reference(object_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -294,11 +278,13 @@ def save_link(
     ``"reference"``: **the caller must then insert the class and the object through the
     REST API before handing out the link**, or Google has nothing to save. Raises
     :class:`SaveLinkTooLong` when even that JWT is too long."""
+    objects = {vertical: [object_body]}
     classes = {vertical: [class_body]} if class_body is not None else None
-    claims = _claims(account, {vertical: [object_body]}, classes, origins, _iat(issued_at))
-    signing_input = _signing_input(account, claims)
-    if len(signing_input) + 1 + _signature_length(account) <= max_length:
-        return SaveLink(url=SAVE_URL_PREFIX + _sign(account, signing_input), mode="full")
+    if jwt_length(account, objects=objects, classes=classes, origins=origins) <= max_length:
+        full = save_jwt(
+            account, objects=objects, classes=classes, origins=origins, issued_at=issued_at
+        )
+        return SaveLink(url=SAVE_URL_PREFIX + full, mode="full")
     skinny = save_jwt(
         account,
         objects={vertical: [_reference(object_body)]},

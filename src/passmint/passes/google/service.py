@@ -158,9 +158,13 @@ def wants_update_notice(
 
 
 async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID, str | None]:
-    """``urls.google`` of each pass: None when the tenant has no issuer, when Google cannot
-    show the pass as configured, or when the link must reference an object that the sync
-    job has not inserted yet."""
+    """``urls.google`` of each pass, or None (the tenant has no issuer, Google cannot show
+    the pass as configured, or the link could only reference an object the sync job has not
+    inserted yet).
+
+    A pass already at Google gets a link naming its object (a JWT never updates an object,
+    the sync job keeps it current), so nothing is rendered for it. A pass not there yet is
+    rendered and its link carries the object (and the class, until that is synced)."""
     out: dict[uuid.UUID, str | None] = {p.id: None for p in passes}
     credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
     if credential is None or not passes:
@@ -171,6 +175,18 @@ async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID,
     versions: dict[tuple[uuid.UUID, int], TemplateVersion | None] = {}
     synced_classes: dict[uuid.UUID, bool] = {}
     for pass_ in passes:
+        synced = synced_objects.get(pass_.id)
+        if synced is not None:
+            reference = {"id": synced.object_id, "classId": synced.class_id}
+            link = save_link(
+                account,
+                vertical=Vertical(synced.vertical),
+                object_body=reference,
+                origins=ctx.google_origins,
+                issued_at=ctx.now,
+            )
+            out[pass_.id] = link.url
+            continue
         tid = pass_.template_id
         if tid not in templates:
             templates[tid] = await pass_repository.get_template(ctx.session, ctx.tenant_id, tid)
@@ -193,9 +209,8 @@ async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID,
             )
         except (GoogleRenderError, SaveLinkTooLong):
             continue
-        if link.mode == "reference" and pass_.id not in synced_objects:
-            continue  # the object is not at Google yet: the sync job inserts it first
-        out[pass_.id] = link.url
+        if link.mode == "full":  # else: not at Google yet, the sync job inserts it first
+            out[pass_.id] = link.url
     return out
 
 
