@@ -219,3 +219,16 @@ def test_values() -> None:
     assert caught.value.details == {"balance": 2000, "currency": "EUR"}
     with pytest.raises(InvalidInput):
         value_of(gift, card, Attempt())
+
+
+def test_a_code_shows_the_earlier_of_its_own_and_its_campaigns_end() -> None:
+    from datetime import UTC, datetime
+
+    from passmint.coupons.service import earliest
+
+    code_end = datetime(2027, 6, 30, tzinfo=UTC)
+    campaign_end = datetime(2027, 5, 31, tzinfo=UTC)
+    assert earliest(code_end, campaign_end) == campaign_end
+    assert earliest(None, campaign_end) == campaign_end
+    assert earliest(code_end, None) == code_end
+    assert earliest(None, None) is None

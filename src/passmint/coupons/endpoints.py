@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from passmint.coupons import batches, redemptions, service
@@ -44,17 +44,9 @@ from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal
 from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, pass_context, requires
 from passmint.web.errors import error_body
-from passmint.web.idempotency import require_key, run_idempotent
+from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
 
 router = APIRouter(prefix="/api/v1")
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key", description="Makes a retried POST safe: replays the first answer."
-    ),
-]
-
-
 Redeemer = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_WRITE))]
 RedemptionReader = Annotated[
     Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_READ))

@@ -572,11 +572,6 @@ async def take_rollback(
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-async def add_rollback(session: AsyncSession, rollback: RedemptionRollback) -> None:
-    session.add(rollback)
-    await session.flush()
-
-
 async def rollback_by_key(
     session: AsyncSession, tenant_id: uuid.UUID, key: str
 ) -> RedemptionRollback | None:

@@ -313,7 +313,7 @@ def offer_text(campaign: Campaign) -> str:
 
 def pass_data(campaign: Campaign, code: Code, now: datetime) -> dict[str, Any]:
     """The placeholders a coupon or gift-card design can use (null leaves a field blank)."""
-    expires = code.expires_at or campaign.ends_at
+    expires = earliest(code.expires_at, campaign.ends_at)
     left = uses_left(code_state(code))
     gift = campaign.kind == Kind.GIFT_CARD and campaign.currency is not None
     return {
@@ -482,6 +482,11 @@ async def issue_code(
 # -- the customer's wallet -------------------------------------------------------------------
 
 
+def earliest(*moments: datetime | None) -> datetime | None:
+    """The first of the moments given (a code dies at its own or its campaign's end)."""
+    return min((m for m in moments if m is not None), default=None)
+
+
 def _offer(campaign: Campaign) -> dict[str, Any]:
     if campaign.kind == Kind.FREE_ITEM:
         return {"type": "free_item", "item_sku": campaign.item_sku, "item_name": campaign.item_name}
@@ -517,7 +522,7 @@ async def customer_wallet(
             continue
         if state_label(campaign, code, ctx.now) != "active":
             continue
-        expires = code.expires_at or campaign.ends_at
+        expires = earliest(code.expires_at, campaign.ends_at)
         common = {
             "code_id": str(code.id),
             "code": code.code,

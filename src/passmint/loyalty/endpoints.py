@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
@@ -36,13 +36,9 @@ from passmint.passes.service import PassContext
 from passmint.runtime import Runtime
 from passmint.tenants.service import Principal
 from passmint.web.deps import LoyaltyRead, LoyaltyWrite, RuntimeDep, pass_context
-from passmint.web.idempotency import require_key, run_idempotent
+from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
 
 router = APIRouter(prefix="/api/v1", tags=["loyalty"])
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="Makes a retried write safe."),
-]
 
 
 def _actor(principal: Principal) -> service.Actor:

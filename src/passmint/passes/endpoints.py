@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from passmint.models import Pass, Template
@@ -41,15 +41,9 @@ from passmint.web.deps import (
     TemplatesWrite,
     pass_context,
 )
-from passmint.web.idempotency import run_idempotent
+from passmint.web.idempotency import IdempotencyKey, run_idempotent
 
 router = APIRouter(prefix="/api/v1")
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key", description="Makes a retried POST safe: replays the first answer."
-    ),
-]
 
 
 def encode_cursor(last: uuid.UUID) -> str:

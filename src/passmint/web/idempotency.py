@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,15 @@ class IdempotencyConflict(PassmintError):
 
     code = "idempotency_key_reused"
     status = 409
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Makes a retried write safe: a replay answers what the first one did.",
+    ),
+]
 
 
 class IdempotencyKeyRequired(PassmintError):
@@ -71,8 +81,8 @@ async def run_idempotent(
     body: Any,
     operation: Operation,
 ) -> JSONResponse:
-    if key is not None and not 1 <= len(key) <= 255:
-        raise IdempotencyConflict("Idempotency-Key must be 1 to 255 characters")
+    if key is not None:
+        require_key(key)  # 1 to 255 characters, else 400
     digest = request_hash(scope, body)
     if key is not None:
         async with runtime.db.sessions() as session:
