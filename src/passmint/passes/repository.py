@@ -33,12 +33,21 @@ async def get_template_version(
 
 async def list_templates(
     session: AsyncSession, tenant_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> list[Template]:
-    query = select(Template).where(Template.tenant_id == tenant_id)
+) -> list[tuple[Template, TemplateVersion]]:
+    """A page of templates, each with its current version (one query)."""
+    query = (
+        select(Template, TemplateVersion)
+        .join(
+            TemplateVersion,
+            (TemplateVersion.template_id == Template.id)
+            & (TemplateVersion.version == Template.version),
+        )
+        .where(Template.tenant_id == tenant_id)
+    )
     if after is not None:
         query = query.where(Template.id > after)
     rows = await session.execute(query.order_by(Template.id).limit(limit))
-    return list(rows.scalars())
+    return [(row[0], row[1]) for row in rows.all()]
 
 
 async def assets_by_id(

@@ -51,6 +51,7 @@ PUSH_JOB = "apple.push_passes"
 RERENDER_JOB = "passes.rerender_template"
 RERENDER_BATCH = 500
 GOOGLE_SYNC_JOB = "google.sync_passes"
+DESIGNS_KEY = "passmint.passes.designs"
 MAX_MESSAGE_HEADER = 100
 MAX_MESSAGE_BODY = 1000
 
@@ -236,6 +237,16 @@ class Rendered:
     content_hash: str
 
 
+def parsed_design(ctx: PassContext, version: TemplateVersion) -> TemplateDesign:
+    """A template version's design, parsed once per transaction (a re-render batch renders
+    hundreds of passes of one version)."""
+    designs: dict[uuid.UUID, TemplateDesign] = ctx.session.info.setdefault(DESIGNS_KEY, {})
+    design = designs.get(version.id)
+    if design is None:
+        design = designs[version.id] = TemplateDesign.model_validate(version.design)
+    return design
+
+
 def render(
     ctx: PassContext,
     pass_: Pass,
@@ -244,7 +255,7 @@ def render(
     credential: AppleCredential,
 ) -> Rendered:
     token = ctx.box.decrypt(pass_.auth_token_enc, purpose=f"pass-token:{pass_.id}").decode()
-    design = TemplateDesign.model_validate(version.design)
+    design = parsed_design(ctx, version)
     pass_json = render_pass_json(
         design,
         style,
@@ -387,12 +398,7 @@ async def issue_pass(
 async def list_templates(
     ctx: PassContext, after: uuid.UUID | None, limit: int
 ) -> list[tuple[Template, TemplateVersion]]:
-    out = []
-    for template in await repository.list_templates(ctx.session, ctx.tenant_id, after, limit):
-        version = await repository.get_template_version(ctx.session, template.id, template.version)
-        assert version is not None
-        out.append((template, version))
-    return out
+    return await repository.list_templates(ctx.session, ctx.tenant_id, after, limit)
 
 
 async def list_passes(
@@ -443,7 +449,7 @@ async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
         ctx.session, pass_.template_id, pass_.template_version
     )
     assert version is not None
-    design = TemplateDesign.model_validate(version.design)
+    design = parsed_design(ctx, version)
     data = {**pass_.data, **_builtins(pass_)}
     return LandingInfo(
         pass_=pass_,

@@ -36,7 +36,7 @@ from passmint.passes.google.callbacks import CallbackEvent
 from passmint.passes.google.render import render_class, render_object
 from passmint.passes.google.savelink import SaveLinkTooLong, save_link
 from passmint.passes.google.verticals import Vertical, vertical_for
-from passmint.passes.service import PassContext
+from passmint.passes.service import PassContext, parsed_design
 
 log = structlog.get_logger("passmint.google")
 NOTIFY_BUDGET: Final = 3
@@ -90,7 +90,7 @@ def render_bodies(
 ) -> GoogleBodies:
     """The class (of the template's version) and the object of one pass."""
     style = PassStyle(template.style)
-    design = TemplateDesign.model_validate(version.design)
+    design = parsed_design(ctx, version)
     urls = image_urls(ctx, design)
     issuer = credential.issuer_id
     cid = class_id(issuer, template.id)
