@@ -351,3 +351,53 @@ async def test_last_modified_is_rfc7231_and_strictly_increasing(
             seen.append(p.last_modified)
     assert seen == sorted(set(seen))
     assert format_datetime(seen[0], usegmt=True).endswith("GMT")
+
+
+async def test_one_push_per_device_for_all_its_changed_passes(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    apns: FakeApns,
+) -> None:
+    """A template change re-renders a device's two passes in one batch: the device is
+    pushed once (it then asks for every serial updated since its tag), and both
+    registrations record the push."""
+    key = tenant["api_key"]
+    first = await setup_pass(client, tenant, dev_pki)
+    second = (
+        await client.post(
+            "/api/v1/passes",
+            headers=auth(key),
+            json={
+                "template_id": first["template_id"],
+                "data": {"points": 5, "tier": "X", "name": "B"},
+            },
+        )
+    ).json()
+    for issued in (first, second):
+        download = await client.get(
+            issued["urls"]["pkpass"].removeprefix("https://passes.example.test")
+        )
+        pass_json = json.loads(unzip(download.content)["pass.json"])
+        registered = await client.post(
+            apple_path(
+                f"devices/one-device/registrations/{pass_json['passTypeIdentifier']}/"
+                f"{pass_json['serialNumber']}"
+            ),
+            headers={"Authorization": f"ApplePass {pass_json['authenticationToken']}"},
+            json={"pushToken": "ef" * 32},
+        )
+        assert registered.status_code == 201
+    design = await cafe_design(client, key)
+    design["description"] = "Café Lumen card, new look"
+    patched = await client.patch(
+        f"/api/v1/templates/{first['template_id']}", headers=auth(key), json={"design": design}
+    )
+    assert patched.status_code == 200, patched.text
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    assert [r.token for r in apns.requests] == ["ef" * 32]
+    async with runtime.db.sessions() as session:
+        pushed = await session.execute(select(Event).where(Event.kind == "pushed"))
+        assert len(list(pushed.scalars())) == 2

@@ -91,10 +91,14 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
         if credential is None:
             continue
         client = await client_for(runtime, credential)
-        # Several passes of one device share its token: push each (token) once per pass.
-        results = await client.push_many([token for *_, token in rows], credential.pass_type_id)
+        # A device asks for every serial updated since its tag, so one push per token (and
+        # pass type) covers all of its passes in the batch; each registration gets the result.
+        tokens = list(dict.fromkeys(token for *_, token in rows))
+        results = await client.push_many(tokens, credential.pass_type_id)
+        by_token = dict(zip(tokens, results, strict=True))
         credential_error = None
-        for (registration, device, pass_id, _), result in zip(rows, results, strict=True):
+        for registration, device, pass_id, token in rows:
+            result = by_token[token]
             events.append(
                 {
                     "tenant_id": tenant_id,
