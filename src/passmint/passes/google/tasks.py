@@ -120,10 +120,12 @@ async def _plan(
     synced = await repository.google_objects(ctx.session, [p.id for p, _ in rows])
     plans: list[_Plan] = []
     classes: dict[uuid.UUID, tuple[service.GoogleBodies, int]] = {}
+    versions: dict[tuple[uuid.UUID, int], TemplateVersion | None] = {}
     for pass_, template in rows:
-        version = await pass_repository.get_template_version(
-            ctx.session, template.id, pass_.template_version
-        )
+        key = (template.id, pass_.template_version)
+        if key not in versions:  # a batch is mostly one template version: fetch it once
+            versions[key] = await pass_repository.get_template_version(ctx.session, *key)
+        version = versions[key]
         if version is None:
             continue
         try:
