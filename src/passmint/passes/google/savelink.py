@@ -221,7 +221,28 @@ def save_jwt(
     Google inserts classes and objects that don't exist yet; an existing one is left
     as it is (a JWT never updates a pass: PATCH it through REST)."""
     claims = _claims(account, objects, classes, origins, _iat(issued_at))
-    return jwt.encode(claims, account.private_key, algorithm="RS256", headers=_header(account))
+    return _signed(account, _claims_json(claims))
+
+
+def _claims_json(claims: Mapping[str, Any]) -> bytes:
+    return json.dumps(claims, separators=_COMPACT).encode()
+
+
+def _signed(account: ServiceAccount, claims_json: bytes) -> str:
+    """PyJWT's JWS over claims already encoded as compact JSON (they are encoded once)."""
+    return jwt.PyJWS().encode(
+        claims_json, account.private_key, algorithm="RS256", headers=_header(account)
+    )
+
+
+def _length(account: ServiceAccount, claims_json: bytes) -> int:
+    header = {"alg": "RS256", **_header(account)}
+    return (
+        _b64_length(len(json.dumps(header, separators=_COMPACT).encode()))
+        + _b64_length(len(claims_json))
+        + _b64_length((account.private_key.key_size + 7) // 8)
+        + 2
+    )
 
 
 def _b64_length(size: int) -> int:
@@ -240,13 +261,7 @@ def jwt_length(
     as long as the key's modulus), so a too-long JWT is never signed just to be thrown
     away. ``iat`` is counted as 10 digits, which holds until the year 2286."""
     claims = _claims(account, objects, classes, origins, 1_000_000_000)
-    header = {"alg": "RS256", **_header(account)}
-    return (
-        _b64_length(len(json.dumps(header, separators=_COMPACT).encode()))
-        + _b64_length(len(json.dumps(claims, separators=_COMPACT).encode()))
-        + _b64_length((account.private_key.key_size + 7) // 8)
-        + 2
-    )
+    return _length(account, _claims_json(claims))
 
 
 def _reference(object_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -280,11 +295,9 @@ def save_link(
     :class:`SaveLinkTooLong` when even that JWT is too long."""
     objects = {vertical: [object_body]}
     classes = {vertical: [class_body]} if class_body is not None else None
-    if jwt_length(account, objects=objects, classes=classes, origins=origins) <= max_length:
-        full = save_jwt(
-            account, objects=objects, classes=classes, origins=origins, issued_at=issued_at
-        )
-        return SaveLink(url=SAVE_URL_PREFIX + full, mode="full")
+    claims_json = _claims_json(_claims(account, objects, classes, origins, _iat(issued_at)))
+    if _length(account, claims_json) <= max_length:
+        return SaveLink(url=SAVE_URL_PREFIX + _signed(account, claims_json), mode="full")
     skinny = save_jwt(
         account,
         objects={vertical: [_reference(object_body)]},
