@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.sql import insert_for
@@ -77,3 +77,10 @@ async def claim_nonce(session: AsyncSession, nonce: str, now: datetime) -> bool:
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def prune_nonces(session: AsyncSession, before: datetime) -> None:
+    """Forget nonces of callbacks long expired (Google's messages live minutes, not days)."""
+    await session.execute(
+        delete(GoogleCallbackNonce).where(GoogleCallbackNonce.created_at < before)
+    )

@@ -40,6 +40,7 @@ from passmint.passes.service import PassContext, parsed_design
 
 log = structlog.get_logger("passmint.google")
 NOTIFY_BUDGET: Final = 3
+NONCE_RETENTION: Final = timedelta(days=7)  # far beyond any callback's expTimeMillis
 NOTIFY_WINDOW: Final = timedelta(hours=24)
 _NOTIFY_FIELDS: Final = ("loyaltyPoints", "secondaryLoyaltyPoints", "balance", "rewardsTier")
 _NO_NOTIFY_PREFERENCE: Final = {Vertical.GENERIC}
@@ -225,6 +226,7 @@ async def apply_callback(
     which changes nothing; an object passmint did not make is acknowledged, not recorded."""
     if not candidates or not await repository.claim_nonce(session, event.nonce, now):
         return False
+    await repository.prune_nonces(session, now - NONCE_RETENTION)
     synced = await repository.object_by_id(session, event.object_id)
     found: tuple[GoogleCredential, Pass] | None = None
     for credential in candidates:
