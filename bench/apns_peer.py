@@ -78,15 +78,22 @@ class Peer(asyncio.Protocol):
         self.transport.write(self.h2.data_to_send())
 
 
-async def serve(port: int, expect: int) -> None:
-    import ssl
-
+def write_certs() -> Path:
+    """A throwaway CA and a server certificate for 127.0.0.1, as PEM files in a new folder:
+    ``ca.pem``, ``cert.pem`` and ``key.pem``."""
     directory = Path(tempfile.mkdtemp(prefix="passmint-apns-peer-"))
     ca, ca_key = make_ca("passmint bench APNs CA")
     cert, key = issue_leaf(ca, ca_key, "127.0.0.1", server=True)
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (directory / "key.pem").write_bytes(_pem_key(key))
+    return directory
+
+
+async def serve(port: int, expect: int) -> None:
+    import ssl
+
+    directory = write_certs()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
     context.set_alpn_protocols(["h2"])

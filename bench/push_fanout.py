@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench.apns_peer import write_certs
 from bench.seed import PASS_TYPE, SECRET_KEY, recreate, seed_base, seed_passes
 from passmint.config import QueueMode, Settings
 from passmint.models import Event
@@ -37,8 +39,21 @@ from passmint.passes.apple.devpki import generate_dev_pki
 from passmint.runtime import Runtime
 from passmint.worker.outbox import enqueue
 
+NODE_PEER = Path(__file__).with_name("apns_peer.mjs")
 
-def start_peer(expect: int) -> tuple[subprocess.Popen[str], int, str]:
+
+def start_peer(expect: int, engine: str) -> tuple[subprocess.Popen[str], int, str]:
+    """The APNs peer in its own process: Node's http2 (nghttp2) or the Python ``h2`` one."""
+    if engine == "node":
+        certs = write_certs()
+        peer = subprocess.Popen(
+            ["node", str(NODE_PEER), str(certs / "cert.pem"), str(certs / "key.pem"),
+             str(expect)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert peer.stdout is not None
+        _, port = peer.stdout.readline().split()
+        return peer, int(port), str(certs / "ca.pem")
     peer = subprocess.Popen(
         [sys.executable, "-m", "bench.apns_peer", "--expect", str(expect)],
         stdout=subprocess.PIPE, text=True,
@@ -100,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4, help="jobs at once")
     parser.add_argument(
+        "--peer", choices=["node", "python"],
+        default="node" if shutil.which("node") else "python",
+        help="APNs peer: Node's http2 (C, the default when node is installed) or Python h2",
+    )  # fmt: skip
+    parser.add_argument(
         "--postgres", default=os.environ.get(
             "PASSMINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
     )  # fmt: skip
@@ -112,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     url = asyncio.run(recreate(args.postgres, "passmint_bench_push"))
 
-    peer, port, ca = start_peer(args.devices)
+    peer, port, ca = start_peer(args.devices, args.peer)
     try:
         tokens = [f"{i:032x}{0:032x}" for i in range(args.devices)]
         asyncio.run(baseline(port, ca, tokens))
@@ -122,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     base_rate = count / peer_seconds
     print(f"baseline: {count:,} pushes, client → peer only: {base_rate:,.0f} pushes/s", flush=True)
 
-    peer, port, ca = start_peer(args.devices)
+    peer, port, ca = start_peer(args.devices, args.peer)
     try:
         elapsed = asyncio.run(fanout(url, port, ca, args.devices, args.concurrency))
         count, peer_seconds = wait_done(peer)

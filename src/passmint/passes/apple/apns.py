@@ -45,7 +45,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from passmint.errors import PassmintError
-from passmint.passes.apple.h2transport import H2Pool, StreamTimeout, TransportError
+from passmint.passes.apple.h2transport import (
+    H2Pool,
+    RequestTemplate,
+    StreamTimeout,
+    TransportError,
+)
 
 PRODUCTION_URL: Final = "https://api.push.apple.com"
 PAYLOAD: Final = b"{}"
@@ -392,6 +397,7 @@ class ApnsClient:
         # turn one multiplexed connection into one request at a time. No proxy from the
         # environment either: the connection to Apple is direct.
         self._http = H2Pool(base_url, context, connections=connections, timeout=timeout)
+        self._templates: dict[tuple[str, str | None], RequestTemplate] = {}
 
     def __repr__(self) -> str:
         return f"ApnsClient({self._auth!r}, base_url={self._base_url!r})"
@@ -490,12 +496,19 @@ class ApnsClient:
     ) -> PushResult:
         # No apns-push-type: Apple documents none for pass updates, and the pass-capable
         # peers omit it (§4). No priority or expiration either: Wallet ignores them.
-        headers = [(b"apns-topic", topic.encode()), (b"content-type", b"application/json")]
-        if authorization is not None:
-            headers.append((b"authorization", authorization.encode()))
+        template = self._templates.get((topic, authorization))
+        if template is None:
+            headers = [(b"apns-topic", topic.encode()), (b"content-type", b"application/json")]
+            if authorization is not None:
+                headers.append((b"authorization", authorization.encode()))
+            if len(self._templates) >= 16:  # old provider tokens
+                self._templates.clear()
+            template = self._templates[(topic, authorization)] = self._http.template(
+                headers, len(PAYLOAD)
+            )
         try:
             async with self._semaphore:
-                response = await self._http.post(url, headers, PAYLOAD)
+                response = await self._http.post(template, url, PAYLOAD)
         except TransportError as error:
             label, detail = _describe(error)
             return PushResult(token, None, label, attempts=attempts, detail=detail)
