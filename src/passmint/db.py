@@ -78,6 +78,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(final, **kwargs)
 
 
+async def _keep_session(connection: Any) -> None:
+    """The raw pool's reset: nothing beyond asyncpg's own (listeners cleared, an open
+    transaction rolled back).
+
+    asyncpg's default runs ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release: a second round trip per one-statement read. The raw pool
+    only ever runs single read statements outside transactions, which leave no session
+    state (no SET, cursors, LISTEN or advisory locks) to undo.
+    """
+
+
 class Database:
     """An engine and its session factory; one per process."""
 
@@ -103,7 +114,9 @@ class Database:
 
                     url = make_url(self.url).set(drivername="postgresql")
                     dsn = url.render_as_string(hide_password=False)
-                    self._raw_pool = await asyncpg.create_pool(dsn, min_size=2, max_size=16)
+                    self._raw_pool = await asyncpg.create_pool(
+                        dsn, min_size=2, max_size=16, reset=_keep_session
+                    )
         return self._raw_pool
 
     async def dispose(self) -> None:
