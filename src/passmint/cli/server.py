@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import multiprocessing
 import signal
 from typing import Annotated
@@ -27,6 +28,7 @@ def serve(
 ) -> None:
     """Run the web app; in embedded mode (no Redis) it also runs the job worker."""
     import uvicorn
+    from uvicorn.config import LOG_LEVELS
 
     settings = get_settings()
     run_migrations(settings.resolved_database_url())
@@ -45,6 +47,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        # Below info the access lines are dropped anyway; off, uvicorn skips building them.
+        access_log=LOG_LEVELS.get(log_level.lower(), logging.INFO) <= logging.INFO,
         proxy_headers=True,
     )
 

@@ -12,7 +12,9 @@ SQLite, the embedded default).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote
 
@@ -60,25 +62,31 @@ class DeviceFastPath:
 
     async def _latest(self, scope: Scope, send: Send, pass_type_id: str, serial: str) -> bool:
         """Answer 401 or 304 here; return False to let the app build the 200."""
-        headers = dict(scope["headers"])
-        since = headers.get(b"if-modified-since")
+        since = authorization = None
+        for name, value in scope["headers"]:  # the last of repeated headers, as dict() would
+            if name == b"if-modified-since":
+                since = value
+            elif name == b"authorization":
+                authorization = value
         if since is None:
             return False
         pool = await self.runtime.db.raw_pool()
         found = await service.validator_fast(pool, pass_type_id, serial)
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        header = authorization.decode("latin-1") if authorization is not None else ""
         expected = found[0] if found is not None else None
-        if found is None or not service.token_matches(self.runtime.hasher, authorization, expected):
+        if found is None or not service.token_matches(self.runtime.hasher, header, expected):
             await _respond(send, 401, _ERROR_401, b"application/json")
             return True
+        since_at = _parse_http_date(since)
+        if since_at is None:
+            return False
         try:
-            unchanged = parsedate_to_datetime(since.decode("latin-1")) >= found[1]
-        except (TypeError, ValueError, IndexError):
+            unchanged = since_at >= found[1]
+        except TypeError:  # a date without a zone
             return False
         if not unchanged:
             return False
-        last = format_datetime(found[1], usegmt=True).encode()
-        await _respond(send, 304, b"", None, [(b"last-modified", last)])
+        await _respond(send, 304, b"", None, [(b"last-modified", _http_date(found[1]))])
         return True
 
     async def _serials(self, scope: Scope, send: Send, device: str, pass_type_id: str) -> None:
@@ -93,6 +101,22 @@ class DeviceFastPath:
             {"serialNumbers": result.serials, "lastUpdated": result.last_updated}
         ).encode()
         await _respond(send, 200, body, b"application/json")
+
+
+# Devices send back exactly the Last-Modified they were given, so the few distinct values
+# in flight repeat on every poll: both conversions are pure, and remembering the recent
+# ones keeps the email.utils parser and formatter off the hot path.
+@lru_cache(maxsize=4096)
+def _parse_http_date(value: bytes) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _http_date(moment: datetime) -> bytes:
+    return format_datetime(moment, usegmt=True).encode()
 
 
 async def _respond(
