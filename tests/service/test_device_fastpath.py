@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from passmint.passes.apple import fastpath
+from passmint.passes.apple import service
 from passmint.runtime import Runtime
 from tests.service.conftest import auth
 from tests.service.test_pass_cycle import apple_path, setup_pass, unzip
@@ -27,14 +27,14 @@ async def test_304_only_while_the_pass_is_unchanged(
     if runtime.db.dialect != "postgresql":
         pytest.skip("the fast path serves PostgreSQL only")
     lookups = 0
-    validator = fastpath.service.validator_fast
+    validator = service.validator_fast
 
     async def counted(*args: Any) -> Any:
         nonlocal lookups
         lookups += 1
         return await validator(*args)
 
-    monkeypatch.setattr(fastpath.service, "validator_fast", counted)
+    monkeypatch.setattr(service, "validator_fast", counted)
     issued = await setup_pass(client, tenant, dev_pki)
     bundle = await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
     pass_json = json.loads(unzip(bundle.content)["pass.json"])
