@@ -3,6 +3,7 @@ the PassKit web service's status codes, push results, and the event log."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -290,6 +291,54 @@ async def test_push_410_removes_the_registration_and_results_are_recorded(
         )
     assert remaining == 1
     assert sorted(r["status"] for r in results) == [200, 410]
+
+
+async def test_api_writes_do_not_wait_for_apns(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    apns: FakeApns,
+) -> None:
+    """The push job holds no transaction while APNs answers. On SQLite, whose writers share
+    one lock, a push job that held its transaction would make this PATCH wait for APNs."""
+    issued = await setup_pass(client, tenant, dev_pki)
+    data = (
+        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
+    ).content
+    pj = json.loads(unzip(data)["pass.json"])
+    url = apple_path(f"devices/d-1/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}")
+    headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
+    assert (await client.post(url, headers=headers, json={"pushToken": "ab" * 32})).status_code in {
+        200,
+        201,
+    }
+    key = auth(tenant["api_key"])
+    patched = await client.patch(
+        f"/api/v1/passes/{issued['id']}", headers=key, json={"data": {"points": 7}}
+    )
+    assert patched.status_code == 200
+    apns.response_delay = 1.5
+    assert runtime.worker is not None
+    pushing = asyncio.ensure_future(runtime.worker.run_until_idle())
+    await asyncio.to_thread(apns.wait_for, 1)  # the push is at APNs, its answer 1.5 s away
+    again = await client.patch(
+        f"/api/v1/passes/{issued['id']}", headers=key, json={"data": {"points": 8}}
+    )
+    assert again.status_code == 200
+    async with runtime.db.sessions() as session:
+        pushed_meanwhile = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.kind == "pushed")
+        )
+    assert pushed_meanwhile == 0  # the PATCH committed while the first push was still out
+    apns.response_delay = 0.0
+    await pushing
+    await runtime.worker.run_until_idle()
+    async with runtime.db.sessions() as session:
+        results = list(
+            (await session.execute(select(Event.data).where(Event.kind == "pushed"))).scalars()
+        )
+    assert [r["status"] for r in results] == [200, 200]
 
 
 async def test_tenants_are_isolated(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from passmint.config import QueueMode, Settings
 from passmint.models import OutboxJob
@@ -227,3 +227,95 @@ async def test_a_job_sent_twice_runs_once(settings: Settings) -> None:
     assert sorted(results) == [False, True]
     assert again is False
     assert SLOW_RUNS.count(marker) == 1
+
+
+PHASED_RUNS: list[str] = []
+PHASED_STARTED: dict[str, asyncio.Event] = {}
+
+
+@job("tests.phased_mark", phased=True)
+async def phased_mark(ctx: JobContext, payload: dict[str, object]) -> None:
+    """Reads, waits as if on a remote server, then records one event."""
+    async with ctx.read() as session:
+        jobs = await session.scalar(select(func.count()).select_from(OutboxJob))
+    PHASED_RUNS.append(str(payload["value"]))
+    PHASED_STARTED.setdefault(str(payload["value"]), asyncio.Event()).set()
+    await asyncio.sleep(float(str(payload.get("wait", 0.3))))
+    if payload.get("steal"):  # another worker takes the job over meanwhile
+        async with ctx.runtime.db.sessions() as session, session.begin():
+            await session.execute(update(OutboxJob).values(run_id=uuid.uuid4()))
+    async with ctx.write() as session:  # its "result": a job row written with its completion
+        await enqueue(
+            session, "tests.mark", {"value": f"result {payload['value']} {jobs}"},
+            now=ctx.runtime.clock(),
+        )  # fmt: skip
+
+
+async def _markers(runtime: Runtime) -> list[str]:
+    async with runtime.db.sessions() as session:
+        rows = (await session.execute(select(OutboxJob.payload))).scalars()
+        return [
+            str(p["value"]).split()[1] for p in rows if str(p.get("value", "")).startswith("result")
+        ]
+
+
+@pytest.mark.anyio
+async def test_a_phased_job_sent_twice_runs_once(settings: Settings) -> None:
+    """A phased job gives up its row lock while it waits on the network: its run id keeps a
+    second dispatch of it from running it again."""
+    from passmint.worker.runner import run_job
+
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            sent = await enqueue(
+                session, "tests.phased_mark", {"value": marker}, now=runtime.clock()
+            )
+        started = PHASED_STARTED.setdefault(marker, asyncio.Event())
+        first = asyncio.ensure_future(run_job(runtime, sent.id))
+        await started.wait()
+        second = await run_job(runtime, sent.id)  # while the first waits on "the network"
+        results = [await first, second, await run_job(runtime, sent.id)]
+        markers = await _markers(runtime)
+        async with runtime.db.sessions() as session:
+            job_row = await session.get(OutboxJob, sent.id)
+            assert job_row is not None
+            done, run_id, attempts = job_row.done_at, job_row.run_id, job_row.attempts
+    finally:
+        await runtime.stop()
+    assert results == [True, False, False]
+    assert PHASED_RUNS.count(marker) == 1
+    assert markers.count(marker) == 1
+    assert done is not None
+    assert run_id is None
+    assert attempts == 1
+
+
+@pytest.mark.anyio
+async def test_a_phased_job_that_lost_its_run_records_nothing(settings: Settings) -> None:
+    """If another worker took the job over (its lease ran out), the first run's results are
+    not written: only the run that holds the job records and completes it."""
+    from passmint.worker.runner import run_job
+
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            sent = await enqueue(
+                session, "tests.phased_mark", {"value": marker, "steal": True, "wait": 0},
+                now=runtime.clock(),
+            )  # fmt: skip
+        ran = await run_job(runtime, sent.id)
+        markers = await _markers(runtime)
+        async with runtime.db.sessions() as session:
+            job_row = await session.get(OutboxJob, sent.id)
+            assert job_row is not None
+            done = job_row.done_at
+    finally:
+        await runtime.stop()
+    assert ran is False
+    assert marker not in markers
+    assert done is None

@@ -41,6 +41,8 @@ class OutboxJob(Base):
     created_at: Mapped[datetime]
     available_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+    run_id: Mapped[uuid.UUID | None]
+    """The run of a phased job that holds it until ``locked_until`` (see worker.registry)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]

@@ -5,17 +5,20 @@ from __future__ import annotations
 import random
 import traceback
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.db import begin_write
 from passmint.kit.uow import run_before_commit
 from passmint.models import OutboxJob
 from passmint.worker.outbox import take_pending
-from passmint.worker.registry import JOBS, JobContext, RetryLater
+from passmint.worker.registry import JOBS, PHASED, JobContext, RetryLater
 
 if TYPE_CHECKING:
     from passmint.runtime import Runtime
@@ -63,7 +66,15 @@ class _Skip(Exception):
 
 async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
     """Run one job if it is still pending, in one transaction with its row locked (so a job
-    sent twice, by the dispatcher and by the sweeper, runs once). True when it ran."""
+    sent twice, by the dispatcher and by the sweeper, runs once). True when it ran.
+
+    A phased job (see :mod:`.registry`) is leased in a short transaction instead, runs with
+    no transaction held across its I/O, and is marked done in its own write transaction."""
+    async with runtime.db.sessions() as session:
+        job = await session.get(OutboxJob, job_id)
+        phased = job is not None and job.name in PHASED
+    if phased:
+        return await _run_phased(runtime, job_id)
     name, attempt = "?", 1
     async with runtime.db.sessions() as session:
         try:
@@ -115,6 +126,97 @@ class _NoHandler(Exception):
     pass
 
 
+class _LeaseLost(Exception):
+    """Another worker took the job over (our lease ran out): our results are not recorded."""
+
+
+async def _lease(runtime: Runtime, job_id: uuid.UUID) -> tuple[str, dict[str, Any], int, uuid.UUID]:
+    """Take the job for :data:`LEASE` in a short transaction: (name, payload, attempt, run
+    id). A run that crashed holds it only until its lease runs out."""
+    now = runtime.clock()
+    async with runtime.db.sessions() as session, session.begin():
+        await begin_write(session)
+        query = select(OutboxJob).where(OutboxJob.id == job_id)
+        if runtime.db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        job = (await session.execute(query)).scalar_one_or_none()
+        if job is None or job.done_at is not None or job.failed_at is not None:
+            raise _Skip
+        if job.run_id is not None and job.locked_until is not None and job.locked_until > now:
+            raise _Skip  # another run of it is in progress
+        run_id = uuid.uuid4()
+        job.run_id = run_id
+        job.locked_until = now + LEASE
+        return job.name, dict(job.payload), job.attempts + 1, run_id
+
+
+async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
+    name, attempt, run_id = "?", 1, None
+    finished = False
+    try:
+        name, payload, attempt, run_id = await _lease(runtime, job_id)
+        handler = JOBS[name]
+
+        @asynccontextmanager
+        async def write() -> AsyncIterator[AsyncSession]:
+            nonlocal finished
+            if finished:
+                raise RuntimeError(f"job {name!r} wrote its results twice")
+            async with runtime.db.sessions() as session:
+                async with session.begin():
+                    await begin_write(session)
+                    query = select(OutboxJob).where(OutboxJob.id == job_id)
+                    if runtime.db.dialect == "postgresql":
+                        query = query.with_for_update()
+                    job = (await session.execute(query)).scalar_one()
+                    if job.done_at is not None or job.run_id != run_id:
+                        raise _LeaseLost
+                    yield session
+                    await run_before_commit(session)
+                    job.done_at = runtime.clock()
+                    job.attempts = attempt
+                    job.locked_until = None
+                    job.run_id = None
+                    finished = True
+                runtime.dispatch(take_pending(session))
+
+        async with runtime.db.sessions() as reader:
+
+            @asynccontextmanager
+            async def read() -> AsyncIterator[AsyncSession]:
+                try:
+                    yield reader
+                finally:
+                    # No snapshot or lock is held across the job's I/O; what it loaded stays
+                    # readable, detached.
+                    reader.expunge_all()
+                    await reader.rollback()
+
+            await handler(JobContext(reader, runtime, str(job_id), attempt, read, write), payload)
+        if not finished:
+            async with write():
+                pass
+        return True
+    except (_Skip, _LeaseLost):
+        return False
+    except RetryLater as exc:
+        await _reschedule(
+            runtime, job_id, attempt, str(exc), exc.seconds, failure=False, run_id=run_id
+        )
+    except Exception as exc:  # a job's failure is recorded, never lost
+        log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
+        await _reschedule(
+            runtime,
+            job_id,
+            attempt,
+            "".join(traceback.format_exception_only(exc))[-2000:],
+            None,
+            failure=True,
+            run_id=run_id,
+        )
+    return False
+
+
 async def _reschedule(
     runtime: Runtime,
     job_id: uuid.UUID,
@@ -124,16 +226,18 @@ async def _reschedule(
     *,
     failure: bool,
     final: bool = False,
+    run_id: uuid.UUID | None = None,
 ) -> None:
     now: datetime = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
         job = await session.get(OutboxJob, job_id)
-        if job is None:
-            return
+        if job is None or (run_id is not None and job.run_id != run_id):
+            return  # gone, or taken over by another run of a phased job
         job.attempts = attempt
         job.last_error = error
         job.locked_until = None
+        job.run_id = None
         if final or (failure and attempt >= MAX_ATTEMPTS):
             job.failed_at = now
             return

@@ -69,25 +69,34 @@ async def client_for(runtime: Runtime, credential: AppleCredential) -> ApnsClien
     return await _pool(runtime).get((credential.id, credential.updated_at), factory)
 
 
-@job(PUSH_JOB)
+@job(PUSH_JOB, phased=True)
 async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
-    session, runtime = ctx.session, ctx.runtime
+    """Read the devices, push them with no transaction open (APNs may take seconds), then
+    record every result in one short write transaction that completes the job."""
+    runtime = ctx.runtime
     pass_ids = [uuid.UUID(p) for p in payload.get("pass_ids", [])]
     only = {uuid.UUID(r) for r in payload.get("registration_ids", [])}
-    targets = await repository.push_targets(session, pass_ids)
-    if only:
-        targets = [t for t in targets if t[0] in only]
     by_tenant: dict[uuid.UUID, list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str]]] = defaultdict(
         list
     )
-    for registration, device, pass_id, token, tenant in targets:
-        by_tenant[tenant].append((registration, device, pass_id, token))
+    credentials: dict[uuid.UUID, AppleCredential] = {}
+    async with ctx.read() as session:
+        for registration, device, pass_id, token, tenant in await repository.push_targets(
+            session, pass_ids
+        ):
+            if not only or registration in only:
+                by_tenant[tenant].append((registration, device, pass_id, token))
+        for tenant_id in by_tenant:
+            credential = await get_credential(session, tenant_id)
+            if credential is not None:
+                credentials[tenant_id] = credential
     now = runtime.clock()
     events: list[dict[str, Any]] = []
     dead: list[uuid.UUID] = []
     retry: dict[str, list[str]] = defaultdict(list)
+    credential_errors: dict[uuid.UUID, str] = {}
     for tenant_id, rows in by_tenant.items():
-        credential = await get_credential(session, tenant_id)
+        credential = credentials.get(tenant_id)
         if credential is None:
             continue
         client = await client_for(runtime, credential)
@@ -96,7 +105,6 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
         tokens = list(dict.fromkeys(token for *_, token in rows))
         results = await client.push_many(tokens, credential.pass_type_id)
         by_token = dict(zip(tokens, results, strict=True))
-        credential_error = None
         for registration, device, pass_id, token in rows:
             result = by_token[token]
             events.append(
@@ -119,27 +127,27 @@ async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
             elif result.retryable:
                 retry[str(pass_id)].append(str(registration))
             elif result.credential_error:
-                credential_error = f"{result.status} {result.reason}"
+                credential_errors[credential.id] = f"{result.status} {result.reason}"
         failures = Counter(
             f"{r.status} {r.reason} {r.detail or ''}".strip() for r in results if not r.ok
         )
         if failures:
             log.warning("pushes not delivered", tenant=str(tenant_id), failures=dict(failures))
-        if credential_error is not None:
-            credential.last_push_error = credential_error[:500]
-            credential.last_push_error_at = now
-    await record_many(session, events)
-    await repository.delete_registrations(session, dead)
-    generation = int(payload.get("generation", 0))
-    if retry and generation < MAX_GENERATIONS:
-        await enqueue(
-            session,
-            PUSH_JOB,
-            {
-                "pass_ids": sorted(retry),
-                "registration_ids": sorted(r for v in retry.values() for r in v),
-                "generation": generation + 1,
-            },
-            now=now,
-            delay=RETRY_DELAY * (2**generation),
-        )
+    async with ctx.write() as session:
+        await record_many(session, events)
+        await repository.delete_registrations(session, dead)
+        for credential_id, error in credential_errors.items():
+            await repository.record_push_error(session, credential_id, error[:500], now)
+        generation = int(payload.get("generation", 0))
+        if retry and generation < MAX_GENERATIONS:
+            await enqueue(
+                session,
+                PUSH_JOB,
+                {
+                    "pass_ids": sorted(retry),
+                    "registration_ids": sorted(r for v in retry.values() for r in v),
+                    "generation": generation + 1,
+                },
+                now=now,
+                delay=RETRY_DELAY * (2**generation),
+            )

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from passmint.kit.ids import uuid7
 from passmint.kit.sql import insert_for
-from passmint.models import Device, Pass, Registration
+from passmint.models import AppleCredential, Device, Pass, Registration
 
 
 async def upsert_device(
@@ -135,6 +135,17 @@ async def push_targets(
 async def delete_registrations(session: AsyncSession, ids: list[uuid.UUID]) -> None:
     if ids:
         await session.execute(delete(Registration).where(Registration.id.in_(ids)))
+
+
+async def record_push_error(
+    session: AsyncSession, credential_id: uuid.UUID, error: str, at: datetime
+) -> None:
+    """Show an APNs refusal that points at the credential (400/403) on the credential."""
+    await session.execute(
+        update(AppleCredential)
+        .where(AppleCredential.id == credential_id)
+        .values(last_push_error=error, last_push_error_at=at)
+    )
 
 
 # Raw driver reads for the device fast path (PostgreSQL only; see fastpath.py).
