@@ -6,14 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.sql import insert_for
 from passmint.models import (
     GoogleCallbackNonce,
     GoogleClass,
+    GoogleCredential,
     GoogleNotification,
     GoogleObject,
     Pass,
@@ -37,6 +39,79 @@ async def passes_with_templates(
 
 async def google_class(session: AsyncSession, template_id: uuid.UUID) -> GoogleClass | None:
     return await session.get(GoogleClass, template_id)
+
+
+async def save_class(
+    session: AsyncSession,
+    *,
+    template_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    class_id: str,
+    vertical: str,
+    version: int,
+    now: datetime,
+) -> None:
+    """Record that Google holds the class at template ``version``: one upsert, so two
+    writers that both found no row do not collide, and never back to an older version
+    (a slower writer of an older one finishing last). A row this session already loaded
+    is not refreshed."""
+    values = {
+        "class_id": class_id,
+        "vertical": vertical,
+        "synced_version": version,
+        "synced_at": now,
+    }
+    statement = insert_for(session, GoogleClass).values(
+        template_id=template_id, tenant_id=tenant_id, **values
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["template_id"],
+            set_=values,
+            where=GoogleClass.synced_version <= statement.excluded.synced_version,
+        )
+    )
+
+
+async def save_object(
+    session: AsyncSession,
+    *,
+    pass_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    object_id: str,
+    class_id: str,
+    vertical: str,
+    body_hash: str,
+    notify_state: dict[str, Any],
+    state: str,
+    now: datetime,
+) -> None:
+    """Record the object body last sent to Google (one upsert; ``installed``, which the
+    callbacks keep, is left alone). A row this session already loaded is not refreshed."""
+    values: dict[str, Any] = {
+        "object_id": object_id,
+        "class_id": class_id,
+        "vertical": vertical,
+        "body_hash": body_hash,
+        "notify_state": notify_state,
+        "state": state,
+        "synced_at": now,
+    }
+    statement = insert_for(session, GoogleObject).values(
+        pass_id=pass_id, tenant_id=tenant_id, installed=False, **values
+    )
+    await session.execute(statement.on_conflict_do_update(index_elements=["pass_id"], set_=values))
+
+
+async def record_credential_error(
+    session: AsyncSession, credential_id: uuid.UUID, error: str, at: datetime
+) -> None:
+    """Show a sync problem on the tenant's Google credential."""
+    await session.execute(
+        update(GoogleCredential)
+        .where(GoogleCredential.id == credential_id)
+        .values(last_error=error[:1000], last_error_at=at)
+    )
 
 
 async def google_objects(

@@ -1,17 +1,23 @@
 """The Google Wallet sync job: classes, objects and messages of a batch of passes.
 
 One job handles a batch of one tenant's passes in three phases, so that the REST calls run
-concurrently while the database session is used by one coroutine at a time:
+concurrently while the database session is used by one coroutine at a time, and so that no
+transaction is open while Google answers (the job is ``phased``, see
+:mod:`passmint.worker.registry`: on SQLite a transaction held across REST calls would hold
+the single write lock and make every other writer wait):
 
-1. plan (database): render each pass's class and object, skip objects whose body did not
-   change, decide on ``notifyPreference`` and the message type from the 24-hour budget;
+1. plan (database, a read session closed before any REST call): render each pass's class
+   and object, skip objects whose body did not change, decide on ``notifyPreference`` and
+   the message type from the 24-hour budget;
 2. send (network): each class whose template version Google lacks is written first
    (insert, or PATCH on 409, always ``reviewStatus: UNDER_REVIEW``), then the objects
    concurrently (an object already synced is PATCHed, 404 inserting it again; a new one is
    inserted, 409 patching it), then ``addMessage`` (``TEXT_AND_NOTIFY`` within the budget,
    else ``TEXT``; a quota answer from Google resends it as ``TEXT``);
-3. record (database): what was synced, the budget spent, one ``pushed`` event per pass
-   (platform google), and the last error on the credential.
+3. record (database, one short write transaction that also completes the job): what was
+   synced, the budget spent (re-counted with the passes locked, see :func:`_spend`), one
+   ``pushed`` event per pass (platform google), and the last error on the credential. A
+   pass that changed while its older body was on the way is synced again (``force``).
 
 Passes that failed with 429, 5xx or a network error go into a follow-up job with
 exponential backoff (``Retry-After`` honoured), up to :data:`MAX_GENERATIONS` times.
@@ -23,7 +29,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,7 +37,6 @@ import structlog
 
 from passmint.kit.ids import uuid7
 from passmint.models import (
-    GoogleClass,
     GoogleCredential,
     GoogleObject,
     Pass,
@@ -94,10 +99,18 @@ class _Plan:
     write_object: bool
     notify_update: bool
     message: dict[str, Any] | None
+    snapshot: tuple[Any, ...] = ()
     result: str = "unchanged"
     message_type: str | None = None
     error: GoogleApiError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _snapshot(pass_: Pass) -> tuple[Any, ...]:
+    """What a pass's object body is rendered from (the design of a version never changes;
+    of the status only voided counts: an install must not look like a change)."""
+    voided = pass_.status == "voided"
+    return (pass_.template_version, voided, pass_.serial_number, dict(pass_.data))
 
 
 def _message_body(message: dict[str, Any], message_type: str) -> dict[str, Any]:
@@ -115,6 +128,8 @@ async def _plan(
     pass_ids: list[uuid.UUID],
     message: dict[str, Any] | None,
     errors: list[str],
+    *,
+    force: bool = False,
 ) -> tuple[list[_Plan], dict[uuid.UUID, tuple[service.GoogleBodies, int]]]:
     rows = await repository.passes_with_templates(ctx.session, ctx.tenant_id, pass_ids)
     synced = await repository.google_objects(ctx.session, [p.id for p, _ in rows])
@@ -139,9 +154,10 @@ async def _plan(
                 classes[template.id] = (bodies, version.version)
         previous = synced.get(pass_.id)
         body_hash = _hash(bodies.object_body)
+        write_object = force or previous is None or previous.body_hash != body_hash
         notify = False
         budget = 0
-        if previous is None or previous.body_hash != body_hash or message is not None:
+        if write_object or message is not None:
             budget = await service.notify_budget_left(ctx, pass_.id)
         if service.wants_update_notice(bodies.vertical, previous, bodies.object_body):
             notify = budget > 0
@@ -151,9 +167,10 @@ async def _plan(
             bodies=bodies,
             body_hash=body_hash,
             synced=previous,
-            write_object=previous is None or previous.body_hash != body_hash,
+            write_object=write_object,
             notify_update=notify,
             message=message,
+            snapshot=_snapshot(pass_),
         )
         if message is not None:
             plan.message_type = "TEXT_AND_NOTIFY" if budget > 0 else "TEXT"
@@ -254,12 +271,12 @@ async def publish_on_issue(
     try:
         if synced_class is None or synced_class.synced_version < version.version:
             await client.upsert(f"{bodies.vertical.value}Class", bodies.class_body)
-            _record_class(ctx, synced_class, template.id, bodies, version.version)
+            await _record_class(ctx, template.id, bodies, version.version)
         result = await client.upsert(f"{bodies.vertical.value}Object", bodies.object_body)
     except GoogleApiError as exc:
         log.warning("google insert on issue failed", pass_id=str(pass_.id), error=str(exc))
         return
-    _record_object(ctx, None, pass_.id, bodies, _hash(bodies.object_body))
+    await _record_object(ctx, pass_.id, bodies, _hash(bodies.object_body))
     await _schedule_expiry(ctx, [(pass_.id, bodies)])
     await record_many(
         ctx.session,
@@ -276,39 +293,35 @@ async def publish_on_issue(
     )
 
 
-def _record_class(
-    ctx: PassContext,
-    row: GoogleClass | None,
-    template_id: uuid.UUID,
-    bodies: service.GoogleBodies,
-    version: int,
+async def _record_class(
+    ctx: PassContext, template_id: uuid.UUID, bodies: service.GoogleBodies, version: int
 ) -> None:
-    if row is None:
-        row = GoogleClass(template_id=template_id, tenant_id=ctx.tenant_id)
-        ctx.session.add(row)
-    row.class_id = bodies.class_id
-    row.vertical = bodies.vertical.value
-    row.synced_version = version
-    row.synced_at = ctx.now
+    await repository.save_class(
+        ctx.session,
+        template_id=template_id,
+        tenant_id=ctx.tenant_id,
+        class_id=bodies.class_id,
+        vertical=bodies.vertical.value,
+        version=version,
+        now=ctx.now,
+    )
 
 
-def _record_object(
-    ctx: PassContext,
-    row: GoogleObject | None,
-    pass_id: uuid.UUID,
-    bodies: service.GoogleBodies,
-    body_hash: str,
+async def _record_object(
+    ctx: PassContext, pass_id: uuid.UUID, bodies: service.GoogleBodies, body_hash: str
 ) -> None:
-    if row is None:
-        row = GoogleObject(pass_id=pass_id, tenant_id=ctx.tenant_id, installed=False)
-        ctx.session.add(row)
-    row.object_id = bodies.object_id
-    row.class_id = bodies.class_id
-    row.vertical = bodies.vertical.value
-    row.body_hash = body_hash
-    row.notify_state = service.notify_values(bodies.object_body)
-    row.state = str(bodies.object_body.get("state", "ACTIVE"))
-    row.synced_at = ctx.now
+    await repository.save_object(
+        ctx.session,
+        pass_id=pass_id,
+        tenant_id=ctx.tenant_id,
+        object_id=bodies.object_id,
+        class_id=bodies.class_id,
+        vertical=bodies.vertical.value,
+        body_hash=body_hash,
+        notify_state=service.notify_values(bodies.object_body),
+        state=str(bodies.object_body.get("state", "ACTIVE")),
+        now=ctx.now,
+    )
 
 
 def _valid_until(body: dict[str, Any]) -> datetime | None:
@@ -340,32 +353,71 @@ async def _schedule_expiry(
         )
 
 
-@job(GOOGLE_SYNC_JOB)
+@job(GOOGLE_SYNC_JOB, phased=True)
 async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Plan in a read session, talk to Google with no transaction open (SQLite's single
+    write lock and PostgreSQL's row locks are not held across REST calls), then record the
+    results in one short write transaction that completes the job."""
     tenant_id = uuid.UUID(payload["tenant_id"])
     pass_ids = [uuid.UUID(i) for i in payload["pass_ids"]]
     message = payload.get("message")
     generation = int(payload.get("generation", 0))
-    pass_ctx = ctx.runtime.pass_context(ctx.session, tenant_id)
-    session, now = ctx.session, pass_ctx.now
-    credential = await credentials.get_credential(session, tenant_id)
-    if credential is None:
-        return
-    client = _client(ctx.runtime, credential)
     errors: list[str] = []
-    plans, classes = await _plan(pass_ctx, credential, pass_ids, message, errors)
+    async with ctx.read() as session:
+        pass_ctx = ctx.runtime.pass_context(session, tenant_id)
+        credential = await credentials.get_credential(session, tenant_id)
+        if credential is None:
+            return
+        plans, classes = await _plan(
+            pass_ctx, credential, pass_ids, message, errors, force=bool(payload.get("force"))
+        )
+    # What was loaded is detached now, its attributes still readable.
+    client = _client(ctx.runtime, credential)
     class_results = await _send(client, plans, classes, ctx.runtime.settings.google_concurrency)
+    async with ctx.write() as session:
+        await _record(
+            replace(pass_ctx, session=session),
+            credential.id,
+            payload,
+            generation,
+            plans,
+            classes,
+            class_results,
+            errors,
+        )
 
+
+async def _record(
+    ctx: PassContext,
+    credential_id: uuid.UUID,
+    payload: dict[str, Any],
+    generation: int,
+    plans: list[_Plan],
+    classes: dict[uuid.UUID, tuple[service.GoogleBodies, int]],
+    class_results: dict[uuid.UUID, GoogleApiError | None],
+    errors: list[str],
+) -> None:
+    """The record phase, in the job's write transaction (``ctx.session``)."""
+    session, now, tenant_id = ctx.session, ctx.now, ctx.tenant_id
     for template_id, (bodies, version) in classes.items():
         error = class_results.get(template_id)
         if error is not None:
             if not isinstance(error, Transient):
                 errors.append(f"class {bodies.class_id}: {error.message}")
             continue
-        existing = await repository.google_class(session, template_id)
-        _record_class(pass_ctx, existing, template_id, bodies, version)
+        await _record_class(ctx, template_id, bodies, version)
 
+    sent = [p for p in plans if p.error is None and (p.write_object or p.message is not None)]
+    # The passes sent are locked (PostgreSQL; on SQLite this transaction holds the write
+    # lock) while the budget is re-counted and the results recorded, in primary-key order.
+    current = {
+        p.id: p
+        for p in await pass_repository.passes_for_update(
+            session, tenant_id, [p.pass_id for p in sent]
+        )
+    }
     retry: list[str] = []
+    stale: list[str] = []
     retry_after = 0.0
     events: list[dict[str, Any]] = []
     for plan in plans:
@@ -377,11 +429,11 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
             errors.append(f"object {plan.bodies.object_id}: {plan.error.message}")
             continue
         if plan.write_object:
-            _record_object(pass_ctx, plan.synced, plan.pass_id, plan.bodies, plan.body_hash)
-        if plan.notify_update:
-            service.spend_notification(pass_ctx, plan.pass_id, "update")
-        if plan.message_type == "TEXT_AND_NOTIFY":
-            service.spend_notification(pass_ctx, plan.pass_id, "message")
+            await _record_object(ctx, plan.pass_id, plan.bodies, plan.body_hash)
+            row = current.get(plan.pass_id)
+            if row is not None and _snapshot(row) != plan.snapshot:
+                stale.append(str(plan.pass_id))
+        await _spend(ctx, plan)
         if plan.write_object or plan.message is not None:
             events.append(
                 {
@@ -400,11 +452,20 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
     await record_many(session, events)
     written = [(p.pass_id, p.bodies) for p in plans if p.write_object and p.error is None]
-    await _schedule_expiry(pass_ctx, written)
+    await _schedule_expiry(ctx, written)
+    if stale:
+        # The pass changed while its older body was on the way: that body may have reached
+        # Google after the newer one sent by the change's own job, whose hash is then what
+        # the next sync compares with. Send the current body again whatever the hash says.
+        await enqueue(
+            session,
+            GOOGLE_SYNC_JOB,
+            {"tenant_id": str(tenant_id), "pass_ids": stale, "force": True},
+            now=now,
+        )
     if errors:
         log.warning("google sync problems", tenant=str(tenant_id), errors=errors[:20])
-        credential.last_error = errors[0][:1000]
-        credential.last_error_at = now
+        await repository.record_credential_error(session, credential_id, errors[0], now)
     if retry:
         if generation < MAX_GENERATIONS:
             delay = max(RETRY_DELAY * (2**generation), timedelta(seconds=retry_after))
@@ -417,5 +478,37 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
             )
         else:
             log.error("google sync gave up", tenant=str(tenant_id), passes=retry)
-            credential.last_error = f"Google kept failing for {len(retry)} pass(es)"
-            credential.last_error_at = now
+            await repository.record_credential_error(
+                session, credential_id, f"Google kept failing for {len(retry)} pass(es)", now
+            )
+
+
+async def _spend(ctx: PassContext, plan: _Plan) -> None:
+    """Record the notifications this plan sent against the pass's 24-hour budget.
+
+    The budget was read in the plan phase and the notifying writes went out with no
+    transaction open, so two sync jobs of one pass running at the same time can both have
+    seen the last notification left and both used it: the window is from one job's plan
+    to the other's record. Closing it would take a reservation committed before the REST
+    calls (a second write transaction per run, which phased jobs do not have). Here the
+    budget is re-counted with the pass row locked (the caller's ``passes_for_update``)
+    and what was sent is recorded all the same, so the count never falls behind Google's:
+    later syncs see the budget spent. Google enforces the same quota itself (an
+    ``addMessage`` over it is resent as ``TEXT``; a ``NOTIFY_ON_UPDATE`` over it notifies
+    nobody), so an overspend costs at most a quota answer, never an extra notification
+    beyond Google's limit."""
+    kinds = (["update"] if plan.notify_update else []) + (
+        ["message"] if plan.message_type == "TEXT_AND_NOTIFY" else []
+    )
+    if not kinds:
+        return
+    left = await service.notify_budget_left(ctx, plan.pass_id)
+    if len(kinds) > left:
+        log.warning(
+            "google notification budget overspent by concurrent syncs",
+            pass_id=str(plan.pass_id),
+            sent=len(kinds),
+            left=left,
+        )
+    for kind in kinds:
+        service.spend_notification(ctx, plan.pass_id, kind)
