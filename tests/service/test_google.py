@@ -3,6 +3,7 @@ links, callbacks, messages and the landing page, for every vertical, on both dat
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
 import json
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from sqlalchemy import select
 
 from passmint.config import Settings
-from passmint.models import Event, GoogleCredential
+from passmint.models import Event, GoogleCredential, OutboxJob
 from passmint.passes.apple.devpki import DevPki
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.google import tasks as google_tasks
@@ -429,6 +430,50 @@ async def test_messages_and_balance_changes_share_the_24h_budget(
     )
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_input"
+
+
+async def test_api_writes_do_not_wait_for_google(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    issuer: dict[str, Any],
+    google_peer: FakeGoogleWallet,
+) -> None:
+    """The sync job holds no transaction while Google answers. On SQLite, whose writers
+    share one lock, a sync job that held its transaction would make this PATCH wait for
+    Google. The pass changes while its older body is on the way, so the job sends it again."""
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    issued = await _issue(client, api_key, template_id, data)
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    object_id = f"{ISSUER}.pm-{issued['serial_number']}"
+    url = f"/api/v1/passes/{issued['id']}"
+    assert (await client.patch(url, headers=auth(api_key), json={"data": {"points": 7}})).is_success
+    pushed_before = len(await _events(runtime, "pushed"))
+    sent_before = len(google_peer.requests)
+    google_peer.response_delay = 1.5
+    syncing = asyncio.ensure_future(runtime.worker.run_until_idle())
+    await asyncio.to_thread(google_peer.wait_for, sent_before + 1)  # the PATCH is at Google
+    again = await client.patch(url, headers=auth(api_key), json={"data": {"points": 8}})
+    assert again.status_code == 200
+    # the PATCH committed while the sync job still waited for Google's answer
+    assert len(await _events(runtime, "pushed")) == pushed_before
+    google_peer.response_delay = 0.0
+    await syncing
+    await runtime.worker.run_until_idle()
+    stored = google_peer.get("loyaltyObject", object_id)
+    assert stored is not None
+    assert stored["loyaltyPoints"]["balance"] == {"int": 8}
+    async with runtime.db.sessions() as session:
+        jobs = (await session.execute(select(OutboxJob))).scalars().all()
+    resent = [j for j in jobs if j.name == "google.sync_passes" and j.payload.get("force")]
+    assert [j.payload for j in resent] == [
+        {"tenant_id": tenant["tenant_id"], "pass_ids": [issued["id"]], "force": True}
+    ]  # the older body may have reached Google last: the current one was sent again
+    assert all(j.done_at is not None for j in resent)
+    assert all(j.failed_at is None and j.last_error is None for j in jobs)
+    assert google_peer.internal_errors == []
 
 
 async def test_google_failures_are_retried_with_backoff(
