@@ -59,18 +59,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _run_id() -> str:
+    """One id per test run, shared by its xdist workers, so that test runs sharing one
+    PostgreSQL server (two checkouts, CI beside a developer) never touch each other's
+    databases."""
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:12] or f"p{os.getpid()}"
+
+
 @pytest.fixture(scope="session")
-def postgres_url(request: pytest.FixtureRequest) -> str:
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     base = os.environ.get("PASSMINT_TEST_POSTGRES_URL")
     if not base:
         if getattr(request.config, "require_services", False):
             pytest.fail("PASSMINT_TEST_POSTGRES_URL is not set but services are required")
         pytest.skip("PASSMINT_TEST_POSTGRES_URL is not set")
-    name = f"passmint_test_{_worker_id(request.config)}"
+    name = f"passmint_test_{_run_id()}_{_worker_id(request.config)}"
     pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     url = base.rsplit("/", 1)[0] + f"/{name}"
     run_migrations(url)
-    return url
+    yield url
+    pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

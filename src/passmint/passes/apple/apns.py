@@ -35,7 +35,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Final, Protocol, Self
 
@@ -48,6 +48,7 @@ from passmint.errors import PassmintError
 from passmint.passes.apple.h2transport import (
     H2Pool,
     RequestTemplate,
+    Response,
     StreamTimeout,
     TransportError,
 )
@@ -111,16 +112,22 @@ class PushResult:
     response (``InvalidTokenFormat``, ``Timeout``, ``ConnectionError``,
     ``TLSCertificateError``, ``ClientClosed``). ``timestamp`` is APNs' milliseconds since
     the epoch at which the token stopped being valid (410 only). ``detail`` describes a
-    transport error; it never holds key material or provider tokens.
+    transport error; it never holds key material or provider tokens. ``apns_id`` is APNs'
+    id of the notification, read from the response only when asked for (decoding response
+    headers is a large share of a push's cost, and a fan-out needs only the status).
     """
 
     token: str
     status: int | None
     reason: str | None = None
-    apns_id: str | None = None
+    response: Response | None = field(default=None, repr=False, compare=False)
     timestamp: int | None = None
     attempts: int = 1
     detail: str | None = None
+
+    @property
+    def apns_id(self) -> str | None:
+        return self.response.headers.get("apns-id") if self.response is not None else None
 
     @property
     def ok(self) -> bool:
@@ -516,15 +523,14 @@ class ApnsClient:
             if not self._http.is_closed:
                 raise
             return PushResult(token, None, CLIENT_CLOSED, attempts=attempts, detail=str(error))
-        apns_id = response.headers.get("apns-id")
         if response.status == 200:
-            return PushResult(token, 200, apns_id=apns_id, attempts=attempts)
+            return PushResult(token, 200, response=response, attempts=attempts)
         reason, timestamp = _parse_body(response.body)
         return PushResult(
             token,
             response.status,
             reason,
-            apns_id=apns_id,
+            response=response,
             timestamp=timestamp if response.status == 410 else None,
             attempts=attempts,
         )
