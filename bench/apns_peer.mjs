@@ -8,7 +8,7 @@
 // apns-id, like APNs; no topic is 400 MissingTopic, another path 404 BadPath, another body
 // 400 PayloadEmpty or BadPayload... only the first two matter to the benchmark, which counts
 // 200s. Prints "ready <port>" when listening and "done <count> <first> <last>" (seconds on
-// a monotonic clock) once EXPECT pushes were accepted. bench/apns_peer.py starts it.
+// a monotonic clock) once EXPECT pushes were accepted. bench/push_fanout.py starts it.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";

@@ -1,9 +1,12 @@
 """Benchmark: push fan-out for one template update reaching N registered devices.
 
-    python -m bench.push_fanout [--devices 100000] [--concurrency 4]
+    python -m bench.push_fanout [--devices 100000] [--concurrency 4] [--peer node|python]
 
-Seeds N passes of one template on PostgreSQL, each with a registered device, starts the
-APNs peer (bench/apns_peer.py, a separate process), and measures:
+Seeds N passes of one template on PostgreSQL, each with a registered device, starts an
+APNs peer in a separate process (``bench/apns_peer.mjs`` on Node's built-in http2, which
+is nghttp2 in C, when ``node`` is installed; else ``bench/apns_peer.py`` on Python's
+``h2``, which costs as much CPU per push as the client and so halves what is measured on
+two cores), and measures:
 
 - fan-out: the ``apple.push_passes`` jobs a template update enqueues (one per batch of
   ``PASSMINT_PUSH_BATCH_SIZE`` passes), run by the worker: pushes/s at the APNs peer,

@@ -450,6 +450,45 @@ def test_push_many_keeps_the_order_over_one_http2_connection(
     assert len(apns_server.connections) == 1
 
 
+def test_the_first_burst_waits_for_the_servers_stream_limit(
+    p8_key: ec.EllipticCurvePrivateKey,
+) -> None:
+    """A server may allow few streams (APNs: one, until a token was accepted). The client
+    learns the limit from the server's first SETTINGS before it opens a stream, so even the
+    first burst is never refused and retried."""
+    server = FakeApns(
+        auth="token",
+        token_public_keys={KEY_ID: p8_key.public_key()},
+        team_id=TEAM,
+        max_concurrent_streams=2,
+    )
+    tokens = [f"{index:064x}" for index in range(40)]
+
+    async def scenario() -> list[PushResult]:
+        async with token_client(server, p8_key, max_concurrency=40, retries=0) as client:
+            return await client.push_many(tokens, TOPIC)
+
+    with server:
+        results = run(scenario())
+    assert [(r.status, r.attempts) for r in results] == [(200, 1)] * 40
+
+
+def test_an_idle_connection_is_replaced_before_the_next_push(
+    apns_server: FakeApns, p8_key: ec.EllipticCurvePrivateKey
+) -> None:
+    async def scenario() -> list[PushResult]:
+        async with token_client(apns_server, p8_key, idle_expiry=0.2) as client:
+            first = await client.push_many([TOKEN, TOKEN], TOPIC)  # busy: one connection
+            await asyncio.sleep(0.3)  # idle for longer than idle_expiry
+            return [*first, await client.push(TOKEN, TOPIC)]
+
+    results = run(scenario())
+    assert [r.status for r in results] == [200, 200, 200]
+    requests = apns_server.wait_for(3)
+    assert requests[0].connection == requests[1].connection
+    assert requests[2].connection != requests[0].connection
+
+
 def test_the_client_reconnects_after_the_server_restarts(
     p8_key: ec.EllipticCurvePrivateKey,
 ) -> None:

@@ -63,7 +63,7 @@ MAX_TOKEN_REFRESH: Final = 50 * 60.0  # Apple rejects tokens older than 60 minut
 
 # Apple asks for a PING after an hour idle; dropping an idle connection a little earlier and
 # reconnecting on demand costs one handshake and needs no keep-alive machinery.
-_KEEPALIVE_EXPIRY: Final = 50 * 60.0
+KEEPALIVE_EXPIRY: Final = 50 * 60.0
 _MAX_BACKOFF: Final = 60.0
 _DETAIL_LIMIT: Final = 300
 
@@ -355,9 +355,10 @@ class ApnsClient:
     ``base_url`` and ``ca_file`` exist so tests and staging can point the client at a
     protocol peer (``PASSMINT_APNS_URL``, ``PASSMINT_APNS_CA_FILE``). ``max_concurrency``
     bounds the streams in flight across all callers; ``connections`` allows more than one
-    TLS connection (httpcore opens at most 100 concurrent streams on each, and APNs may
-    allow fewer, so more connections raise the ceiling; Apple suggests opening several
-    rather than assuming a stream count).
+    TLS connection (each carries as many streams as the server's
+    SETTINGS_MAX_CONCURRENT_STREAMS allows, and APNs may allow few, so more connections
+    raise the ceiling; Apple suggests opening several rather than assuming a stream
+    count). A connection idle for ``idle_expiry`` seconds is replaced on the next push.
 
     Retries of 429/5xx/transport errors happen inside :meth:`push` with exponential
     backoff and jitter (``backoff``, doubled each time, at most ``retries`` times);
@@ -380,6 +381,7 @@ class ApnsClient:
         retries: int = 3,
         backoff: float = 0.5,
         connections: int = 1,
+        idle_expiry: float = KEEPALIVE_EXPIRY,
     ) -> None:
         if max_concurrency < 1 or connections < 1:
             raise ValueError("max_concurrency and connections must be at least 1")
@@ -403,7 +405,9 @@ class ApnsClient:
         # HTTP/2 only: APNs speaks nothing else, and a silent fall-back to HTTP/1.1 would
         # turn one multiplexed connection into one request at a time. No proxy from the
         # environment either: the connection to Apple is direct.
-        self._http = H2Pool(base_url, context, connections=connections, timeout=timeout)
+        self._http = H2Pool(
+            base_url, context, connections=connections, timeout=timeout, idle_expiry=idle_expiry
+        )
         self._templates: dict[tuple[str, str | None], RequestTemplate] = {}
 
     def __repr__(self) -> str:

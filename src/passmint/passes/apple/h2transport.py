@@ -204,6 +204,7 @@ class _Connection(asyncio.Protocol):
         self.flush_scheduled = False
         self.waiting: deque[asyncio.Future[None]] = deque()
         self.closed = False
+        self.last_activity = time.monotonic()
         self.sweeper: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
@@ -228,10 +229,9 @@ class _Connection(asyncio.Protocol):
         self.out += PREFACE + _frame(SETTINGS, 0, 0, settings)
         self.out += _frame(WINDOW_UPDATE, 0, 0, _HEADER.pack(_RECEIVE_WINDOW - _DEFAULT_WINDOW))
         self._flush()
-        if not self.ready.done():
-            self.ready.set_result(None)
 
     def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
         buffer = self.buffer
         buffer += data
         offset, size = 0, len(buffer)
@@ -362,6 +362,10 @@ class _Connection(asyncio.Protocol):
         self.out += _frame(SETTINGS, ACK, 0)
         self._send_blocked()
         self._wake()
+        if not self.ready.done():
+            # The server's first frame: only now is its stream limit known (APNs allows one
+            # stream on a token-auth connection until a valid token was seen).
+            self.ready.set_result(None)
 
     def _window_update(self, stream_id: int, increment: int) -> None:
         if stream_id == 0:
@@ -507,6 +511,7 @@ class _Connection(asyncio.Protocol):
             return
         stream_id = self.next_stream_id
         self.next_stream_id += 2
+        self.last_activity = time.monotonic()
         if self.next_stream_id > _MAX_STREAM_ID:
             self.closed = True  # stream ids are used up: the pool opens a new connection
         stream = _Stream(callback, self.stream_window, time.monotonic() + self.timeout)
@@ -542,6 +547,15 @@ class _Connection(asyncio.Protocol):
 
         self.submit(block, body, done)
         return await future
+
+    def retire(self) -> None:
+        """Take no more requests; GOAWAY and close once the streams in flight are done."""
+        self.closed = True
+        self._wake_all()
+        if not self.streams and self.transport is not None and not self.transport.is_closing():
+            self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(0) + _HEADER.pack(NO_ERROR))
+            self._flush_now()
+            self.transport.close()
 
     async def aclose(self, grace: float) -> None:
         """GOAWAY, close, and wait until the socket is really gone (TLS shuts down late)."""
@@ -602,10 +616,19 @@ class RequestTemplate:
 
 class H2Pool:
     """``connections`` long-lived HTTP/2 connections to one origin; requests go to the least
-    busy one, and a closed connection is replaced on the next request."""
+    busy one, and a closed connection is replaced on the next request. A connection idle for
+    ``idle_expiry`` seconds is replaced too: Apple closes idle connections (it asks for a
+    PING after an hour), and one a middlebox dropped silently would only show at the
+    request timeout."""
 
     def __init__(
-        self, base_url: str, context: ssl.SSLContext, *, connections: int = 1, timeout: float
+        self,
+        base_url: str,
+        context: ssl.SSLContext,
+        *,
+        connections: int = 1,
+        timeout: float,
+        idle_expiry: float = 50 * 60.0,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "https" or parts.hostname is None:
@@ -616,6 +639,7 @@ class H2Pool:
         self.context = context
         context.set_alpn_protocols(["h2"])
         self.timeout = timeout
+        self.idle_expiry = idle_expiry
         self.slots: list[_Connection | None] = [None] * connections
         self.locks = [asyncio.Lock() for _ in range(connections)]
         self.is_closed = False
@@ -631,7 +655,9 @@ class H2Pool:
         )
         current = self.slots[index]
         if current is not None and not current.closed:
-            return current
+            if current.streams or time.monotonic() - current.last_activity < self.idle_expiry:
+                return current
+            current.retire()
         async with self.locks[index]:
             current = self.slots[index]
             if current is not None and not current.closed:
