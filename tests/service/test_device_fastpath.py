@@ -1,14 +1,20 @@
 """The device fast path (passes/apple/fastpath.py) on PostgreSQL: the 304 only while the
-pass is unchanged, whatever its date caches and raw pool remember between requests."""
+pass is unchanged, whatever its date caches remember between requests; and the lean pool
+of raw connections it reads through (db.ReadPool)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import socket
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from passmint.db import ReadPool
 from passmint.passes.apple import service
 from passmint.runtime import Runtime
 from tests.service.conftest import auth
@@ -86,15 +92,72 @@ async def test_304_only_while_the_pass_is_unchanged(
         assert sent.status_code == 200, since
 
 
-async def test_raw_pool_connections_come_back_clean(runtime: Runtime) -> None:
-    """Released without asyncpg's reset query, a connection still drops an open transaction."""
-    if runtime.db.dialect != "postgresql":
-        pytest.skip("the raw pool is PostgreSQL only")
-    pool = await runtime.db.raw_pool()
-    async with pool.acquire() as conn:
-        backend = await conn.fetchval("SELECT pg_backend_pid()")
-        await conn.execute("BEGIN")  # left open on purpose
-        assert conn.is_in_transaction()
-    async with pool.acquire() as conn:  # the pool hands back its last released connection
-        assert await conn.fetchval("SELECT pg_backend_pid()") == backend
-        assert not conn.is_in_transaction()
+async def test_read_pool_shares_few_connections(postgres_url: str) -> None:
+    pool = ReadPool(postgres_url, 2)
+    try:
+        rows = await asyncio.gather(
+            *(
+                pool.fetchrow("SELECT pg_backend_pid(), pg_sleep(0.02), $1::int", i)
+                for i in range(12)
+            )
+        )
+        assert [row[2] for row in rows] == list(range(12))
+        assert len({row[0] for row in rows}) <= 2
+        assert [r[0] for r in await pool.fetch("SELECT generate_series(1, 3)")] == [1, 2, 3]
+    finally:
+        await pool.close()
+    with pytest.raises(RuntimeError):
+        await pool.fetchrow("SELECT 1")
+
+
+async def test_read_pool_replaces_what_it_cannot_reuse(postgres_url: str) -> None:
+    pool = ReadPool(postgres_url, 1)
+    try:
+        # a connection given back inside a transaction is dropped, not reused
+        async with pool.acquire() as conn:
+            first = await conn.fetchval("SELECT pg_backend_pid()")
+            await conn.execute("BEGIN")
+        async with pool.acquire() as conn:
+            second = await conn.fetchval("SELECT pg_backend_pid()")
+            assert not conn.is_in_transaction()
+        assert second != first
+
+        # a query cancelled mid-way: its connection is replaced, the next answer is right
+        slow = asyncio.ensure_future(pool.fetchrow("SELECT pg_sleep(5), pg_backend_pid()"))
+        await asyncio.sleep(0.2)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        row = await asyncio.wait_for(pool.fetchrow("SELECT 7, pg_backend_pid()"), 5)
+        assert row[0] == 7
+        assert row[1] != second
+
+        # the server ends the connection: that query fails, the next one reconnects
+        pid = (await pool.fetchrow("SELECT pg_backend_pid()"))[0]
+        other = await asyncpg.connect(postgres_url)
+        try:
+            await other.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await other.close()
+        with contextlib.suppress(Exception):  # depends on when the client sees the FATAL
+            await pool.fetchrow("SELECT 1")
+        row = await asyncio.wait_for(pool.fetchrow("SELECT pg_backend_pid()"), 5)
+        assert row[0] != pid
+
+        # an error PostgreSQL answers with keeps the connection
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await pool.fetchrow("SELECT 1 / 0")
+        assert (await pool.fetchrow("SELECT pg_backend_pid()"))[0] == row[0]
+    finally:
+        await pool.close()
+
+
+async def test_read_pool_gives_its_slot_back_when_it_cannot_connect() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pool = ReadPool(f"postgresql://postgres@127.0.0.1:{port}/none", 2)
+    for _ in range(5):  # more attempts than slots: each fails, none waits forever
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.wait_for(pool.fetchrow("SELECT 1"), 10)
+    await pool.close()
