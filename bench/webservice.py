@@ -106,6 +106,14 @@ def check_once(base: str) -> None:
     }
     r = httpx.get(f"{base}/apple/v1/passes/{PASS_TYPE}/S000000001", headers=auth)
     assert r.status_code == 304, (r.status_code, r.text)
+    assert r.headers["last-modified"] == auth["If-Modified-Since"], r.headers
+    stale = {**auth, "If-Modified-Since": "Sat, 31 Oct 2026 23:59:59 GMT"}
+    r = httpx.get(f"{base}/apple/v1/passes/{PASS_TYPE}/S000000001", headers=stale)
+    assert r.status_code == 200, r.status_code  # changed since: the pass itself
+    wrong = {**auth, "Authorization": "ApplePass T000000002".ljust(34, "x")}
+    for serial in ("S000000001", "S999999999"):  # a wrong token, an unknown pass: one 401
+        r = httpx.get(f"{base}/apple/v1/passes/{PASS_TYPE}/{serial}", headers=wrong)
+        assert r.status_code == 401, (r.status_code, r.text)
     r = httpx.get(
         f"{base}/apple/v1/devices/D000000002/registrations/{PASS_TYPE}",
         params={"passesUpdatedSince": "1"},
