@@ -249,7 +249,14 @@ async def publish_on_issue(
     """Insert a new pass's class and object at Google now when its save link can only
     carry the object's id (the full JWT is over 1,800 characters), so the link handed out
     with the pass already works. When Google cannot be reached the pass is issued all the
-    same: the sync job inserts it later and the link appears then."""
+    same: the sync job inserts it later and the link appears then.
+
+    Unlike the sync job, this still calls Google inside the issuing transaction (holding
+    SQLite's write lock for the round trip): the response that carries the link, and the
+    idempotency record that stores it, are built inside that transaction by each caller
+    (passes, loyalty accounts, coupons). Moving the call after the commit needs an
+    after-commit step in ``Runtime.transaction`` and the job runner, and those responses
+    built after it."""
     credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
     if credential is None:
         return
