@@ -223,10 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{target:>8,} {name:<20} {run['rps']:>8,.0f} {run['p50']:>8.2f} {run['p99']:>8.2f} "
             f"{run['rps'] / baseline[target]:>10.0%} {int(run['non2xx']):>5}"
         )
-    best_304 = min(r["rps"] for _, n, r in rows if n == "latest pass, 304")
+    worst_304 = min(r["rps"] for _, n, r in rows if n == "latest pass, 304")
     print(
-        f"\n304 path: {best_304:,.0f} req/s at the largest size (target ≥ 3,000): "
-        f"{'PASS' if best_304 >= 3000 else 'BELOW TARGET'}"
+        f"\n304 path: {worst_304:,.0f} req/s at its slowest size (target ≥ 3,000): "
+        f"{'PASS' if worst_304 >= 3000 else 'BELOW TARGET'}"
     )
     return 0
 
