@@ -62,6 +62,23 @@ def apple_path(path: str) -> str:
     return f"/apple/v1/{path}"
 
 
+async def register_devices(
+    client: httpx.AsyncClient, issued: dict[str, Any], devices: dict[str, str]
+) -> None:
+    """Download the pass as a phone does and register each device (id → push token)."""
+    data = (
+        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
+    ).content
+    pj = json.loads(unzip(data)["pass.json"])
+    headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
+    for device, token in devices.items():
+        url = apple_path(
+            f"devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}"
+        )
+        registered = await client.post(url, headers=headers, json={"pushToken": token})
+        assert registered.status_code == 201
+
+
 async def test_iphone_cycle(
     client: httpx.AsyncClient,
     runtime: Runtime,
@@ -264,18 +281,7 @@ async def test_push_410_removes_the_registration_and_results_are_recorded(
     apns: FakeApns,
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
-    data = (
-        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
-    ).content
-    pj = json.loads(unzip(data)["pass.json"])
-    headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
-    for device, token in (("d-live", "aa" * 32), ("d-dead", "bb" * 32)):
-        url = apple_path(
-            f"devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}"
-        )
-        assert (
-            await client.post(url, headers=headers, json={"pushToken": token})
-        ).status_code == 201
+    await register_devices(client, issued, {"d-live": "aa" * 32, "d-dead": "bb" * 32})
     apns.fail("bb" * 32, 410, "Unregistered")
     await client.patch(
         f"/api/v1/passes/{issued['id']}",
@@ -303,16 +309,7 @@ async def test_api_writes_do_not_wait_for_apns(
     """The push job holds no transaction while APNs answers. On SQLite, whose writers share
     one lock, a push job that held its transaction would make this PATCH wait for APNs."""
     issued = await setup_pass(client, tenant, dev_pki)
-    data = (
-        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
-    ).content
-    pj = json.loads(unzip(data)["pass.json"])
-    url = apple_path(f"devices/d-1/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}")
-    headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
-    assert (await client.post(url, headers=headers, json={"pushToken": "ab" * 32})).status_code in {
-        200,
-        201,
-    }
+    await register_devices(client, issued, {"d-1": "ab" * 32})
     key = auth(tenant["api_key"])
     patched = await client.patch(
         f"/api/v1/passes/{issued['id']}", headers=key, json={"data": {"points": 7}}

@@ -80,12 +80,7 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
         try:
             async with session.begin():
                 await begin_write(session)
-                query = select(OutboxJob).where(OutboxJob.id == job_id)
-                if runtime.db.dialect == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                job = (await session.execute(query)).scalar_one_or_none()
-                if job is None or job.done_at is not None or job.failed_at is not None:
-                    raise _Skip
+                job = await _pending_job(runtime, session, job_id)
                 name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
                 handler = JOBS.get(name)
                 if handler is None:
@@ -126,6 +121,20 @@ class _NoHandler(Exception):
     pass
 
 
+async def _pending_job(
+    runtime: Runtime, session: AsyncSession, job_id: uuid.UUID, *, skip_locked: bool = True
+) -> OutboxJob:
+    """The job's row, locked (PostgreSQL; SQLite's write lock is already held); ``_Skip``
+    when it is gone, done, failed, or (``skip_locked``) held by another worker."""
+    query = select(OutboxJob).where(OutboxJob.id == job_id)
+    if runtime.db.dialect == "postgresql":
+        query = query.with_for_update(skip_locked=skip_locked)
+    job = (await session.execute(query)).scalar_one_or_none()
+    if job is None or job.done_at is not None or job.failed_at is not None:
+        raise _Skip
+    return job
+
+
 class _LeaseLost(Exception):
     """Another worker took the job over (our lease ran out): our results are not recorded."""
 
@@ -136,12 +145,7 @@ async def _lease(runtime: Runtime, job_id: uuid.UUID) -> tuple[str, dict[str, An
     now = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
-        query = select(OutboxJob).where(OutboxJob.id == job_id)
-        if runtime.db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        job = (await session.execute(query)).scalar_one_or_none()
-        if job is None or job.done_at is not None or job.failed_at is not None:
-            raise _Skip
+        job = await _pending_job(runtime, session, job_id)
         if job.run_id is not None and job.locked_until is not None and job.locked_until > now:
             raise _Skip  # another run of it is in progress
         run_id = uuid.uuid4()
@@ -165,11 +169,8 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
             async with runtime.db.sessions() as session:
                 async with session.begin():
                     await begin_write(session)
-                    query = select(OutboxJob).where(OutboxJob.id == job_id)
-                    if runtime.db.dialect == "postgresql":
-                        query = query.with_for_update()
-                    job = (await session.execute(query)).scalar_one()
-                    if job.done_at is not None or job.run_id != run_id:
+                    job = await _pending_job(runtime, session, job_id, skip_locked=False)
+                    if job.run_id != run_id:
                         raise _LeaseLost
                     yield session
                     await run_before_commit(session)
