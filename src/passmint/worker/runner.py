@@ -100,20 +100,9 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
             await _reschedule(runtime, job_id, attempt, f"no handler for job {name!r}", None,
                               failure=True, final=True)  # fmt: skip
             return False
-        except RetryLater as exc:
-            take_pending(session)
-            await _reschedule(runtime, job_id, attempt, str(exc), exc.seconds, failure=False)
         except Exception as exc:  # a job's failure is recorded, never lost
-            log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
             take_pending(session)
-            await _reschedule(
-                runtime,
-                job_id,
-                attempt,
-                "".join(traceback.format_exception_only(exc))[-2000:],
-                None,
-                failure=True,
-            )
+            await _failed(runtime, job_id, name, attempt, exc)
         return False
 
 
@@ -200,22 +189,30 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
         return True
     except (_Skip, _LeaseLost):
         return False
-    except RetryLater as exc:
+    except Exception as exc:  # a job's failure is recorded, never lost
+        await _failed(runtime, job_id, name, attempt, exc, run_id=run_id)
+    return False
+
+
+async def _failed(
+    runtime: Runtime,
+    job_id: uuid.UUID,
+    name: str,
+    attempt: int,
+    exc: Exception,
+    *,
+    run_id: uuid.UUID | None = None,
+) -> None:
+    """Put a job that raised back in the outbox: ``RetryLater`` when it asked, else with
+    backoff as a failure (failed for good after :data:`MAX_ATTEMPTS`)."""
+    if isinstance(exc, RetryLater):
         await _reschedule(
             runtime, job_id, attempt, str(exc), exc.seconds, failure=False, run_id=run_id
         )
-    except Exception as exc:  # a job's failure is recorded, never lost
-        log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
-        await _reschedule(
-            runtime,
-            job_id,
-            attempt,
-            "".join(traceback.format_exception_only(exc))[-2000:],
-            None,
-            failure=True,
-            run_id=run_id,
-        )
-    return False
+        return
+    log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
+    error = "".join(traceback.format_exception_only(exc))[-2000:]
+    await _reschedule(runtime, job_id, attempt, error, None, failure=True, run_id=run_id)
 
 
 async def _reschedule(
