@@ -319,3 +319,67 @@ async def test_a_phased_job_that_lost_its_run_records_nothing(settings: Settings
     assert ran is False
     assert marker not in markers
     assert done is None
+
+
+@pytest.mark.anyio
+async def test_a_phased_job_whose_run_died_runs_again_once_its_lease_ran_out(
+    settings: Settings,
+) -> None:
+    """A run that crashed or was cancelled leaves its run id on the job. When the lease
+    runs out the sweep claims the job and the next run does it."""
+    from datetime import timedelta
+
+    from passmint.worker.runner import claim_due, run_job
+
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            sent = await enqueue(
+                session, "tests.phased_mark", {"value": marker, "wait": 0}, now=runtime.clock()
+            )
+            await session.flush()
+            sent.run_id = uuid.uuid4()  # the dead run
+            sent.locked_until = runtime.clock() - timedelta(seconds=1)  # its lease ran out
+        claimed = await claim_due(runtime, 10)
+        ran = await run_job(runtime, sent.id)
+        markers = await _markers(runtime)
+    finally:
+        await runtime.stop()
+    assert claimed == [sent.id]
+    assert ran is True
+    assert markers.count(marker) == 1
+
+
+@pytest.mark.anyio
+async def test_a_delayed_job_waits_however_early_it_is_sent(settings: Settings) -> None:
+    """A delayed job is not handed to a worker at commit, and a dispatch that arrives early
+    (a duplicate, a Redis message) does not run it before it is due."""
+    from datetime import timedelta
+
+    from passmint.worker.outbox import take_pending
+    from passmint.worker.runner import claim_due, run_job
+
+    marker = str(uuid.uuid4())
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=False)
+    try:
+        async with runtime.db.sessions() as session, session.begin():
+            sent = await enqueue(
+                session, "tests.mark", {"value": marker}, now=runtime.clock(),
+                delay=timedelta(minutes=5),
+            )  # fmt: skip
+            pending = take_pending(session)
+        early = await run_job(runtime, sent.id)
+        claimed_early = await claim_due(runtime, 10)
+        later = runtime.clock() + timedelta(minutes=6)
+        runtime.clock = lambda: later
+        claimed = await claim_due(runtime, 10)
+        ran = await run_job(runtime, sent.id)
+    finally:
+        await runtime.stop()
+    assert pending == []
+    assert (early, claimed_early) == (False, [])
+    assert (claimed, ran) == ([sent.id], True)
+    assert RAN.count(marker) == 1

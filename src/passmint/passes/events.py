@@ -66,6 +66,9 @@ async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     if len(rows) < _COPY_FROM or session.get_bind().dialect.name != "postgresql":
         await session.execute(insert(Event), [{"id": uuid7(), "data": {}, **row} for row in rows])
         return
+    if any(row["created_at"].tzinfo is None for row in rows):
+        raise ValueError("event times must be timezone-aware")
+    await session.flush()  # rows the events refer to may still be pending in the session
     records = [
         (
             uuid7(),

@@ -36,8 +36,10 @@ async def enqueue(
         attempts=0,
     )
     session.add(job)
-    pending: list[uuid.UUID] = session.info.setdefault(PENDING_KEY, [])
-    pending.append(job.id)
+    if delay <= timedelta(0):
+        # Sent to a worker after commit; a delayed job is found by the sweeper once due.
+        pending: list[uuid.UUID] = session.info.setdefault(PENDING_KEY, [])
+        pending.append(job.id)
     return job
 
 

@@ -17,7 +17,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
-from passmint.worker.runner import claim_due, run_job
+from passmint.worker.runner import LEASE, claim_due, run_job
 
 if TYPE_CHECKING:
     from passmint.runtime import Runtime
@@ -91,5 +91,8 @@ def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrenc
         queue_name = queue
         max_jobs = concurrency
         allow_abort_jobs = False
+        # arq cancels a job after job_timeout: no sooner than its lease runs out (a
+        # cancelled phased run keeps the job until then, and the sweeper sends it again).
+        job_timeout = int(LEASE.total_seconds())
 
     return WorkerSettings

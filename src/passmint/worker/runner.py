@@ -55,7 +55,11 @@ async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
         ids = list((await session.execute(query)).scalars())
         if ids:
             await session.execute(
-                update(OutboxJob).where(OutboxJob.id.in_(ids)).values(locked_until=now + LEASE)
+                update(OutboxJob)
+                .where(OutboxJob.id.in_(ids))
+                # A phased run that held one of these let its lease run out (it crashed, or
+                # was cancelled): it no longer holds the job, and records nothing if it wakes.
+                .values(locked_until=now + LEASE, run_id=None)
             )
     return ids
 
@@ -111,15 +115,18 @@ class _NoHandler(Exception):
 
 
 async def _pending_job(
-    runtime: Runtime, session: AsyncSession, job_id: uuid.UUID, *, skip_locked: bool = True
+    runtime: Runtime, session: AsyncSession, job_id: uuid.UUID, *, starting: bool = True
 ) -> OutboxJob:
     """The job's row, locked (PostgreSQL; SQLite's write lock is already held); ``_Skip``
-    when it is gone, done, failed, or (``skip_locked``) held by another worker."""
+    when it is gone, done or failed, or, when ``starting`` a run, held by another worker or
+    not due yet (a delayed job waits for the sweeper, however early it was sent)."""
     query = select(OutboxJob).where(OutboxJob.id == job_id)
     if runtime.db.dialect == "postgresql":
-        query = query.with_for_update(skip_locked=skip_locked)
+        query = query.with_for_update(skip_locked=starting)
     job = (await session.execute(query)).scalar_one_or_none()
     if job is None or job.done_at is not None or job.failed_at is not None:
+        raise _Skip
+    if starting and job.available_at > runtime.clock():
         raise _Skip
     return job
 
@@ -145,20 +152,21 @@ async def _lease(runtime: Runtime, job_id: uuid.UUID) -> tuple[str, dict[str, An
 
 async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
     name, attempt, run_id = "?", 1, None
-    finished = False
+    wrote = finished = False
     try:
         name, payload, attempt, run_id = await _lease(runtime, job_id)
         handler = JOBS[name]
 
         @asynccontextmanager
         async def write() -> AsyncIterator[AsyncSession]:
-            nonlocal finished
-            if finished:
+            nonlocal wrote, finished
+            if wrote:
                 raise RuntimeError(f"job {name!r} wrote its results twice")
+            wrote = True
             async with runtime.db.sessions() as session:
                 async with session.begin():
                     await begin_write(session)
-                    job = await _pending_job(runtime, session, job_id, skip_locked=False)
+                    job = await _pending_job(runtime, session, job_id, starting=False)
                     if job.run_id != run_id:
                         raise _LeaseLost
                     yield session
@@ -167,7 +175,7 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
                     job.attempts = attempt
                     job.locked_until = None
                     job.run_id = None
-                    finished = True
+                finished = True  # committed
                 runtime.dispatch(take_pending(session))
 
         async with runtime.db.sessions() as reader:
@@ -183,13 +191,20 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
                     await reader.rollback()
 
             await handler(JobContext(reader, runtime, str(job_id), attempt, read, write), payload)
-        if not finished:
+        if not wrote:
             async with write():
                 pass
+        if not finished:
+            raise RuntimeError(f"job {name!r} went on after its results failed to commit")
         return True
     except (_Skip, _LeaseLost):
         return False
     except Exception as exc:  # a job's failure is recorded, never lost
+        if run_id is None:
+            # The lease itself failed: the row is not ours to change. Its claim runs out and
+            # the sweeper sends it again.
+            log.warning("job not leased", job_id=str(job_id), error=str(exc))
+            return False
         await _failed(runtime, job_id, name, attempt, exc, run_id=run_id)
     return False
 
@@ -229,9 +244,12 @@ async def _reschedule(
     now: datetime = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
-        job = await session.get(OutboxJob, job_id)
-        if job is None or (run_id is not None and job.run_id != run_id):
-            return  # gone, or taken over by another run of a phased job
+        query = select(OutboxJob).where(OutboxJob.id == job_id)
+        if runtime.db.dialect == "postgresql":
+            query = query.with_for_update()
+        job = (await session.execute(query)).scalar_one_or_none()
+        if job is None or job.done_at is not None or (run_id is not None and job.run_id != run_id):
+            return  # gone, done by another run, or taken over by another run of a phased job
         job.attempts = attempt
         job.last_error = error
         job.locked_until = None

@@ -392,6 +392,45 @@ def test_an_unreachable_server_is_a_retryable_result_not_an_exception(
     assert len(sleeps.delays) == 2
 
 
+def test_a_server_that_never_speaks_http2_times_out(
+    p8_key: ec.EllipticCurvePrivateKey, tmp_path: Path
+) -> None:
+    """TLS with ALPN h2 completes, then nothing: no SETTINGS ever comes. Opening the
+    connection is bounded by the timeout like any request, and the socket is dropped."""
+    ca, ca_key = make_ca("silent CA")
+    cert, key = issue_leaf(ca, ca_key, "127.0.0.1", server=True)
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(PEM))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(PEM))
+    (tmp_path / "key.pem").write_bytes(pem_key(key))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.set_alpn_protocols(["h2"])
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await reader.read()  # read the preface and everything after; answer nothing
+
+    async def scenario() -> PushResult:
+        server = await asyncio.start_server(silent, "127.0.0.1", 0, ssl=context)
+        port = server.sockets[0].getsockname()[1]
+        client = ApnsClient(
+            TokenAuth(pem_key(p8_key), KEY_ID, TEAM),
+            base_url=f"https://127.0.0.1:{port}",
+            ca_file=str(tmp_path / "ca.pem"),
+            timeout=0.3,
+            retries=0,
+        )
+        async with server, client:
+            # Bounded here so that a regression fails instead of hanging the suite.
+            return await asyncio.wait_for(client.push(TOKEN, TOPIC), 20)
+
+    result = run(scenario())
+    assert (result.status, result.reason) == (None, "Timeout")
+    assert result.retryable
+    assert len(accepted) == 1
+
+
 # -- tokens ----------------------------------------------------------------------------
 
 

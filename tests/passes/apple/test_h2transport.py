@@ -343,3 +343,71 @@ def test_protocol_errors_fail_every_stream_with_a_goaway(frame: bytes, reason: s
         assert peer.pipe.written[3] == 7  # GOAWAY
 
     run(scenario())
+
+
+def test_every_request_block_starts_with_a_table_size_update_to_zero() -> None:
+    # A server that asked for a smaller table than the default requires the update.
+    assert TEMPLATE.block(b"/3/device/ab")[0] == 0x20
+
+
+def test_a_raised_stream_limit_wakes_every_request_it_makes_room_for() -> None:
+    async def scenario() -> None:
+        peer = Peer(max_concurrent_streams=1)  # as APNs on a token connection, at first
+        await peer.pump()
+        tasks = [
+            asyncio.ensure_future(peer.client.request(TEMPLATE.block(b"/3/device/ab"), b"{}"))
+            for _ in range(20)
+        ]
+        await peer.pump()
+        assert len(peer.client.streams) == 1
+        peer.server.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100})
+        await peer.pump(5)
+        assert len(peer.client.streams) == 20
+        for stream_id in list(peer.client.streams):
+            peer.answer(stream_id)
+        await peer.pump()
+        assert [r.status for r in await asyncio.gather(*tasks)] == [200] * 20
+
+    run(scenario())
+
+
+def test_a_body_larger_than_the_window_goes_out_as_the_window_opens() -> None:
+    """With a 3-byte stream window the body goes in pieces of at most 3 bytes, each after
+    the server's WINDOW_UPDATE (the peer acknowledges what it reads)."""
+
+    async def scenario() -> None:
+        peer = Peer(initial_window_size=3)
+        await peer.pump()
+        results: list[Response | Exception] = []
+        template = RequestTemplate(b"apns.test:443", [(b"apns-topic", b"t")], 10)
+        peer.client.submit(template.block(b"/3/device/ab"), b'{"a":"bc"}', results.append)
+        for _ in range(10):
+            await peer.pump()
+        pieces = [e.data for e in peer.pipe.events if isinstance(e, h2.events.DataReceived)]
+        assert b"".join(pieces) == b'{"a":"bc"}'
+        assert len(pieces) >= 4
+        assert max(len(p) for p in pieces) <= 3
+        assert any(isinstance(e, h2.events.StreamEnded) for e in peer.pipe.events)
+        peer.answer(1)
+        await peer.pump()
+        assert [r.status for r in results] == [200]  # type: ignore[union-attr]
+
+    run(scenario())
+
+
+def test_a_200_whose_body_follows_keeps_its_headers() -> None:
+    async def scenario() -> None:
+        peer = Peer()
+        results: list[Response | Exception] = []
+        for _ in range(3):  # the first answers shrink the server's table to 0
+            peer.client.submit(TEMPLATE.block(b"/3/device/ab"), b"{}", results.append)
+            await peer.pump()
+        for stream_id in (1, 3, 5):
+            peer.answer(stream_id, 200, b"{}")  # HEADERS, then DATA with END_STREAM
+        await peer.pump()
+        assert peer.client.decoder.header_table_size == 0
+        assert [(r.status, r.headers, r.body) for r in results] == [  # type: ignore[union-attr]
+            (200, {"apns-id": f"ID-{i}"}, b"{}") for i in (1, 3, 5)
+        ]
+
+    run(scenario())

@@ -168,12 +168,14 @@ Callback = Callable[["Response | TransportError"], None]
 
 class _Stream:
     __slots__ = (
-        "body", "callback", "deadline", "headers", "pending", "received", "status", "window",
+        "block", "body", "callback", "deadline", "headers", "pending", "received", "status",
+        "window",
     )  # fmt: skip
 
     def __init__(self, callback: Callback, window: int, deadline: float) -> None:
         self.callback = callback
         self.headers: dict[str, str] | None = None
+        self.block: bytes | None = None  # an undecoded ":status: 200" block (fast path)
         self.window = window
         self.deadline = deadline
         self.status = 0
@@ -312,8 +314,9 @@ class _Connection(asyncio.Protocol):
             # changes no decoder state: answer from its first byte, decode the rest on demand.
             if stream is not None and not stream.status:
                 stream.status = 200
+                stream.block = block
                 if flags & END_STREAM:
-                    self._finish(stream_id, stream, block)
+                    self._finish(stream_id, stream)
             return
         try:
             fields = _decode(decoder, block)
@@ -328,7 +331,7 @@ class _Connection(asyncio.Protocol):
                 stream.status = code
                 stream.headers = _header_dict(fields)
         if flags & END_STREAM:
-            self._finish(stream_id, stream, None)
+            self._finish(stream_id, stream)
 
     def _data(self, stream_id: int, flags: int, payload: bytes) -> None:
         self.unacknowledged += len(payload)
@@ -342,7 +345,7 @@ class _Connection(asyncio.Protocol):
             self.out += _frame(WINDOW_UPDATE, 0, stream_id, _HEADER.pack(stream.received))
             stream.received = 0
         if flags & END_STREAM:
-            self._finish(stream_id, stream, None)
+            self._finish(stream_id, stream)
 
     def _settings(self, payload: bytes) -> None:
         if len(payload) % 6:
@@ -358,6 +361,8 @@ class _Connection(asyncio.Protocol):
                 for stream in self.streams.values():
                     stream.window += delta
             elif key == MAX_FRAME_SIZE:
+                if not _FRAME_LIMIT <= value <= 2**24 - 1:
+                    raise _ProtocolError(PROTOCOL_ERROR, f"SETTINGS_MAX_FRAME_SIZE {value}")
                 self.max_frame = value
         self.out += _frame(SETTINGS, ACK, 0)
         self._send_blocked()
@@ -389,12 +394,12 @@ class _Connection(asyncio.Protocol):
         self._close_when_idle()
 
     # -- streams -----------------------------------------------------------------------------
-    def _finish(self, stream_id: int, stream: _Stream, block: bytes | None) -> None:
+    def _finish(self, stream_id: int, stream: _Stream) -> None:
         del self.streams[stream_id]
         headers = stream.headers
-        if block is None and headers is None:
+        if stream.block is None and headers is None:
             headers = {}
-        stream.callback(Response(stream.status, headers, bytes(stream.body), block))
+        stream.callback(Response(stream.status, headers, bytes(stream.body), stream.block))
         self._wake()
         self._close_when_idle()
 
@@ -403,6 +408,7 @@ class _Connection(asyncio.Protocol):
         if stream is not None:
             stream.callback(error)
         self._wake()
+        self._close_when_idle()
 
     def _fail_all(self, error: TransportError) -> None:
         self.closed = True
@@ -414,13 +420,12 @@ class _Connection(asyncio.Protocol):
 
     def _abort(self, code: int, message: str) -> None:
         """A connection error: GOAWAY with ``code``, fail every stream, drop the socket."""
-        last = max(self.streams, default=0)
-        with contextlib.suppress(Exception):
-            self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(last) + _HEADER.pack(code))
-            self._flush_now()
+        # A client's GOAWAY names the last server-initiated stream it took: none.
+        self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(0) + _HEADER.pack(code))
+        self._flush_now()
         self._fail_all(ConnectionDropped(f"HTTP/2 protocol error: {message}"))
         if self.transport is not None:
-            self.transport.abort()
+            self.transport.close()  # after the GOAWAY is written
 
     def _close_when_idle(self) -> None:
         if self.closed and not self.streams and self.transport is not None:
@@ -446,11 +451,13 @@ class _Connection(asyncio.Protocol):
             )
 
     def _wake(self) -> None:
-        while self.waiting and self.has_capacity:
+        """Wake as many waiting requests as there are free streams (all, once closed)."""
+        free = self.max_streams - len(self.streams)
+        while self.waiting and (free > 0 or self.closed):
             waiter = self.waiting.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
+                free -= 1
 
     def _wake_all(self) -> None:
         while self.waiting:
@@ -459,28 +466,29 @@ class _Connection(asyncio.Protocol):
                 waiter.set_result(None)
 
     # -- output ------------------------------------------------------------------------------
-    def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> bool:
-        """Send the whole body now if both windows allow; False leaves it for later."""
-        size = len(body)
-        if size > self.window or size > stream.window:
-            return False
-        self.window -= size
-        stream.window -= size
+    def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> bytes:
+        """Send as much of a non-empty ``body`` as both flow-control windows allow, ending
+        the stream with its last byte; return what is left for a later WINDOW_UPDATE."""
+        allowed = min(len(body), self.window, stream.window)
+        if allowed <= 0:
+            return body
+        self.window -= allowed
+        stream.window -= allowed
         limit = self.max_frame
-        for start in range(0, max(size, 1), limit):
-            chunk = body[start : start + limit]
-            last = start + limit >= size
-            self.out += _frame(DATA, END_STREAM if last else 0, stream_id, chunk)
-        return True
+        for start in range(0, allowed, limit):
+            end = min(start + limit, allowed)
+            last = end == len(body)
+            self.out += _frame(DATA, END_STREAM if last else 0, stream_id, body[start:end])
+        return body[allowed:]
 
     def _send_blocked(self) -> None:
         while self.blocked:
             stream_id = self.blocked[0]
             stream = self.streams.get(stream_id)
             if stream is not None and stream.pending is not None:
-                if not self._send_body(stream_id, stream, stream.pending):
+                stream.pending = self._send_body(stream_id, stream, stream.pending) or None
+                if stream.pending is not None:
                     return
-                stream.pending = None
             self.blocked.popleft()
 
     def _flush(self) -> None:
@@ -523,9 +531,11 @@ class _Connection(asyncio.Protocol):
             self.out += _frame(HEADERS if first else CONTINUATION, flags, stream_id, chunk)
         if not body:
             self.out += _frame(DATA, END_STREAM, stream_id)
-        elif not self._send_body(stream_id, stream, body):
-            stream.pending = body
-            self.blocked.append(stream_id)
+        else:
+            rest = self._send_body(stream_id, stream, body)
+            if rest:
+                stream.pending = rest
+                self.blocked.append(stream_id)
         if self.sweeper is None:
             self.sweeper = self.loop.call_later(self.timeout + 0.01, self._sweep)
         self._flush()
@@ -534,7 +544,12 @@ class _Connection(asyncio.Protocol):
         while not self.has_capacity:
             waiter = self.loop.create_future()
             self.waiting.append(waiter)
-            await waiter
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: pass the free stream on
+                raise
         future: asyncio.Future[Response] = self.loop.create_future()
 
         def done(result: Response | TransportError) -> None:
@@ -602,6 +617,9 @@ class RequestTemplate:
     ) -> None:
         self._head = b"".join(
             (
+                # A dynamic table size update to 0: we never index, and a server that asked
+                # for a table smaller than the default requires the update (RFC 7541 §4.2).
+                b"\x20",
                 encode_field(b":method", b"POST"),
                 encode_field(b":scheme", b"https"),
                 encode_field(b":authority", authority),
@@ -664,14 +682,7 @@ class H2Pool:
                 return current
             loop = asyncio.get_running_loop()
             try:
-                _, protocol = await asyncio.wait_for(
-                    loop.create_connection(
-                        lambda: _Connection(self.timeout), self.host, self.port,
-                        ssl=self.context, server_hostname=self.host,
-                    ),
-                    self.timeout,
-                )  # fmt: skip
-                await protocol.ready
+                protocol = await asyncio.wait_for(self._connect(loop), self.timeout)
             except TimeoutError as error:
                 raise StreamTimeout("connecting to APNs timed out") from error
             except (OSError, ssl.SSLError) as error:
@@ -680,6 +691,19 @@ class H2Pool:
                 current.transport.abort()  # already closed for requests: drop it now
             self.slots[index] = protocol
             return protocol
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        """A connection whose server has sent its SETTINGS; dropped if that never comes."""
+        transport, protocol = await loop.create_connection(
+            lambda: _Connection(self.timeout), self.host, self.port,
+            ssl=self.context, server_hostname=self.host,
+        )  # fmt: skip
+        try:
+            await protocol.ready
+        except BaseException:
+            transport.abort()
+            raise
+        return protocol
 
     async def post(self, template: RequestTemplate, path: str, body: bytes) -> Response:
         """``POST path`` with ``template``'s headers and ``body``; raises
