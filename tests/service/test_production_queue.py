@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,9 @@ from passmint.config import QueueMode, Settings
 from passmint.models import OutboxJob
 from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
-from passmint.worker.outbox import enqueue
+from passmint.worker.outbox import enqueue, take_pending
 from passmint.worker.registry import JobContext, job
+from passmint.worker.runner import claim_due, run_job
 from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.service.test_serve_e2e import BIN, cycle, free_port, issue
@@ -212,8 +214,6 @@ async def test_a_job_sent_twice_runs_once(settings: Settings) -> None:
     """The dispatcher and the sweeper may both send a job (PostgreSQL, several workers)."""
     if not settings.resolved_database_url().startswith("postgresql"):
         pytest.skip("several workers run jobs only with PostgreSQL")
-    from passmint.worker.runner import run_job
-
     marker = str(uuid.uuid4())
     runtime = Runtime(settings)
     await runtime.start(worker=False, migrate=False)
@@ -260,31 +260,22 @@ async def _markers(runtime: Runtime) -> list[str]:
 
 
 @pytest.mark.anyio
-async def test_a_phased_job_sent_twice_runs_once(settings: Settings) -> None:
+async def test_a_phased_job_sent_twice_runs_once(runtime: Runtime) -> None:
     """A phased job gives up its row lock while it waits on the network: its run id keeps a
     second dispatch of it from running it again."""
-    from passmint.worker.runner import run_job
-
     marker = str(uuid.uuid4())
-    runtime = Runtime(settings)
-    await runtime.start(worker=False, migrate=False)
-    try:
-        async with runtime.db.sessions() as session, session.begin():
-            sent = await enqueue(
-                session, "tests.phased_mark", {"value": marker}, now=runtime.clock()
-            )
-        started = PHASED_STARTED.setdefault(marker, asyncio.Event())
-        first = asyncio.ensure_future(run_job(runtime, sent.id))
-        await started.wait()
-        second = await run_job(runtime, sent.id)  # while the first waits on "the network"
-        results = [await first, second, await run_job(runtime, sent.id)]
-        markers = await _markers(runtime)
-        async with runtime.db.sessions() as session:
-            job_row = await session.get(OutboxJob, sent.id)
-            assert job_row is not None
-            done, run_id, attempts = job_row.done_at, job_row.run_id, job_row.attempts
-    finally:
-        await runtime.stop()
+    async with runtime.db.sessions() as session, session.begin():
+        sent = await enqueue(session, "tests.phased_mark", {"value": marker}, now=runtime.clock())
+    started = PHASED_STARTED.setdefault(marker, asyncio.Event())
+    first = asyncio.ensure_future(run_job(runtime, sent.id))
+    await started.wait()
+    second = await run_job(runtime, sent.id)  # while the first waits on "the network"
+    results = [await first, second, await run_job(runtime, sent.id)]
+    markers = await _markers(runtime)
+    async with runtime.db.sessions() as session:
+        job_row = await session.get(OutboxJob, sent.id)
+        assert job_row is not None
+        done, run_id, attempts = job_row.done_at, job_row.run_id, job_row.attempts
     assert results == [True, False, False]
     assert PHASED_RUNS.count(marker) == 1
     assert markers.count(marker) == 1
@@ -294,28 +285,21 @@ async def test_a_phased_job_sent_twice_runs_once(settings: Settings) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_phased_job_that_lost_its_run_records_nothing(settings: Settings) -> None:
+async def test_a_phased_job_that_lost_its_run_records_nothing(runtime: Runtime) -> None:
     """If another worker took the job over (its lease ran out), the first run's results are
     not written: only the run that holds the job records and completes it."""
-    from passmint.worker.runner import run_job
-
     marker = str(uuid.uuid4())
-    runtime = Runtime(settings)
-    await runtime.start(worker=False, migrate=False)
-    try:
-        async with runtime.db.sessions() as session, session.begin():
-            sent = await enqueue(
-                session, "tests.phased_mark", {"value": marker, "steal": True, "wait": 0},
-                now=runtime.clock(),
-            )  # fmt: skip
-        ran = await run_job(runtime, sent.id)
-        markers = await _markers(runtime)
-        async with runtime.db.sessions() as session:
-            job_row = await session.get(OutboxJob, sent.id)
-            assert job_row is not None
-            done = job_row.done_at
-    finally:
-        await runtime.stop()
+    async with runtime.db.sessions() as session, session.begin():
+        sent = await enqueue(
+            session, "tests.phased_mark", {"value": marker, "steal": True, "wait": 0},
+            now=runtime.clock(),
+        )  # fmt: skip
+    ran = await run_job(runtime, sent.id)
+    markers = await _markers(runtime)
+    async with runtime.db.sessions() as session:
+        job_row = await session.get(OutboxJob, sent.id)
+        assert job_row is not None
+        done = job_row.done_at
     assert ran is False
     assert marker not in markers
     assert done is None
@@ -323,62 +307,43 @@ async def test_a_phased_job_that_lost_its_run_records_nothing(settings: Settings
 
 @pytest.mark.anyio
 async def test_a_phased_job_whose_run_died_runs_again_once_its_lease_ran_out(
-    settings: Settings,
+    runtime: Runtime,
 ) -> None:
     """A run that crashed or was cancelled leaves its run id on the job. When the lease
     runs out the sweep claims the job and the next run does it."""
-    from datetime import timedelta
-
-    from passmint.worker.runner import claim_due, run_job
-
     marker = str(uuid.uuid4())
-    runtime = Runtime(settings)
-    await runtime.start(worker=False, migrate=False)
-    try:
-        async with runtime.db.sessions() as session, session.begin():
-            sent = await enqueue(
-                session, "tests.phased_mark", {"value": marker, "wait": 0}, now=runtime.clock()
-            )
-            await session.flush()
-            sent.run_id = uuid.uuid4()  # the dead run
-            sent.locked_until = runtime.clock() - timedelta(seconds=1)  # its lease ran out
-        claimed = await claim_due(runtime, 10)
-        ran = await run_job(runtime, sent.id)
-        markers = await _markers(runtime)
-    finally:
-        await runtime.stop()
+    async with runtime.db.sessions() as session, session.begin():
+        sent = await enqueue(
+            session, "tests.phased_mark", {"value": marker, "wait": 0}, now=runtime.clock()
+        )
+        await session.flush()
+        sent.run_id = uuid.uuid4()  # the dead run
+        sent.locked_until = runtime.clock() - timedelta(seconds=1)  # its lease ran out
+    claimed = await claim_due(runtime, 10)
+    ran = await run_job(runtime, sent.id)
+    markers = await _markers(runtime)
     assert claimed == [sent.id]
     assert ran is True
     assert markers.count(marker) == 1
 
 
 @pytest.mark.anyio
-async def test_a_delayed_job_waits_however_early_it_is_sent(settings: Settings) -> None:
+async def test_a_delayed_job_waits_however_early_it_is_sent(runtime: Runtime) -> None:
     """A delayed job is not handed to a worker at commit, and a dispatch that arrives early
     (a duplicate, a Redis message) does not run it before it is due."""
-    from datetime import timedelta
-
-    from passmint.worker.outbox import take_pending
-    from passmint.worker.runner import claim_due, run_job
-
     marker = str(uuid.uuid4())
-    runtime = Runtime(settings)
-    await runtime.start(worker=False, migrate=False)
-    try:
-        async with runtime.db.sessions() as session, session.begin():
-            sent = await enqueue(
-                session, "tests.mark", {"value": marker}, now=runtime.clock(),
-                delay=timedelta(minutes=5),
-            )  # fmt: skip
-            pending = take_pending(session)
-        early = await run_job(runtime, sent.id)
-        claimed_early = await claim_due(runtime, 10)
-        later = runtime.clock() + timedelta(minutes=6)
-        runtime.clock = lambda: later
-        claimed = await claim_due(runtime, 10)
-        ran = await run_job(runtime, sent.id)
-    finally:
-        await runtime.stop()
+    async with runtime.db.sessions() as session, session.begin():
+        sent = await enqueue(
+            session, "tests.mark", {"value": marker}, now=runtime.clock(),
+            delay=timedelta(minutes=5),
+        )  # fmt: skip
+        pending = take_pending(session)
+    early = await run_job(runtime, sent.id)
+    claimed_early = await claim_due(runtime, 10)
+    later = runtime.clock() + timedelta(minutes=6)
+    runtime.clock = lambda: later
+    claimed = await claim_due(runtime, 10)
+    ran = await run_job(runtime, sent.id)
     assert pending == []
     assert (early, claimed_early) == (False, [])
     assert (claimed, ran) == ([sent.id], True)

@@ -74,30 +74,19 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
 
     A phased job (see :mod:`.registry`) is leased in a short transaction instead, runs with
     no transaction held across its I/O, and is marked done in its own write transaction."""
-    async with runtime.db.sessions() as session:
-        job = await session.get(OutboxJob, job_id)
-        phased = job is not None and job.name in PHASED
-    if phased:
-        return await _run_phased(runtime, job_id)
     name, attempt = "?", 1
+    run_id: uuid.UUID | None = None
     async with runtime.db.sessions() as session:
         try:
             async with session.begin():
                 await begin_write(session)
                 job = await _pending_job(runtime, session, job_id)
                 name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
-                handler = JOBS.get(name)
-                if handler is None:
-                    job.failed_at = runtime.clock()
-                    job.last_error = f"no handler for job {name!r}"
-                    raise _NoHandler
-                await handler(JobContext(session, runtime, str(job_id), attempt), payload)
-                await run_before_commit(session)
-                job.done_at = runtime.clock()
-                job.attempts = attempt
-                job.locked_until = None
+                if name in PHASED:
+                    run_id = _lease(runtime, job)  # committed as this block ends
+                else:
+                    await _run_here(runtime, session, job, payload, attempt)
             runtime.dispatch(take_pending(session))
-            return True
         except _Skip:
             return False
         except _NoHandler:
@@ -107,7 +96,21 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
         except Exception as exc:  # a job's failure is recorded, never lost
             take_pending(session)
             await _failed(runtime, job_id, name, attempt, exc)
-        return False
+            return False
+    if run_id is None:
+        return True
+    return await _run_phased(runtime, job_id, name, payload, attempt, run_id)
+
+
+async def _run_here(
+    runtime: Runtime, session: AsyncSession, job: OutboxJob, payload: dict[str, Any], attempt: int
+) -> None:
+    """Run an ordinary job in the claiming transaction and mark it done there."""
+    handler = JOBS.get(job.name)
+    if handler is None:
+        raise _NoHandler
+    await handler(JobContext(session, runtime, str(job.id), attempt), payload)
+    await _complete(runtime, session, job, attempt)
 
 
 class _NoHandler(Exception):
@@ -135,49 +138,47 @@ class _LeaseLost(Exception):
     """Another worker took the job over (our lease ran out): our results are not recorded."""
 
 
-async def _lease(runtime: Runtime, job_id: uuid.UUID) -> tuple[str, dict[str, Any], int, uuid.UUID]:
-    """Take the job for :data:`LEASE` in a short transaction: (name, payload, attempt, run
-    id). A run that crashed holds it only until its lease runs out."""
+def _lease(runtime: Runtime, job: OutboxJob) -> uuid.UUID:
+    """Give the locked ``job`` to a new run for :data:`LEASE` (a run that died holds it
+    only until then); ``_Skip`` while another run holds it."""
     now = runtime.clock()
-    async with runtime.db.sessions() as session, session.begin():
-        await begin_write(session)
-        job = await _pending_job(runtime, session, job_id)
-        if job.run_id is not None and job.locked_until is not None and job.locked_until > now:
-            raise _Skip  # another run of it is in progress
-        run_id = uuid.uuid4()
-        job.run_id = run_id
-        job.locked_until = now + LEASE
-        return job.name, dict(job.payload), job.attempts + 1, run_id
+    if job.run_id is not None and job.locked_until is not None and job.locked_until > now:
+        raise _Skip
+    job.run_id = uuid.uuid4()
+    job.locked_until = now + LEASE
+    return job.run_id
 
 
-async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
-    name, attempt, run_id = "?", 1, None
+async def _run_phased(
+    runtime: Runtime,
+    job_id: uuid.UUID,
+    name: str,
+    payload: dict[str, Any],
+    attempt: int,
+    run_id: uuid.UUID,
+) -> bool:
+    """Run a leased phased job: it reads, does its I/O with no transaction open, and its
+    :meth:`~JobContext.write` commits its results with its completion."""
     wrote = finished = False
+
+    @asynccontextmanager
+    async def write() -> AsyncIterator[AsyncSession]:
+        nonlocal wrote, finished
+        if wrote:
+            raise RuntimeError(f"job {name!r} wrote its results twice")
+        wrote = True
+        async with runtime.db.sessions() as session:
+            async with session.begin():
+                await begin_write(session)
+                job = await _pending_job(runtime, session, job_id, starting=False)
+                if job.run_id != run_id:
+                    raise _LeaseLost
+                yield session
+                await _complete(runtime, session, job, attempt)
+            finished = True  # committed
+            runtime.dispatch(take_pending(session))
+
     try:
-        name, payload, attempt, run_id = await _lease(runtime, job_id)
-        handler = JOBS[name]
-
-        @asynccontextmanager
-        async def write() -> AsyncIterator[AsyncSession]:
-            nonlocal wrote, finished
-            if wrote:
-                raise RuntimeError(f"job {name!r} wrote its results twice")
-            wrote = True
-            async with runtime.db.sessions() as session:
-                async with session.begin():
-                    await begin_write(session)
-                    job = await _pending_job(runtime, session, job_id, starting=False)
-                    if job.run_id != run_id:
-                        raise _LeaseLost
-                    yield session
-                    await run_before_commit(session)
-                    job.done_at = runtime.clock()
-                    job.attempts = attempt
-                    job.locked_until = None
-                    job.run_id = None
-                finished = True  # committed
-                runtime.dispatch(take_pending(session))
-
         async with runtime.db.sessions() as reader:
 
             @asynccontextmanager
@@ -190,7 +191,8 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
                     reader.expunge_all()
                     await reader.rollback()
 
-            await handler(JobContext(reader, runtime, str(job_id), attempt, read, write), payload)
+            context = JobContext(reader, runtime, str(job_id), attempt, read, write)
+            await JOBS[name](context, payload)
         if not wrote:
             async with write():
                 pass
@@ -200,13 +202,17 @@ async def _run_phased(runtime: Runtime, job_id: uuid.UUID) -> bool:
     except (_Skip, _LeaseLost):
         return False
     except Exception as exc:  # a job's failure is recorded, never lost
-        if run_id is None:
-            # The lease itself failed: the row is not ours to change. Its claim runs out and
-            # the sweeper sends it again.
-            log.warning("job not leased", job_id=str(job_id), error=str(exc))
-            return False
         await _failed(runtime, job_id, name, attempt, exc, run_id=run_id)
     return False
+
+
+async def _complete(runtime: Runtime, session: AsyncSession, job: OutboxJob, attempt: int) -> None:
+    """Mark ``job`` done in the transaction that holds its results."""
+    await run_before_commit(session)
+    job.done_at = runtime.clock()
+    job.attempts = attempt
+    job.locked_until = None
+    job.run_id = None
 
 
 async def _failed(
@@ -244,12 +250,12 @@ async def _reschedule(
     now: datetime = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
-        query = select(OutboxJob).where(OutboxJob.id == job_id)
-        if runtime.db.dialect == "postgresql":
-            query = query.with_for_update()
-        job = (await session.execute(query)).scalar_one_or_none()
-        if job is None or job.done_at is not None or (run_id is not None and job.run_id != run_id):
-            return  # gone, done by another run, or taken over by another run of a phased job
+        try:
+            job = await _pending_job(runtime, session, job_id, starting=False)
+        except _Skip:
+            return  # gone, or done by another run
+        if run_id is not None and job.run_id != run_id:
+            return  # taken over by another run of a phased job
         job.attempts = attempt
         job.last_error = error
         job.locked_until = None

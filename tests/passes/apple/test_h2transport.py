@@ -321,14 +321,16 @@ def test_a_stream_without_an_answer_times_out_and_is_cancelled() -> None:
 
 
 @pytest.mark.parametrize(
-    ("frame", "reason"),
+    ("frame", "reason", "code"),
     [
-        (_frame(5, 0x4, 1, b"\x00\x00\x00\x02"), "server push was disabled"),
-        (b"\x00\x50\x00" + b"\x00\x00\x00\x00\x00\x01", "a frame of 20480 bytes"),
-        (_frame(9, 0x4, 1, b""), "an unexpected CONTINUATION frame"),
+        (_frame(5, 0x4, 1, b"\x00\x00\x00\x02"), "server push was disabled", 1),
+        (b"\x00\x50\x00" + b"\x00\x00\x00\x00\x00\x01", "a frame of 20480 bytes", 6),
+        (_frame(9, 0x4, 1, b""), "an unexpected CONTINUATION frame", 1),
     ],
 )
-def test_protocol_errors_fail_every_stream_with_a_goaway(frame: bytes, reason: str) -> None:
+def test_protocol_errors_fail_every_stream_with_a_goaway(
+    frame: bytes, reason: str, code: int
+) -> None:
     async def scenario() -> None:
         peer = Peer()
         results: list[Response | Exception] = []
@@ -341,6 +343,7 @@ def test_protocol_errors_fail_every_stream_with_a_goaway(frame: bytes, reason: s
         assert reason in str(results[0])
         assert peer.pipe.closing
         assert peer.pipe.written[3] == 7  # GOAWAY
+        assert peer.pipe.written[9:17] == bytes(4) + code.to_bytes(4, "big")  # stream 0, code
 
     run(scenario())
 

@@ -419,17 +419,23 @@ class _Connection(asyncio.Protocol):
         self._wake_all()
 
     def _abort(self, code: int, message: str) -> None:
-        """A connection error: GOAWAY with ``code``, fail every stream, drop the socket."""
+        """A connection error: GOAWAY with ``code``, fail every stream, close."""
+        self._goodbye(code)  # before the streams fail: the last one would close with NO_ERROR
+        self._fail_all(ConnectionDropped(f"HTTP/2 protocol error: {message}"))
+
+    def _goodbye(self, code: int = NO_ERROR) -> None:
+        """Send GOAWAY with ``code`` and close the socket once it is written."""
+        if self.transport is None or self.transport.is_closing():
+            return
         # A client's GOAWAY names the last server-initiated stream it took: none.
         self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(0) + _HEADER.pack(code))
         self._flush_now()
-        self._fail_all(ConnectionDropped(f"HTTP/2 protocol error: {message}"))
-        if self.transport is not None:
-            self.transport.close()  # after the GOAWAY is written
+        self.transport.close()
 
     def _close_when_idle(self) -> None:
-        if self.closed and not self.streams and self.transport is not None:
-            self.transport.abort()  # after GOAWAY nothing more will come on this connection
+        """A connection that takes no more requests closes with its last stream."""
+        if self.closed and not self.streams:
+            self._goodbye()
 
     def _sweep(self) -> None:
         """Fail the streams that waited longer than the timeout, oldest first."""
@@ -567,21 +573,14 @@ class _Connection(asyncio.Protocol):
         """Take no more requests; GOAWAY and close once the streams in flight are done."""
         self.closed = True
         self._wake_all()
-        if not self.streams and self.transport is not None and not self.transport.is_closing():
-            self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(0) + _HEADER.pack(NO_ERROR))
-            self._flush_now()
-            self.transport.close()
+        self._close_when_idle()
 
     async def aclose(self, grace: float) -> None:
         """GOAWAY, close, and wait until the socket is really gone (TLS shuts down late)."""
         self.closed = True
         if self.transport is None:
             return
-        if not self.transport.is_closing():
-            # The last stream id of a client's GOAWAY names server-initiated streams: none.
-            self.out += _frame(GOAWAY, 0, 0, _HEADER.pack(0) + _HEADER.pack(NO_ERROR))
-            self._flush_now()
-            self.transport.close()
+        self._goodbye()
         # A TLS close waits for the peer's close_notify, which servers often never send:
         # give it a moment, then drop the socket.
         try:

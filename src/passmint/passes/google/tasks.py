@@ -440,7 +440,7 @@ async def _record(
             row = current.get(plan.pass_id)
             if row is not None and _snapshot(row) != plan.snapshot:
                 stale.append(str(plan.pass_id))
-        await _spend(ctx, plan)
+        _spend(ctx, plan)
         if plan.write_object or plan.message is not None:
             events.append(
                 {
@@ -490,32 +490,21 @@ async def _record(
             )
 
 
-async def _spend(ctx: PassContext, plan: _Plan) -> None:
+def _spend(ctx: PassContext, plan: _Plan) -> None:
     """Record the notifications this plan sent against the pass's 24-hour budget.
 
     The budget was read in the plan phase and the notifying writes went out with no
     transaction open, so two sync jobs of one pass running at the same time can both have
     seen the last notification left and both used it: the window is from one job's plan
     to the other's record. Closing it would take a reservation committed before the REST
-    calls (a second write transaction per run, which phased jobs do not have). Here the
-    budget is re-counted with the pass row locked (the caller's ``passes_for_update``)
-    and what was sent is recorded all the same, so the count never falls behind Google's:
-    later syncs see the budget spent. Google enforces the same quota itself (an
-    ``addMessage`` over it is resent as ``TEXT``; a ``NOTIFY_ON_UPDATE`` over it notifies
-    nobody), so an overspend costs at most a quota answer, never an extra notification
-    beyond Google's limit."""
+    calls (a second write transaction per run, which phased jobs do not have). What was
+    sent is recorded all the same, with the pass row locked (the caller's
+    ``passes_for_update``), so the count never falls behind Google's and later syncs see
+    the budget spent. Google enforces the same quota itself (an ``addMessage`` over it is
+    resent as ``TEXT``; a ``NOTIFY_ON_UPDATE`` over it notifies nobody), so an overspend
+    costs at most a quota answer, never a notification beyond Google's limit."""
     kinds = (["update"] if plan.notify_update else []) + (
         ["message"] if plan.message_type == "TEXT_AND_NOTIFY" else []
     )
-    if not kinds:
-        return
-    left = await service.notify_budget_left(ctx, plan.pass_id)
-    if len(kinds) > left:
-        log.warning(
-            "google notification budget overspent by concurrent syncs",
-            pass_id=str(plan.pass_id),
-            sent=len(kinds),
-            left=left,
-        )
     for kind in kinds:
         service.spend_notification(ctx, plan.pass_id, kind)
