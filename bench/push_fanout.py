@@ -21,24 +21,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import func, select
 
 from bench.apns_peer import write_certs
-from bench.seed import PASS_TYPE, SECRET_KEY, recreate, seed_base, seed_passes
+from bench.seed import PASS_TYPE, SECRET_KEY, pg_url, recreate, seed_base, seed_passes
 from passmint.config import QueueMode, Settings
+from passmint.kit.ids import uuid7
 from passmint.models import Event
+from passmint.passes import tasks as _tasks  # noqa: F401 - registers the re-render job
 from passmint.passes.apple import push as _push  # noqa: F401 - registers the push job
 from passmint.passes.apple.apns import ApnsClient, CertificateAuth
 from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.passes.service import RERENDER_JOB
 from passmint.runtime import Runtime
 from passmint.worker.outbox import enqueue
 
@@ -82,7 +88,40 @@ async def baseline(port: int, ca: str, tokens: list[str]) -> None:
     assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
 
 
-async def fanout(url: str, port: int, ca: str, devices: int, concurrency: int) -> float:
+async def new_version(url: str, template: uuid.UUID) -> None:
+    """What ``PATCH /api/v1/templates/{id}`` commits for a new label: version 2 of the design
+    (same images) and the re-render job, which re-renders every pass in batches and sends a
+    push job for each batch whose passes changed."""
+    conn = await asyncpg.connect(pg_url(url))
+    try:
+        async with conn.transaction():
+            design, files = await conn.fetchrow(
+                "SELECT design, files FROM template_versions WHERE template_id = $1", template
+            )
+            changed = json.loads(design)
+            changed["fields"]["primary"][0]["label"] = "STARS"
+            now = datetime.now(UTC)
+            await conn.execute(
+                "INSERT INTO template_versions (id, template_id, version, design, files,"
+                " created_at) VALUES ($1, $2, 2, $3, $4, $5)",
+                uuid7(), template, json.dumps(changed), files, now,
+            )  # fmt: skip
+            await conn.execute("UPDATE templates SET version = 2 WHERE id = $1", template)
+            tenant = await conn.fetchval("SELECT tenant_id FROM templates WHERE id = $1", template)
+            await conn.execute(
+                "INSERT INTO outbox_jobs (id, name, payload, created_at, available_at, attempts)"
+                " VALUES ($1, $2, $3, $4, $4, 0)",
+                uuid7(), RERENDER_JOB,
+                json.dumps({"tenant_id": str(tenant), "template_id": str(template), "after": None}),
+                now,
+            )  # fmt: skip
+    finally:
+        await conn.close()
+
+
+async def fanout(
+    url: str, port: int, ca: str, devices: int, concurrency: int, from_template: bool
+) -> float:
     tenant, template = await seed_base(url)
     ids, _ = await seed_passes(url, tenant, template, 0, devices, 1)
     settings = Settings(
@@ -94,13 +133,16 @@ async def fanout(url: str, port: int, ca: str, devices: int, concurrency: int) -
     try:
         assert runtime.worker is not None
         runtime.worker.concurrency = concurrency
-        batch = settings.push_batch_size
-        async with runtime.transaction() as session:
-            for start in range(0, len(ids), batch):
-                await enqueue(session, "apple.push_passes",
-                              {"pass_ids": [str(i) for i in ids[start:start + batch]]},
-                              now=runtime.clock())  # fmt: skip
         started = time.perf_counter()
+        if from_template:
+            await new_version(url, template)
+        else:
+            batch = settings.push_batch_size
+            async with runtime.transaction() as session:
+                for start in range(0, len(ids), batch):
+                    await enqueue(session, "apple.push_passes",
+                                  {"pass_ids": [str(i) for i in ids[start:start + batch]]},
+                                  now=runtime.clock())  # fmt: skip
         await runtime.worker.run_until_idle(within=3600)
         elapsed = time.perf_counter() - started
         async with runtime.db.sessions() as session:
@@ -117,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="APNs push fan-out benchmark")
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4, help="jobs at once")
+    parser.add_argument(
+        "--from-template", action="store_true",
+        help="start from a new template version: re-render every pass, then push (end to end)",
+    )  # fmt: skip
     parser.add_argument(
         "--peer", choices=["node", "python"],
         default="node" if shutil.which("node") else "python",
@@ -147,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
 
     peer, port, ca = start_peer(args.devices, args.peer)
     try:
-        elapsed = asyncio.run(fanout(url, port, ca, args.devices, args.concurrency))
+        elapsed = asyncio.run(
+            fanout(url, port, ca, args.devices, args.concurrency, args.from_template)
+        )
         count, peer_seconds = wait_done(peer)
     finally:
         peer.terminate()

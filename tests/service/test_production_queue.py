@@ -348,3 +348,37 @@ async def test_a_delayed_job_waits_however_early_it_is_sent(runtime: Runtime) ->
     assert (early, claimed_early) == (False, [])
     assert (claimed, ran) == ([sent.id], True)
     assert RAN.count(marker) == 1
+
+
+HELD: dict[str, asyncio.Event] = {}
+
+
+@job("tests.held", phased=True)
+async def held(ctx: JobContext, payload: dict[str, object]) -> None:
+    """Waits, as on a remote server, until the test lets it go."""
+    marker = str(payload["value"])
+    PHASED_STARTED.setdefault(marker, asyncio.Event()).set()
+    await HELD.setdefault(marker, asyncio.Event()).wait()
+
+
+@pytest.mark.anyio
+async def test_the_embedded_worker_starts_new_jobs_while_others_run(runtime: Runtime) -> None:
+    """A slot that is free takes the next job at once (a PATCH's push while a long fan-out
+    waits on APNs, a re-render chain's next batch) rather than after every job already
+    running has finished."""
+    assert runtime.worker is not None
+    slow, quick = str(uuid.uuid4()), str(uuid.uuid4())
+    async with runtime.transaction() as session:
+        await enqueue(session, "tests.held", {"value": slow}, now=runtime.clock())
+    draining = asyncio.ensure_future(runtime.worker.run_until_idle())
+    await PHASED_STARTED.setdefault(slow, asyncio.Event()).wait()
+    async with runtime.transaction() as session:  # committed while the slow job runs
+        await enqueue(session, "tests.mark", {"value": quick}, now=runtime.clock())
+    for _ in range(200):
+        if quick in RAN:
+            break
+        await asyncio.sleep(0.01)
+    ran_meanwhile = quick in RAN
+    HELD.setdefault(slow, asyncio.Event()).set()
+    await draining
+    assert ran_meanwhile

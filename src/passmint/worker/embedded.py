@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -46,32 +46,53 @@ class EmbeddedWorker:
     async def run_until_idle(self, within: float = 30.0) -> None:
         """Run due jobs until none are left (for tests and one-shot commands)."""
         async with asyncio.timeout(within):
-            while await self._drain_once():
-                pass
+            await self._run_due()
 
-    async def _drain_once(self) -> bool:
-        ids = await claim_due(self.runtime, self.concurrency * 4)
-        if not ids:
-            return False
-        semaphore = asyncio.Semaphore(self.concurrency)
+    async def _run_due(self) -> bool:
+        """Keep up to ``concurrency`` jobs running, claiming more whenever a slot frees or
+        a commit brings new ones, until none is running or due; True if any ran.
 
-        async def one(job_id: uuid.UUID) -> None:
-            async with semaphore:
-                await run_job(self.runtime, job_id)
-
-        await asyncio.gather(*(one(i) for i in ids))
-        return True
+        Claiming only when a slot is free keeps a chain of jobs flowing: the next batch
+        of a template's re-render starts as soon as it is committed, beside the push jobs
+        of the batches before it, instead of after all of them."""
+        running: set[asyncio.Task[bool]] = set()
+        ran = False
+        try:
+            while True:
+                free = self.concurrency - len(running)
+                if free > 0:
+                    self._wake.clear()
+                    for job_id in await claim_due(self.runtime, free):
+                        running.add(asyncio.create_task(run_job(self.runtime, job_id)))
+                        ran = True
+                if not running:
+                    return ran
+                waits: set[asyncio.Future[Any]] = set(running)
+                woken = None
+                if len(running) < self.concurrency:
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    waits.add(woken)
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if woken is not None and not woken.done():
+                    woken.cancel()
+                for task in done & running:
+                    running.discard(task)
+                    if task.exception() is not None:  # run_job records job failures itself
+                        log.error("worker error", error=str(task.exception()))
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
 
     async def _loop(self) -> None:
         while True:
             try:
-                while await self._drain_once():
-                    pass
+                await self._run_due()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep the loop alive: the next poll retries
                 log.error("worker loop error", error=str(exc))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll):
                     await self._wake.wait()
