@@ -382,3 +382,22 @@ async def test_the_embedded_worker_starts_new_jobs_while_others_run(runtime: Run
     HELD.setdefault(slow, asyncio.Event()).set()
     await draining
     assert ran_meanwhile
+
+
+@pytest.mark.anyio
+async def test_the_sweeper_leaves_a_sent_job_to_its_message(runtime: Runtime) -> None:
+    """With a grace, a job sent at commit is claimed only once it waited that long (its
+    message was lost); a delayed job, which nobody sends, as soon as it is due."""
+    grace = timedelta(seconds=30)
+    start = runtime.clock()
+    async with runtime.db.sessions() as session, session.begin():
+        sent = await enqueue(session, "tests.mark", {"value": "sent"}, now=start)
+        delayed = await enqueue(
+            session, "tests.mark", {"value": "delayed"}, now=start, delay=timedelta(seconds=5)
+        )
+    claimed: dict[int, list[uuid.UUID]] = {}
+    for seconds in (1, 6, 31):
+        moment = start + timedelta(seconds=seconds)
+        runtime.clock = lambda moment=moment: moment  # type: ignore[misc]
+        claimed[seconds] = await claim_due(runtime, 10, grace=grace)
+    assert claimed == {1: [], 6: [delayed.id], 31: [sent.id]}

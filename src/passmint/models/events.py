@@ -13,6 +13,10 @@ from passmint.models.base import Base, id_column
 
 
 class Event(Base):
+    """Append-only. No foreign keys: a fan-out writes one row per device, and the per-row
+    referential checks would cost more than the rows (passes and tenants are never
+    deleted; see migration 0006)."""
+
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_tenant_created", "tenant_id", "created_at"),
@@ -20,8 +24,8 @@ class Event(Base):
     )
 
     id: Mapped[uuid.UUID] = id_column()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    pass_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("passes.id"))
+    tenant_id: Mapped[uuid.UUID]
+    pass_id: Mapped[uuid.UUID | None]
     kind: Mapped[str] = mapped_column(String(32))
     platform: Mapped[str | None] = mapped_column(String(16))
     device_model: Mapped[str | None] = mapped_column(String(64))

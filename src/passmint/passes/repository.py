@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import in_ids, insert_for
 from passmint.models import Asset, Counter, Pass, PassBundle, Template, TemplateVersion
 
 
@@ -108,7 +123,7 @@ async def passes_for_update(
         return []
     query = (
         select(Pass)
-        .where(Pass.tenant_id == tenant_id, Pass.id.in_(ids))
+        .where(Pass.tenant_id == tenant_id, in_ids(session, Pass.id, ids))
         .order_by(Pass.id)
         .with_for_update()
     )
@@ -147,13 +162,158 @@ async def list_passes(
     return list((await session.execute(query.order_by(Pass.id).limit(limit))).scalars())
 
 
-async def pass_ids_of_template(
-    session: AsyncSession, template_id: uuid.UUID, after: uuid.UUID | None, limit: int
+def _live_passes_of(tenant_id: uuid.UUID, template_id: uuid.UUID) -> ColumnElement[bool]:
+    return and_(
+        Pass.tenant_id == tenant_id, Pass.template_id == template_id, Pass.status != "voided"
+    )
+
+
+async def segment_bounds(
+    session: AsyncSession, tenant_id: uuid.UUID, template_id: uuid.UUID, parts: int, least: int
 ) -> list[uuid.UUID]:
-    query = select(Pass.id).where(Pass.template_id == template_id, Pass.status != "voided")
+    """Ids that split a template's live passes, in id order, into at most ``parts``
+    segments of at least ``least`` passes: each bound is the last id of its segment (the
+    last segment, up to the end, has none). Counted and numbered in the database, so a
+    template of millions of passes is never read into memory."""
+    where = _live_passes_of(tenant_id, template_id)
+    total = int(await session.scalar(select(func.count()).select_from(Pass).where(where)) or 0)
+    size = max(least, -(-total // parts))
+    if total <= size:
+        return []
+    numbered = (
+        select(Pass.id, func.row_number().over(order_by=Pass.id).label("n")).where(where)
+    ).subquery()
+    query = (
+        select(numbered.c.id)
+        .where(numbered.c.n % size == 0, numbered.c.n < total)
+        .order_by(numbered.c.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class RenderRow:
+    """What re-rendering a pass reads of it (no ORM object: a batch reads hundreds)."""
+
+    id: uuid.UUID
+    serial_number: str
+    pass_type_id: str
+    data: dict[str, Any]
+    status: str
+    auth_token_enc: bytes
+    content_hash: str
+    version: int
+    template_version: int
+    last_modified: datetime
+
+
+_RENDER_COLUMNS = (
+    Pass.id,
+    Pass.serial_number,
+    Pass.pass_type_id,
+    Pass.data,
+    Pass.status,
+    Pass.auth_token_enc,
+    Pass.content_hash,
+    Pass.version,
+    Pass.template_version,
+    Pass.last_modified,
+)
+
+
+async def passes_to_rerender(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    template_id: uuid.UUID,
+    *,
+    after: uuid.UUID | None,
+    upto: uuid.UUID | None,
+    limit: int,
+) -> list[RenderRow]:
+    """A template's live passes in ``(after, upto]``, id order, row-locked (in key order, so
+    concurrent batches never deadlock), at most ``limit``."""
+    query = select(*_RENDER_COLUMNS).where(_live_passes_of(tenant_id, template_id))
     if after is not None:
         query = query.where(Pass.id > after)
-    return list((await session.execute(query.order_by(Pass.id).limit(limit))).scalars())
+    if upto is not None:
+        query = query.where(Pass.id <= upto)
+    query = query.order_by(Pass.id).limit(limit).with_for_update()
+    return [RenderRow(*row) for row in (await session.execute(query)).all()]
+
+
+# One statement for a whole batch on PostgreSQL (an executemany runs one per row).
+_RENDERED_PG = text(
+    "UPDATE passes AS p SET content_hash = v.content_hash, version = v.version,"
+    " last_modified = v.last_modified, template_version = v.template_version,"
+    " update_tag = :tag"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:hashes AS varchar[]), CAST(:versions AS int[]),"
+    " CAST(:modified AS timestamptz[]), CAST(:template_versions AS int[]))"
+    " AS v(id, content_hash, version, last_modified, template_version)"
+    " WHERE p.id = v.id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(Uuid())),
+    bindparam("hashes", type_=ARRAY(String())),
+    bindparam("versions", type_=ARRAY(Integer())),
+    bindparam("modified", type_=ARRAY(DateTime(timezone=True))),
+    bindparam("template_versions", type_=ARRAY(Integer())),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rerendered:
+    """A pass's new rendering, written by :func:`store_rerendered`."""
+
+    id: uuid.UUID
+    content_hash: str
+    version: int
+    last_modified: datetime
+    template_version: int
+
+
+async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], tag: int) -> None:
+    """Write new renderings with their update tag, set-based."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _RENDERED_PG,
+            {
+                "tag": tag,
+                "ids": [r.id for r in rows],
+                "hashes": [r.content_hash for r in rows],
+                "versions": [r.version for r in rows],
+                "modified": [r.last_modified for r in rows],
+                "template_versions": [r.template_version for r in rows],
+            },
+        )
+        return
+    await session.execute(  # ORM bulk UPDATE by primary key: one executemany
+        update(Pass),
+        [
+            {
+                "id": r.id,
+                "content_hash": r.content_hash,
+                "version": r.version,
+                "last_modified": r.last_modified,
+                "template_version": r.template_version,
+                "update_tag": tag,
+            }
+            for r in rows
+        ],
+    )
+
+
+async def set_template_version(
+    session: AsyncSession, ids: Sequence[uuid.UUID], template_version: int
+) -> None:
+    """Passes whose rendering did not change still follow the newest template version."""
+    if ids:
+        await session.execute(
+            update(Pass)
+            .where(in_ids(session, Pass.id, ids))
+            .values(template_version=template_version)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def next_tag(session: AsyncSession, name: str) -> int:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ from passmint.passes.errors import (
     PassVoided,
     TemplateNotFound,
 )
-from passmint.passes.events import EventKind, record
+from passmint.passes.events import EventKind, record, record_many
 from passmint.passes.google.credentials import AccountCache
 from passmint.passes.google.credentials import get_credential as google_credential
 from passmint.passes.google.render import validate_design_for_google
@@ -50,6 +50,7 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 PUSH_JOB = "apple.push_passes"
 RERENDER_JOB = "passes.rerender_template"
 RERENDER_BATCH = 500
+RERENDER_CHAINS = 8  # segments of a template re-rendered side by side
 GOOGLE_SYNC_JOB = "google.sync_passes"
 DESIGNS_KEY = "passmint.passes.designs"
 MAX_MESSAGE_HEADER = 100
@@ -217,7 +218,7 @@ async def update_template(
     await enqueue(
         ctx.session,
         RERENDER_JOB,
-        {"tenant_id": str(ctx.tenant_id), "template_id": str(template.id), "after": None},
+        {"tenant_id": str(ctx.tenant_id), "template_id": str(template.id), "step": "plan"},
         now=ctx.now,
     )
     return template, version
@@ -226,7 +227,22 @@ async def update_template(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _builtins(pass_: Pass) -> dict[str, Any]:
+class PassFields(Protocol):
+    """What rendering reads of a pass: a :class:`Pass` or a re-render batch's row."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def serial_number(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def auth_token_enc(self) -> bytes: ...
+
+
+def _builtins(pass_: PassFields) -> dict[str, Any]:
     return {"serial_number": pass_.serial_number, "pass_id": str(pass_.id)}
 
 
@@ -240,24 +256,37 @@ class Rendered:
 def parsed_design(ctx: PassContext, version: TemplateVersion) -> TemplateDesign:
     """A template version's design, parsed once per transaction (a re-render batch renders
     hundreds of passes of one version)."""
-    designs: dict[uuid.UUID, TemplateDesign] = ctx.session.info.setdefault(DESIGNS_KEY, {})
-    design = designs.get(version.id)
-    if design is None:
-        design = designs[version.id] = TemplateDesign.model_validate(version.design)
-    return design
+    return _compiled(ctx, version).design
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    design: TemplateDesign
+    files_json: str  # the version's file list as the content hash serializes it
+
+
+def _compiled(ctx: PassContext, version: TemplateVersion) -> _Compiled:
+    cache: dict[uuid.UUID, _Compiled] = ctx.session.info.setdefault(DESIGNS_KEY, {})
+    compiled = cache.get(version.id)
+    if compiled is None:
+        compiled = cache[version.id] = _Compiled(
+            TemplateDesign.model_validate(version.design),
+            json.dumps(version.files, sort_keys=True, ensure_ascii=False),
+        )
+    return compiled
 
 
 def render(
     ctx: PassContext,
-    pass_: Pass,
+    pass_: PassFields,
     version: TemplateVersion,
     style: PassStyle,
     credential: AppleCredential,
 ) -> Rendered:
     token = ctx.box.decrypt(pass_.auth_token_enc, purpose=f"pass-token:{pass_.id}").decode()
-    design = parsed_design(ctx, version)
+    compiled = _compiled(ctx, version)
     pass_json = render_pass_json(
-        design,
+        compiled.design,
         style,
         {**pass_.data, **_builtins(pass_)},
         serial_number=pass_.serial_number,
@@ -267,10 +296,15 @@ def render(
         authentication_token=token,
         voided=pass_.status == "voided",
     )
-    digest = hashlib.sha256(
-        json.dumps([pass_json, version.files], sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    return Rendered(pass_json, dict(version.files), digest)
+    return Rendered(pass_json, dict(version.files), content_hash(pass_json, compiled.files_json))
+
+
+def content_hash(pass_json: dict[str, Any], files_json: str) -> str:
+    """SHA-256 of ``json.dumps([pass_json, files], sort_keys=True, ensure_ascii=False)``,
+    with the files' part serialized once per template version instead of once per pass
+    (the same bytes: a list is its items' JSON joined by ", ")."""
+    text = json.dumps(pass_json, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"[{text}, {files_json}]".encode()).hexdigest()
 
 
 def _next_modified(previous: datetime | None, now: datetime) -> datetime:
@@ -282,11 +316,18 @@ def _next_modified(previous: datetime | None, now: datetime) -> datetime:
 
 
 TAGS_KEY = "passmint.passes.deferred_tags"
+TAG_ROWS_KEY = "passmint.passes.deferred_tag_rows"
 
 
 def _defer_tag(session: AsyncSession, counter: str, pass_: Pass) -> None:
     pending: dict[str, list[Pass]] = session.info.setdefault(TAGS_KEY, {})
     pending.setdefault(counter, []).append(pass_)
+
+
+def _defer_rows(session: AsyncSession, counter: str, rows: list[repository.Rerendered]) -> None:
+    """Re-rendered rows are written set-based, with their tag, at commit."""
+    pending: dict[str, list[repository.Rerendered]] = session.info.setdefault(TAG_ROWS_KEY, {})
+    pending.setdefault(counter, []).extend(rows)
 
 
 @before_commit
@@ -296,15 +337,17 @@ async def assign_update_tags(session: AsyncSession) -> None:
     only for the commit itself (tags stay in commit order, so a device never skips a
     change) instead of from the first change to the end of the transaction."""
     pending: dict[str, list[Pass]] = session.info.pop(TAGS_KEY, {})
-    for counter in sorted(pending):  # one lock order for every transaction
+    rows: dict[str, list[repository.Rerendered]] = session.info.pop(TAG_ROWS_KEY, {})
+    for counter in sorted(pending.keys() | rows.keys()):  # one lock order for every transaction
         tag = await repository.next_tag(session, counter)
-        for pass_ in pending[counter]:
+        for pass_ in pending.get(counter, ()):
             pass_.update_tag = tag
+        await repository.store_rerendered(session, rows.get(counter, []), tag)
 
 
 @event.listens_for(Session, "before_commit")
 def _tags_assigned(session: Session) -> None:
-    if session.info.get(TAGS_KEY):
+    if session.info.get(TAGS_KEY) or session.info.get(TAG_ROWS_KEY):
         raise RuntimeError("passes changed without update tags: call assign_update_tags first")
 
 
@@ -613,20 +656,77 @@ async def download(ctx: PassContext, pass_: Pass, *, user_agent: str | None, via
     return data
 
 
+Range = tuple[uuid.UUID | None, uuid.UUID | None]  # (after, upto]; None: unbounded
+
+
+async def plan_rerender(ctx: PassContext, template_id: uuid.UUID) -> list[Range]:
+    """Split a template's passes into up to ``RERENDER_CHAINS`` segments. Each is re-rendered
+    by a chain of batch jobs (a batch commits, then enqueues its push job and the chain's
+    next batch), so worker processes render side by side while the pushes of committed
+    batches go out between them, rather than after every batch of the template. The last
+    segment is open-ended: it also takes passes issued meanwhile."""
+    bounds = await repository.segment_bounds(
+        ctx.session, ctx.tenant_id, template_id, RERENDER_CHAINS, RERENDER_BATCH
+    )
+    starts: list[uuid.UUID | None] = [None, *bounds]
+    ends: list[uuid.UUID | None] = [*bounds, None]
+    return list(zip(starts, ends, strict=True))
+
+
 async def rerender_template_batch(
-    ctx: PassContext, template_id: uuid.UUID, after: uuid.UUID | None
+    ctx: PassContext,
+    template_id: uuid.UUID,
+    after: uuid.UUID | None,
+    upto: uuid.UUID | None = None,
 ) -> tuple[list[uuid.UUID], uuid.UUID | None]:
-    """Refresh one batch of a template's passes; returns the changed ids and the cursor."""
-    ids = await repository.pass_ids_of_template(ctx.session, template_id, after, RERENDER_BATCH)
-    changed: list[uuid.UUID] = []
+    """Re-render one batch of a template's passes in ``(after, upto]`` against its newest
+    version; returns the changed ids and where the range goes on (None when done).
+
+    Rows are read without ORM objects and written set-based at commit with their update
+    tag (:func:`assign_update_tags`): one statement for the batch instead of two per pass.
+    """
     template, version = await get_template(ctx, template_id)
     credential = await require_credential(ctx.session, ctx.tenant_id)
     style = PassStyle(template.style)
-    for pass_ in await repository.passes_for_update(ctx.session, ctx.tenant_id, ids):
-        rendered = render(ctx, pass_, version, style, credential)
-        if _apply(ctx, pass_, rendered, template_version=version.version):
-            changed.append(pass_.id)
-    if changed:
-        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed]}, now=ctx.now)
+    rows = await repository.passes_to_rerender(
+        ctx.session, ctx.tenant_id, template_id, after=after, upto=upto, limit=RERENDER_BATCH
+    )
+    changed: dict[str, list[repository.Rerendered]] = {}
+    followers: list[uuid.UUID] = []  # unchanged, but now of the newest version
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        rendered = render(ctx, row, version, style, credential)
+        if rendered.content_hash == row.content_hash:
+            if row.template_version != version.version:
+                followers.append(row.id)
+            continue
+        new = repository.Rerendered(
+            id=row.id,
+            content_hash=rendered.content_hash,
+            version=row.version + 1,
+            last_modified=_next_modified(row.last_modified, ctx.now),
+            template_version=version.version,
+        )
+        changed.setdefault(f"apple:{row.pass_type_id}", []).append(new)
+        events.append(
+            {
+                "tenant_id": ctx.tenant_id,
+                "pass_id": row.id,
+                "kind": EventKind.UPDATED.value,
+                "created_at": ctx.now,
+                "data": {"version": new.version, "reason": "template",
+                         "template_version": version.version},
+            }
+        )  # fmt: skip
+    for counter, renderings in changed.items():
+        _defer_rows(ctx.session, counter, renderings)
+    await repository.set_template_version(ctx.session, followers, version.version)
+    await record_many(ctx.session, events)
+    changed_ids = [r.id for renderings in changed.values() for r in renderings]
+    if changed_ids:
+        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed_ids]},
+                      now=ctx.now)  # fmt: skip
+    ids = [row.id for row in rows]
     await sync_google(ctx, ids)  # the class changed even where the Apple pass did not
-    return changed, (ids[-1] if len(ids) == RERENDER_BATCH else None)
+    more = len(rows) == RERENDER_BATCH and rows[-1].id != upto
+    return changed_ids, (rows[-1].id if more else None)

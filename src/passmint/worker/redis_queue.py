@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
     from passmint.runtime import Runtime
 
 log = structlog.get_logger("passmint.worker")
+# A job sent at commit is in the queue; the sweeper takes it over only if it still waits
+# after this long (its message was lost: a process died between commit and send).
+SWEEP_GRACE = timedelta(seconds=30)
+SWEEP_BATCH = 500
+# How often an idle worker asks Redis for jobs (arq polls; its default is 0.5 s). A job
+# that a job enqueues waits up to this long for a free slot, in every step of a chain.
+POLL_DELAY = 0.02
 
 
 class RedisDispatcher:
@@ -63,11 +71,15 @@ async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> bool:
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Run due jobs that were never sent or whose lease expired."""
+    """Send to the queue the due jobs that nobody holds: delayed and rescheduled jobs once
+    due, a job whose message was lost (or whose run's lease ran out) once it has waited
+    :data:`SWEEP_GRACE`. Claiming leases them, so the next sweeps leave them alone while
+    they wait in the queue; the workers' slots run them, side by side."""
     runtime: Runtime = ctx["runtime"]
-    ids = await claim_due(runtime, 500)
-    for job_id in ids:
-        await run_job(runtime, job_id)
+    ids = await claim_due(runtime, SWEEP_BATCH, grace=SWEEP_GRACE)
+    if ids:
+        assert runtime.redis is not None
+        await runtime.redis.send(ids)
     return len(ids)
 
 
@@ -90,6 +102,7 @@ def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrenc
         redis_settings = RedisSettings.from_dsn(redis_url)
         queue_name = queue
         max_jobs = concurrency
+        poll_delay = POLL_DELAY
         allow_abort_jobs = False
         # arq cancels a job after job_timeout: no sooner than its lease runs out (a
         # cancelled phased run keeps the job until then, and the sweeper sends it again).

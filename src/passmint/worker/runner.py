@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.db import begin_write
+from passmint.kit.sql import in_ids
 from passmint.kit.uow import run_before_commit
 from passmint.models import OutboxJob
 from passmint.worker.outbox import take_pending
@@ -34,17 +35,28 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter
 
 
-async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
-    """Lease up to ``limit`` due jobs (skipping ones another worker holds)."""
+async def claim_due(
+    runtime: Runtime, limit: int, *, grace: timedelta = timedelta(0)
+) -> list[uuid.UUID]:
+    """Lease up to ``limit`` due jobs (skipping ones another worker holds). With a
+    ``grace``, a job sent to the workers when it was committed is claimed only once it has
+    waited that long (its message is still in the queue before then); a delayed job, which
+    nobody sends, as soon as it is due."""
     now = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
+        due = OutboxJob.available_at <= now
+        if grace > timedelta(0):
+            due &= or_(
+                OutboxJob.available_at <= now - grace,
+                OutboxJob.available_at > OutboxJob.created_at,  # delayed or rescheduled
+            )
         query = (
             select(OutboxJob.id)
             .where(
                 OutboxJob.done_at.is_(None),
                 OutboxJob.failed_at.is_(None),
-                OutboxJob.available_at <= now,
+                due,
                 or_(OutboxJob.locked_until.is_(None), OutboxJob.locked_until < now),
             )
             .order_by(OutboxJob.available_at)
@@ -56,7 +68,7 @@ async def claim_due(runtime: Runtime, limit: int) -> list[uuid.UUID]:
         if ids:
             await session.execute(
                 update(OutboxJob)
-                .where(OutboxJob.id.in_(ids))
+                .where(in_ids(session, OutboxJob.id, ids))
                 # A phased run that held one of these let its lease run out (it crashed, or
                 # was cancelled): it no longer holds the job, and records nothing if it wakes.
                 .values(locked_until=now + LEASE, run_id=None)

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from passmint.kit.ids import uuid7
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import in_ids, insert_for
 from passmint.models import AppleCredential, Device, Pass, Registration
 
 
@@ -126,7 +126,7 @@ async def push_targets(
         select(Registration.id, Device.id, Pass.id, Device.push_token, Pass.tenant_id)
         .join(Device, Device.id == Registration.device_id)
         .join(Pass, Pass.id == Registration.pass_id)
-        .where(Registration.pass_id.in_(pass_ids))
+        .where(in_ids(session, Registration.pass_id, pass_ids))
         .order_by(Registration.id)
     )
     return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
@@ -134,7 +134,7 @@ async def push_targets(
 
 async def delete_registrations(session: AsyncSession, ids: list[uuid.UUID]) -> None:
     if ids:
-        await session.execute(delete(Registration).where(Registration.id.in_(ids)))
+        await session.execute(delete(Registration).where(in_ids(session, Registration.id, ids)))
 
 
 async def record_push_error(

@@ -351,10 +351,14 @@ def localization_tables(design: TemplateDesign) -> dict[str, dict[str, str]]:
     Languages with only localized images get a table too (every ``.lproj`` folder must
     define the same keys). A missing translation is the source text. Links whose label
     and URL have no placeholders also get their ``<a href>`` string translated.
+
+    Keys are sorted: a design read back from PostgreSQL's JSONB has its keys reordered,
+    and the same design must give the same files (else saving it unchanged would push
+    every pass).
     """
     if not design.localizations:
         return {}
-    keys = list(dict.fromkeys(k for table in design.localizations.values() for k in table))
+    keys = sorted({k for table in design.localizations.values() for k in table})
     languages = list(dict.fromkeys([*design.localizations, *design.localized_images]))
     links = [
         (link.url, link.label)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import in_ids, insert_for
 from passmint.models import (
     GoogleCallbackNonce,
     GoogleClass,
@@ -31,7 +31,7 @@ async def passes_with_templates(
     rows = await session.execute(
         select(Pass, Template)
         .join(Template, Template.id == Pass.template_id)
-        .where(Pass.tenant_id == tenant_id, Pass.id.in_(pass_ids))
+        .where(Pass.tenant_id == tenant_id, in_ids(session, Pass.id, pass_ids))
         .order_by(Pass.id)
     )
     return [(row[0], row[1]) for row in rows.all()]
@@ -119,7 +119,9 @@ async def google_objects(
 ) -> dict[uuid.UUID, GoogleObject]:
     if not pass_ids:
         return {}
-    rows = await session.execute(select(GoogleObject).where(GoogleObject.pass_id.in_(pass_ids)))
+    rows = await session.execute(
+        select(GoogleObject).where(in_ids(session, GoogleObject.pass_id, pass_ids))
+    )
     return {o.pass_id: o for o in rows.scalars()}
 
 
