@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.google_render
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.webservice
+	$(BIN)/python -m bench.push_fanout --from-template --workers 2
 	$(BIN)/python -m bench.push_fanout
 	$(BIN)/python -m bench.redemptions
 	$(BIN)/python -m bench.codegen

@@ -1,20 +1,25 @@
-"""Benchmark: push fan-out for one template update reaching N registered devices.
+"""Benchmark: pushes per second for one template update reaching N registered devices.
 
-    python -m bench.push_fanout [--devices 100000] [--concurrency 4] [--peer node|python]
+    python -m bench.push_fanout --from-template --workers 2   # production topology
+    python -m bench.push_fanout --from-template               # embedded worker
+    python -m bench.push_fanout                               # the push jobs alone
+    options: [--devices 100000] [--concurrency 4] [--peer node|python]
 
-Seeds N passes of one template on PostgreSQL, each with a registered device, starts an
+Seeds N passes of one template on PostgreSQL, each with a registered device, and starts an
 APNs peer in a separate process (``bench/apns_peer.mjs`` on Node's built-in http2, which
 is nghttp2 in C, when ``node`` is installed; else ``bench/apns_peer.py`` on Python's
 ``h2``, which costs as much CPU per push as the client and so halves what is measured on
-two cores), and measures:
+two cores). Then, with ``--from-template``, it commits what ``PATCH /api/v1/templates/{id}``
+commits (a new design version and its re-render job) and measures pushes/s from that
+commit to the last push at the peer: the re-render in batches, each batch's push job, and
+one event per pass and device. ``--workers N`` runs ``passmint worker --processes N`` on
+Redis; otherwise the embedded in-process worker runs the jobs. Without ``--from-template``
+the clock starts at the commit of the push jobs such an update enqueues.
 
-- fan-out: the ``apple.push_passes`` jobs a template update enqueues (one per batch of
-  ``PASSMINT_PUSH_BATCH_SIZE`` passes), run by the worker: pushes/s at the APNs peer,
-  including the job's reads of the registrations and its write of one event per device;
-- baseline, in the same run: the same client pushing the same tokens with no database and
-  no jobs (the ceiling of client + peer on this machine).
+The baseline, in the same run, is the same client pushing the same tokens with no
+database and no jobs (the ceiling of client + peer on this machine).
 
-Target: fan-out at ≥ 5,000 pushes/s.
+Target: ≥ 5,000 pushes/s.
 """
 
 from __future__ import annotations
