@@ -3,6 +3,7 @@ batches, and each changed pass is pushed, tagged and logged exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -15,7 +16,9 @@ from sqlalchemy import delete, func, select
 from passmint.models import Event, OutboxJob, Pass
 from passmint.passes import repository
 from passmint.passes import service as pass_service
+from passmint.passes.apple.credentials import require_credential
 from passmint.passes.apple.devpki import DevPki
+from passmint.passes.designs.schemas import TemplateDesign
 from passmint.passes.service import RERENDER_JOB, content_hash
 from passmint.runtime import Runtime
 from passmint.worker.outbox import enqueue
@@ -141,14 +144,24 @@ async def test_a_new_version_that_renders_the_same_pass_pushes_nothing(
 async def test_segments_cover_every_pass_once(
     client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki
 ) -> None:
+    """Only the template's live passes count: a voided one and another template's are not
+    in any segment."""
+    key = tenant["api_key"]
     first = await setup_pass(client, tenant, dev_pki)
-    await issue_many(client, tenant["api_key"], first["template_id"], 10)
+    more = await issue_many(client, key, first["template_id"], 11)
+    assert (
+        await client.post(f"/api/v1/passes/{more[-1]['id']}/void", headers=auth(key))
+    ).is_success
+    other = await setup_pass(client, tenant, dev_pki)
+    await issue_many(client, key, other["template_id"], 3)
     tenant_id, template_id = uuid.UUID(tenant["tenant_id"]), uuid.UUID(first["template_id"])
     async with runtime.db.sessions() as session:
         ids = list(
             (
                 await session.execute(
-                    select(Pass.id).where(Pass.template_id == template_id).order_by(Pass.id)
+                    select(Pass.id)
+                    .where(Pass.template_id == template_id, Pass.status != "voided")
+                    .order_by(Pass.id)
                 )
             ).scalars()
         )
@@ -212,3 +225,90 @@ def test_the_content_hash_is_the_hash_of_the_pass_and_its_files() -> None:
         json.dumps([pass_json, files], sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
     assert content_hash(pass_json, files_json) == expected
+
+
+async def test_a_slow_batch_of_an_older_version_never_renders_a_pass_back(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    dev_pki: DevPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two saves in quick succession (v2, v3): a v2 batch that stalls after reading the
+    template, while v3 and its batch commit, must leave the pass at v3."""
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("concurrent write transactions: PostgreSQL (SQLite runs them in turn)")
+    key = tenant["api_key"]
+    issued = await setup_pass(client, tenant, dev_pki)
+    tenant_id, template_id = uuid.UUID(tenant["tenant_id"]), uuid.UUID(issued["template_id"])
+    await patch_design(client, key, issued["template_id"], change=True)  # v2, job not run
+    stalled, go_on = asyncio.Event(), asyncio.Event()
+    real = require_credential
+    calls = 0
+
+    async def slow_first_call(session: Any, owner: uuid.UUID) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            stalled.set()
+            await go_on.wait()
+        return await real(session, owner)
+
+    monkeypatch.setattr(pass_service, "require_credential", slow_first_call)
+
+    async def batch() -> None:
+        async with runtime.transaction() as session:
+            ctx = runtime.pass_context(session, tenant_id)
+            await pass_service.rerender_template_batch(ctx, template_id, None)
+
+    old = asyncio.ensure_future(batch())
+    await stalled.wait()
+    design = (await client.get(f"/api/v1/templates/{template_id}", headers=auth(key))).json()
+    async with runtime.transaction() as session:  # v3 commits while the v2 batch waits
+        await pass_service.update_template(
+            runtime.pass_context(session, tenant_id), template_id, name=None,
+            design=TemplateDesign.model_validate({**design["design"], "description": "v3"}),
+        )  # fmt: skip
+    new = asyncio.ensure_future(batch())
+    await asyncio.sleep(0.3)  # the v3 batch runs, or waits for the rows the v2 batch holds
+    go_on.set()
+    await asyncio.gather(old, new)
+    async with runtime.db.sessions() as session:
+        template_version, version = (
+            await session.execute(select(Pass.template_version, Pass.version))
+        ).one()
+    assert template_version == 3
+    assert version in (2, 3)  # one or two renderings, never one back to v2 after v3
+
+
+async def test_a_pass_issued_while_a_version_commits_gets_that_version(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], dev_pki: DevPki
+) -> None:
+    """Issuing waits for a new version that is committing (and a new version waits for a
+    pass being issued), so no pass is rendered with a version its re-render has passed."""
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("concurrent write transactions: PostgreSQL (SQLite runs them in turn)")
+    key = tenant["api_key"]
+    first = await setup_pass(client, tenant, dev_pki)
+    tenant_id, template_id = uuid.UUID(tenant["tenant_id"]), uuid.UUID(first["template_id"])
+    design = (await client.get(f"/api/v1/templates/{template_id}", headers=auth(key))).json()
+    async with runtime.transaction() as session:
+        await pass_service.update_template(
+            runtime.pass_context(session, tenant_id), template_id, name=None,
+            design=TemplateDesign.model_validate({**design["design"], "description": "v2"}),
+        )  # fmt: skip
+        issuing = asyncio.ensure_future(
+            client.post(
+                "/api/v1/passes",
+                headers=auth(key),
+                json={"template_id": str(template_id), "data": {"points": 1}},
+            )
+        )
+        await asyncio.sleep(0.3)
+        waited = not issuing.done()
+    issued = await issuing
+    assert waited
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["version"] == 1
+    current = (await client.get(f"/api/v1/passes/{issued.json()['id']}", headers=auth(key))).json()
+    assert current["template_version"] == 2

@@ -29,11 +29,20 @@ from passmint.models import Asset, Counter, Pass, PassBundle, Template, Template
 
 
 async def get_template(
-    session: AsyncSession, tenant_id: uuid.UUID, template_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    template_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    share: bool = False,
 ) -> Template | None:
+    """``lock``: FOR UPDATE (a new version); ``share``: FOR KEY SHARE, which waits for and
+    holds off a new version but not other readers (issuing a pass)."""
     query = select(Template).where(Template.id == template_id, Template.tenant_id == tenant_id)
     if lock:
         query = query.with_for_update()
+    elif share:
+        query = query.with_for_update(read=True, key_share=True)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -237,7 +246,9 @@ async def passes_to_rerender(
         query = query.where(Pass.id > after)
     if upto is not None:
         query = query.where(Pass.id <= upto)
-    query = query.order_by(Pass.id).limit(limit).with_for_update()
+    # FOR NO KEY UPDATE: keys do not change, so inserts that refer to these passes
+    # (registrations, cached bundles) are not held up by the batch.
+    query = query.order_by(Pass.id).limit(limit).with_for_update(key_share=True)
     return [RenderRow(*row) for row in (await session.execute(query)).all()]
 
 
@@ -249,7 +260,7 @@ _RENDERED_PG = text(
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:hashes AS varchar[]), CAST(:versions AS int[]),"
     " CAST(:modified AS timestamptz[]), CAST(:template_versions AS int[]))"
     " AS v(id, content_hash, version, last_modified, template_version)"
-    " WHERE p.id = v.id"
+    " WHERE p.id = v.id AND p.template_version <= v.template_version"
 ).bindparams(
     bindparam("ids", type_=ARRAY(Uuid())),
     bindparam("hashes", type_=ARRAY(String())),
@@ -274,6 +285,8 @@ async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], ta
     """Write new renderings with their update tag, set-based."""
     if not rows:
         return
+    if any(r.last_modified.tzinfo is None for r in rows):
+        raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             _RENDERED_PG,
@@ -310,7 +323,7 @@ async def set_template_version(
     if ids:
         await session.execute(
             update(Pass)
-            .where(in_ids(session, Pass.id, ids))
+            .where(in_ids(session, Pass.id, ids), Pass.template_version < template_version)
             .values(template_version=template_version)
             .execution_options(synchronize_session=False)
         )

@@ -180,9 +180,9 @@ async def create_template(
 
 
 async def get_template(
-    ctx: PassContext, template_id: uuid.UUID
+    ctx: PassContext, template_id: uuid.UUID, *, share: bool = False
 ) -> tuple[Template, TemplateVersion]:
-    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id)
+    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id, share=share)
     if template is None:
         raise TemplateNotFound(f"no template {template_id}")
     version = await repository.get_template_version(ctx.session, template.id, template.version)
@@ -334,8 +334,9 @@ def _defer_rows(session: AsyncSession, counter: str, rows: list[repository.Reren
 async def assign_update_tags(session: AsyncSession) -> None:
     """Give every pass this transaction changed its update tag: one counter bump per pass
     type, taken by the unit of work just before it commits. The counter row is then locked
-    only for the commit itself (tags stay in commit order, so a device never skips a
-    change) instead of from the first change to the end of the transaction."""
+    only for the tagged writes and the commit (tags stay in commit order, so a device never
+    skips a change) instead of from the first change to the end of the transaction. A
+    re-render batch's set-based write of its rows runs under that lock: one statement."""
     pending: dict[str, list[Pass]] = session.info.pop(TAGS_KEY, {})
     rows: dict[str, list[repository.Rerendered]] = session.info.pop(TAG_ROWS_KEY, {})
     for counter in sorted(pending.keys() | rows.keys()):  # one lock order for every transaction
@@ -395,7 +396,11 @@ async def issue_pass(
     data: dict[str, Any],
     external_id: str | None,
 ) -> Pass:
-    template, version = await get_template(ctx, template_id)
+    # Key-share lock on the template until commit: a new version waits for this pass, or
+    # this pass waits for the version and is rendered with it. Without it a pass issued
+    # while the version commits could be rendered with the old one after the version's
+    # re-render had passed it by.
+    template, version = await get_template(ctx, template_id, share=True)
     credential = await require_credential(ctx.session, ctx.tenant_id)
     token = random_token(24)
     pass_ = Pass(
@@ -685,19 +690,24 @@ async def rerender_template_batch(
     Rows are read without ORM objects and written set-based at commit with their update
     tag (:func:`assign_update_tags`): one statement for the batch instead of two per pass.
     """
-    template, version = await get_template(ctx, template_id)
-    credential = await require_credential(ctx.session, ctx.tenant_id)
-    style = PassStyle(template.style)
+    # Rows first, then the template: a batch that holds a pass's lock reads a template at
+    # least as new as the one of any batch that wrote the pass before it, so a batch of an
+    # older version that was slow to start never renders a pass back to that version.
     rows = await repository.passes_to_rerender(
         ctx.session, ctx.tenant_id, template_id, after=after, upto=upto, limit=RERENDER_BATCH
     )
+    template, version = await get_template(ctx, template_id)
+    credential = await require_credential(ctx.session, ctx.tenant_id)
+    style = PassStyle(template.style)
     changed: dict[str, list[repository.Rerendered]] = {}
     followers: list[uuid.UUID] = []  # unchanged, but now of the newest version
     events: list[dict[str, Any]] = []
     for row in rows:
+        if row.template_version > version.version:  # never back (a guard; see above)
+            continue
         rendered = render(ctx, row, version, style, credential)
         if rendered.content_hash == row.content_hash:
-            if row.template_version != version.version:
+            if row.template_version < version.version:
                 followers.append(row.id)
             continue
         new = repository.Rerendered(

@@ -73,10 +73,12 @@ async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> bool:
 async def sweep(ctx: dict[str, Any]) -> int:
     """Send to the queue the due jobs that nobody holds: delayed and rescheduled jobs once
     due, a job whose message was lost (or whose run's lease ran out) once it has waited
-    :data:`SWEEP_GRACE`. Claiming leases them, so the next sweeps leave them alone while
-    they wait in the queue; the workers' slots run them, side by side."""
+    :data:`SWEEP_GRACE`. The claim leases them for :data:`SWEEP_GRACE` only, so the next
+    sweeps leave them alone while they wait in the queue, yet a message that finds nothing
+    to run (a worker whose clock is behind ours saw a delayed job not due yet) costs a
+    sweep or two, not a whole lease. The workers' slots run them, side by side."""
     runtime: Runtime = ctx["runtime"]
-    ids = await claim_due(runtime, SWEEP_BATCH, grace=SWEEP_GRACE)
+    ids = await claim_due(runtime, SWEEP_BATCH, grace=SWEEP_GRACE, lease=SWEEP_GRACE)
     if ids:
         assert runtime.redis is not None
         await runtime.redis.send(ids)

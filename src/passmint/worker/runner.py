@@ -36,12 +36,16 @@ def backoff(attempt: int) -> timedelta:
 
 
 async def claim_due(
-    runtime: Runtime, limit: int, *, grace: timedelta = timedelta(0)
+    runtime: Runtime,
+    limit: int,
+    *,
+    grace: timedelta = timedelta(0),
+    lease: timedelta = LEASE,
 ) -> list[uuid.UUID]:
-    """Lease up to ``limit`` due jobs (skipping ones another worker holds). With a
-    ``grace``, a job sent to the workers when it was committed is claimed only once it has
-    waited that long (its message is still in the queue before then); a delayed job, which
-    nobody sends, as soon as it is due."""
+    """Lease up to ``limit`` due jobs for ``lease`` (skipping ones another worker holds).
+    With a ``grace``, a job sent to the workers when it was committed is claimed only once
+    it has waited that long (its message is still in the queue before then); a delayed job,
+    which nobody sends, as soon as it is due."""
     now = runtime.clock()
     async with runtime.db.sessions() as session, session.begin():
         await begin_write(session)
@@ -71,7 +75,7 @@ async def claim_due(
                 .where(in_ids(session, OutboxJob.id, ids))
                 # A phased run that held one of these let its lease run out (it crashed, or
                 # was cancelled): it no longer holds the job, and records nothing if it wakes.
-                .values(locked_until=now + LEASE, run_id=None)
+                .values(locked_until=now + lease, run_id=None)
             )
     return ids
 
