@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+from redis.asyncio import Redis
 
 from bench.apns_peer import write_certs
 from bench.seed import PASS_TYPE, SECRET_KEY, pg_url, recreate, seed_base, seed_passes
@@ -48,7 +49,7 @@ from passmint.passes import tasks as _tasks  # noqa: F401 - registers the re-ren
 from passmint.passes.apple import push as _push  # noqa: F401 - registers the push job
 from passmint.passes.apple.apns import ApnsClient, CertificateAuth
 from passmint.passes.apple.devpki import generate_dev_pki
-from passmint.passes.service import RERENDER_JOB
+from passmint.passes.service import PUSH_JOB, RERENDER_JOB
 from passmint.runtime import Runtime
 from passmint.worker.outbox import enqueue
 from passmint.worker.redis_queue import RedisDispatcher
@@ -163,7 +164,7 @@ async def fanout(
             batch = settings.push_batch_size
             async with runtime.transaction() as session:
                 for start in range(0, len(ids), batch):
-                    await enqueue(session, "apple.push_passes",
+                    await enqueue(session, PUSH_JOB,
                                   {"pass_ids": [str(i) for i in ids[start:start + batch]]},
                                   now=runtime.clock())  # fmt: skip
         await runtime.worker.run_until_idle(within=3600)
@@ -196,10 +197,10 @@ async def fanout_workers(
     )  # fmt: skip
     dispatcher = RedisDispatcher(redis, queue)
     await dispatcher.start()
+    probe = Redis.from_url(redis)
     try:
-        assert dispatcher._pool is not None
         for _ in range(600):  # arq records its health check when its loop runs
-            if await dispatcher._pool.exists(f"{queue}:health-check"):
+            if await probe.exists(f"{queue}:health-check"):
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)  # the second process, and the first APNs connection
@@ -212,6 +213,7 @@ async def fanout_workers(
         finished = time.monotonic()
         assert recorded == devices, (recorded, devices)
     finally:
+        await probe.aclose()
         await dispatcher.stop()
         workers.terminate()
         workers.wait(timeout=30)

@@ -201,7 +201,7 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def raw_pool(self) -> ReadPool:
+    def raw_pool(self) -> ReadPool:
         """Raw asyncpg connections beside SQLAlchemy's pool, for the hottest one-statement reads."""
         if self._raw_pool is None:  # connections open on first use
             url = make_url(self.url).set(drivername="postgresql")

@@ -21,28 +21,9 @@ from passmint.runtime import Runtime
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import jpeg, png
 from tests.service.conftest import auth, cafe_design, put_apple_credentials
-from tests.service.test_pass_cycle import setup_pass, unzip
+from tests.service.test_pass_cycle import register_devices, setup_pass, unzip
 
 pytestmark = pytest.mark.anyio
-
-
-async def register_device(
-    client: httpx.AsyncClient, issued: dict[str, Any], device: str, token: str
-) -> dict[str, Any]:
-    data = (
-        await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
-    ).content
-    pj: dict[str, Any] = json.loads(unzip(data)["pass.json"])
-    url = (
-        f"/apple/v1/devices/{device}/registrations/{pj['passTypeIdentifier']}/{pj['serialNumber']}"
-    )
-    response = await client.post(
-        url,
-        headers={"Authorization": f"ApplePass {pj['authenticationToken']}"},
-        json={"pushToken": token},
-    )
-    assert response.status_code == 201
-    return pj
 
 
 async def test_template_patch_rerenders_and_pushes_every_pass(
@@ -64,8 +45,8 @@ async def test_template_patch_rerenders_and_pushes_every_pass(
             },
         )
     ).json()
-    await register_device(client, first, "dev-a", "aa" * 32)
-    await register_device(client, second, "dev-b", "bb" * 32)
+    await register_devices(client, first, {"dev-a": "aa" * 32})
+    await register_devices(client, second, {"dev-b": "bb" * 32})
     template = (
         await client.get(f"/api/v1/templates/{first['template_id']}", headers=auth(key))
     ).json()
@@ -202,7 +183,7 @@ async def token_push(
             json={"template_id": template["id"], "data": {"points": 1, "tier": "A", "name": "N"}},
         )
     ).json()
-    await register_device(client, issued, "dev-token", "cd" * 32)
+    await register_devices(client, issued, {"dev-token": "cd" * 32})
     await client.patch(
         f"/api/v1/passes/{issued['id']}",
         headers=auth(tenant["api_key"]),
@@ -411,7 +392,7 @@ async def test_apns_credential_errors_show_on_the_credential(
     apns: FakeApns,
 ) -> None:
     issued = await setup_pass(client, tenant, dev_pki)
-    await register_device(client, issued, "dev-x", "ef" * 32)
+    await register_devices(client, issued, {"dev-x": "ef" * 32})
     apns.fail("ef" * 32, 403, "BadCertificateEnvironment")
     await client.patch(
         f"/api/v1/passes/{issued['id']}",

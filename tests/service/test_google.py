@@ -145,6 +145,17 @@ async def _issue(
     return issued
 
 
+async def _synced_cafe_pass(
+    client: httpx.AsyncClient, runtime: Runtime, api_key: str
+) -> dict[str, Any]:
+    """A cafe pass issued and synced to Google (the worker has run until idle)."""
+    template_id, _, data = await _template(client, api_key, "cafe")
+    issued = await _issue(client, api_key, template_id, data)
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    return issued
+
+
 def _decode_link(url: str, key_file: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     prefix = "https://pay.google.com/gp/v/save/"
     assert url.startswith(prefix)
@@ -259,10 +270,7 @@ async def test_one_template_shows_the_same_fields_on_both_wallets(
     google_peer: FakeGoogleWallet,
 ) -> None:
     api_key = tenant["api_key"]
-    template_id, _, data = await _template(client, api_key, "cafe")
-    issued = await _issue(client, api_key, template_id, data)
-    assert runtime.worker is not None
-    await runtime.worker.run_until_idle()
+    issued = await _synced_cafe_pass(client, runtime, api_key)
     pkpass = await client.get(issued["urls"]["pkpass"].removeprefix(PUBLIC_URL))
     assert pkpass.status_code == 200
     with zipfile.ZipFile(io.BytesIO(pkpass.content)) as bundle:
@@ -393,10 +401,8 @@ async def test_messages_and_balance_changes_share_the_24h_budget(
     google_peer: FakeGoogleWallet,
 ) -> None:
     api_key = tenant["api_key"]
-    template_id, _, data = await _template(client, api_key, "cafe")
-    issued = await _issue(client, api_key, template_id, data)
+    issued = await _synced_cafe_pass(client, runtime, api_key)
     assert runtime.worker is not None
-    await runtime.worker.run_until_idle()
     object_id = f"{ISSUER}.pm-{issued['serial_number']}"
     url = f"/api/v1/passes/{issued['id']}"
 
@@ -443,10 +449,8 @@ async def test_api_writes_do_not_wait_for_google(
     share one lock, a sync job that held its transaction would make this PATCH wait for
     Google. The pass changes while its older body is on the way, so the job sends it again."""
     api_key = tenant["api_key"]
-    template_id, _, data = await _template(client, api_key, "cafe")
-    issued = await _issue(client, api_key, template_id, data)
+    issued = await _synced_cafe_pass(client, runtime, api_key)
     assert runtime.worker is not None
-    await runtime.worker.run_until_idle()
     object_id = f"{ISSUER}.pm-{issued['serial_number']}"
     url = f"/api/v1/passes/{issued['id']}"
     assert (await client.patch(url, headers=auth(api_key), json={"data": {"points": 7}})).is_success

@@ -64,12 +64,13 @@ def apple_path(path: str) -> str:
 
 async def register_devices(
     client: httpx.AsyncClient, issued: dict[str, Any], devices: dict[str, str]
-) -> None:
-    """Download the pass as a phone does and register each device (id → push token)."""
+) -> dict[str, Any]:
+    """Download the pass as a phone does and register each device (id → push token);
+    returns the downloaded pass.json."""
     data = (
         await client.get(issued["urls"]["pkpass"].removeprefix("https://passes.example.test"))
     ).content
-    pj = json.loads(unzip(data)["pass.json"])
+    pj: dict[str, Any] = json.loads(unzip(data)["pass.json"])
     headers = {"Authorization": f"ApplePass {pj['authenticationToken']}"}
     for device, token in devices.items():
         url = apple_path(
@@ -77,6 +78,7 @@ async def register_devices(
         )
         registered = await client.post(url, headers=headers, json={"pushToken": token})
         assert registered.status_code == 201
+    return pj
 
 
 async def test_iphone_cycle(

@@ -24,8 +24,7 @@ from passmint.runtime import Runtime
 from passmint.worker.outbox import enqueue
 from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import auth
-from tests.service.test_api import register_device
-from tests.service.test_pass_cycle import apple_path, setup_pass
+from tests.service.test_pass_cycle import apple_path, register_devices, setup_pass
 
 pytestmark = pytest.mark.anyio
 
@@ -78,8 +77,8 @@ async def test_every_pass_of_a_large_template_is_rerendered_once(
     tokens = {p["serial_number"]: f"{i:02x}" * 32 for i, p in enumerate(passes[:4])}
     registered = {}
     for i, issued in enumerate(passes[:4]):
-        registered[issued["serial_number"]] = await register_device(
-            client, issued, f"dev-{i}", tokens[issued["serial_number"]]
+        registered[issued["serial_number"]] = await register_devices(
+            client, issued, {f"dev-{i}": tokens[issued["serial_number"]]}
         )
     pass_type = registered[first["serial_number"]]["passTypeIdentifier"]
     assert runtime.worker is not None
@@ -126,7 +125,7 @@ async def test_a_new_version_that_renders_the_same_pass_pushes_nothing(
 ) -> None:
     key = tenant["api_key"]
     issued = await setup_pass(client, tenant, dev_pki)
-    await register_device(client, issued, "dev-a", "ab" * 32)
+    await register_devices(client, issued, {"dev-a": "ab" * 32})
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
     await patch_design(client, key, issued["template_id"], change=False)

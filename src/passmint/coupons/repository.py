@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Uuid, case, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import insert_for, is_postgresql
 from passmint.models import (
     Account,
     Campaign,
@@ -250,7 +250,7 @@ async def insert_codes(
     if count == 0:
         return 0
     ids = uuid7_texts(count)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if is_postgresql(session):
         return await _insert_codes_pg(session, tenant_id, campaign_id, batch_id, now, ids, rows)
     values: list[dict[str, Any]] = [
         {

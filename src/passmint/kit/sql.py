@@ -12,10 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether the session talks to PostgreSQL (else SQLite)."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """An INSERT that supports ``on_conflict_do_*`` on the session's database."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
+    if is_postgresql(session):
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -28,7 +32,6 @@ def in_ids(
     """``column IN (ids)``; on PostgreSQL ``column = ANY($1)`` with one array parameter. An
     IN list of hundreds of ids is rendered by SQLAlchemy and planned by PostgreSQL anew for
     every statement: for a batch of 500 that costs more than reading the rows."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
+    if is_postgresql(session):
         return column == any_(literal(list(ids), postgresql.ARRAY(Uuid())))
     return column.in_(list(ids))

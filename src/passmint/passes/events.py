@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.ids import uuid7
+from passmint.kit.sql import is_postgresql
 from passmint.models import Event
 
 
@@ -63,7 +64,7 @@ async def record_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     transaction: a fan-out's event log costs a third of what an INSERT of the rows does."""
     if not rows:
         return
-    if len(rows) < _COPY_FROM or session.get_bind().dialect.name != "postgresql":
+    if len(rows) < _COPY_FROM or not is_postgresql(session):
         await session.execute(insert(Event), [{"id": uuid7(), "data": {}, **row} for row in rows])
         return
     if any(row["created_at"].tzinfo is None for row in rows):

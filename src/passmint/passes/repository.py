@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.kit.sql import in_ids, insert_for
+from passmint.kit.sql import in_ids, insert_for, is_postgresql
 from passmint.models import Asset, Counter, Pass, PassBundle, Template, TemplateVersion
 
 
@@ -216,18 +216,7 @@ class RenderRow:
     last_modified: datetime
 
 
-_RENDER_COLUMNS = (
-    Pass.id,
-    Pass.serial_number,
-    Pass.pass_type_id,
-    Pass.data,
-    Pass.status,
-    Pass.auth_token_enc,
-    Pass.content_hash,
-    Pass.version,
-    Pass.template_version,
-    Pass.last_modified,
-)
+_RENDER_COLUMNS = tuple(getattr(Pass, f.name) for f in fields(RenderRow))
 
 
 async def passes_to_rerender(
@@ -287,7 +276,7 @@ async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], ta
         return
     if any(r.last_modified.tzinfo is None for r in rows):
         raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         await session.execute(
             _RENDERED_PG,
             {

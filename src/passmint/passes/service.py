@@ -9,7 +9,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -249,7 +249,7 @@ def _builtins(pass_: PassFields) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Rendered:
     pass_json: dict[str, Any]
-    files: dict[str, str]  # bundle name -> asset sha256
+    files: Mapping[str, str]  # bundle name -> asset sha256: the template version's files
     content_hash: str
 
 
@@ -296,7 +296,7 @@ def render(
         authentication_token=token,
         voided=pass_.status == "voided",
     )
-    return Rendered(pass_json, dict(version.files), content_hash(pass_json, compiled.files_json))
+    return Rendered(pass_json, version.files, content_hash(pass_json, compiled.files_json))
 
 
 def content_hash(pass_json: dict[str, Any], files_json: str) -> str:
@@ -538,10 +538,17 @@ async def refresh_pass(
             pass_id=pass_.id,
             data=data,
         )
-        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(pass_.id)]}, now=ctx.now)
+        await push_later(ctx, [pass_.id])
     if changed or message is not None:
         await sync_google(ctx, [pass_.id], message=message)
     return changed
+
+
+async def push_later(ctx: PassContext, pass_ids: list[uuid.UUID]) -> None:
+    """Push every device of these passes after commit (:mod:`passmint.passes.apple.push`)."""
+    if pass_ids:
+        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in pass_ids]},
+                      now=ctx.now)  # fmt: skip
 
 
 async def _issues_on_google(ctx: PassContext) -> bool:
@@ -683,9 +690,9 @@ async def rerender_template_batch(
     template_id: uuid.UUID,
     after: uuid.UUID | None,
     upto: uuid.UUID | None = None,
-) -> tuple[list[uuid.UUID], uuid.UUID | None]:
+) -> uuid.UUID | None:
     """Re-render one batch of a template's passes in ``(after, upto]`` against its newest
-    version; returns the changed ids and where the range goes on (None when done).
+    version; returns where the range goes on (None when it is done).
 
     Rows are read without ORM objects and written set-based at commit with their update
     tag (:func:`assign_update_tags`): one statement for the batch instead of two per pass.
@@ -732,11 +739,7 @@ async def rerender_template_batch(
         _defer_rows(ctx.session, counter, renderings)
     await repository.set_template_version(ctx.session, followers, version.version)
     await record_many(ctx.session, events)
-    changed_ids = [r.id for renderings in changed.values() for r in renderings]
-    if changed_ids:
-        await enqueue(ctx.session, PUSH_JOB, {"pass_ids": [str(i) for i in changed_ids]},
-                      now=ctx.now)  # fmt: skip
-    ids = [row.id for row in rows]
-    await sync_google(ctx, ids)  # the class changed even where the Apple pass did not
+    await push_later(ctx, [r.id for renderings in changed.values() for r in renderings])
+    await sync_google(ctx, [row.id for row in rows])  # the class changed for them all
     more = len(rows) == RERENDER_BATCH and rows[-1].id != upto
-    return changed_ids, (rows[-1].id if more else None)
+    return rows[-1].id if more else None

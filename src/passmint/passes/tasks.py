@@ -32,19 +32,15 @@ async def rerender_template(ctx: JobContext, payload: dict[str, Any]) -> None:
     base = {"tenant_id": payload["tenant_id"], "template_id": payload["template_id"]}
     pass_ctx = ctx.runtime.pass_context(ctx.session, tenant_id)
     after, upto = _id(payload.get("after")), _id(payload.get("upto"))
+
+    async def render_range(start: uuid.UUID | None, end: uuid.UUID | None) -> None:
+        range_ = {"step": "range", "after": start and str(start), "upto": end and str(end)}
+        await enqueue(ctx.session, RERENDER_JOB, {**base, **range_}, now=pass_ctx.now)
+
     if payload.get("step", "plan" if after is None else "range") == "plan":
         for start, end in await plan_rerender(pass_ctx, template_id):
-            await enqueue(
-                ctx.session,
-                RERENDER_JOB,
-                {**base, "step": "range", "after": start and str(start), "upto": end and str(end)},
-                now=pass_ctx.now,
-            )
+            await render_range(start, end)
         return
-    _, cursor = await rerender_template_batch(pass_ctx, template_id, after, upto)
+    cursor = await rerender_template_batch(pass_ctx, template_id, after, upto)
     if cursor is not None:  # the chain's next batch
-        await enqueue(
-            ctx.session, RERENDER_JOB,
-            {**base, "step": "range", "after": str(cursor), "upto": upto and str(upto)},
-            now=pass_ctx.now,
-        )  # fmt: skip
+        await render_range(cursor, upto)

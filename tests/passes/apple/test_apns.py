@@ -69,6 +69,13 @@ class Sleeps:
         self.delays.append(delay)
 
 
+def token_apns(key: ec.EllipticCurvePrivateKey, **options: Any) -> FakeApns:
+    """A fake APNs that takes provider tokens signed with ``key``."""
+    return FakeApns(
+        auth="token", token_public_keys={KEY_ID: key.public_key()}, team_id=TEAM, **options
+    )
+
+
 @pytest.fixture(scope="module")
 def p8_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
@@ -76,7 +83,7 @@ def p8_key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture(scope="module")
 def token_server(p8_key: ec.EllipticCurvePrivateKey) -> Iterator[FakeApns]:
-    server = FakeApns(auth="token", token_public_keys={KEY_ID: p8_key.public_key()}, team_id=TEAM)
+    server = token_apns(p8_key)
     with server:
         yield server
 
@@ -495,12 +502,7 @@ def test_the_first_burst_waits_for_the_servers_stream_limit(
     """A server may allow few streams (APNs: one, until a token was accepted). The client
     learns the limit from the server's first SETTINGS before it opens a stream, so even the
     first burst is never refused and retried."""
-    server = FakeApns(
-        auth="token",
-        token_public_keys={KEY_ID: p8_key.public_key()},
-        team_id=TEAM,
-        max_concurrent_streams=2,
-    )
+    server = token_apns(p8_key, max_concurrent_streams=2)
     tokens = [f"{index:064x}" for index in range(40)]
 
     async def scenario() -> list[PushResult]:
@@ -531,7 +533,7 @@ def test_an_idle_connection_is_replaced_before_the_next_push(
 def test_the_client_reconnects_after_the_server_restarts(
     p8_key: ec.EllipticCurvePrivateKey,
 ) -> None:
-    server = FakeApns(auth="token", token_public_keys={KEY_ID: p8_key.public_key()}, team_id=TEAM)
+    server = token_apns(p8_key)
     server.start()
 
     async def scenario() -> tuple[PushResult, PushResult]:
@@ -554,12 +556,7 @@ def test_the_client_reconnects_after_the_server_restarts(
 
 
 def test_the_client_follows_goaway_to_a_new_connection(p8_key: ec.EllipticCurvePrivateKey) -> None:
-    server = FakeApns(
-        auth="token",
-        token_public_keys={KEY_ID: p8_key.public_key()},
-        team_id=TEAM,
-        max_requests_per_connection=20,
-    )
+    server = token_apns(p8_key, max_requests_per_connection=20)
     tokens = [f"{index:08x}" for index in range(120)]
 
     async def scenario() -> list[PushResult]:

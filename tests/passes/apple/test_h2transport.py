@@ -41,8 +41,7 @@ class Pipe:
     """The client's transport: what it writes goes to the ``h2`` server, and the server's
     answers come back through ``data_received`` (by :meth:`pump`)."""
 
-    def __init__(self, server: h2.connection.H2Connection) -> None:
-        self.server = server
+    def __init__(self) -> None:
         self.written = bytearray()
         self.closing = False
         self.events: list[h2.events.Event] = []
@@ -72,7 +71,7 @@ class Peer:
             self.server.update_settings(
                 {getattr(h2.settings.SettingCodes, k.upper()): v for k, v in settings.items()}
             )
-        self.pipe = Pipe(self.server)
+        self.pipe = Pipe()
         self.client = _Connection(timeout)
         self.client.connection_made(self.pipe)  # type: ignore[arg-type]
         self.requests: dict[int, dict[str, Any]] = {}

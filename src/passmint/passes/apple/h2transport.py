@@ -390,7 +390,7 @@ class _Connection(asyncio.Protocol):
         # The rest should still be answered; if the server never does, fail them soon
         # (they are retried on a new connection) rather than at the request timeout.
         self.loop.call_later(_GOAWAY_GRACE, self._fail_all, ConnectionDropped("GOAWAY: unanswered"))
-        self._wake_all()
+        self._wake()
         self._close_when_idle()
 
     # -- streams -----------------------------------------------------------------------------
@@ -416,7 +416,7 @@ class _Connection(asyncio.Protocol):
             self.ready.set_exception(error)
         for stream_id in list(self.streams):
             self._fail(stream_id, error)
-        self._wake_all()
+        self._wake()
 
     def _abort(self, code: int, message: str) -> None:
         """A connection error: GOAWAY with ``code``, fail every stream, close."""
@@ -452,9 +452,7 @@ class _Connection(asyncio.Protocol):
         self._flush()
         if self.streams:
             oldest = next(iter(self.streams.values())).deadline
-            self.sweeper = self.loop.call_at(
-                self.loop.time() + max(0.0, oldest - now) + 0.01, self._sweep
-            )
+            self.sweeper = self.loop.call_later(max(0.0, oldest - now) + 0.01, self._sweep)
 
     def _wake(self) -> None:
         """Wake as many waiting requests as there are free streams (all, once closed)."""
@@ -464,12 +462,6 @@ class _Connection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
                 free -= 1
-
-    def _wake_all(self) -> None:
-        while self.waiting:
-            waiter = self.waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
 
     # -- output ------------------------------------------------------------------------------
     def _send_body(self, stream_id: int, stream: _Stream, body: bytes) -> bytes:
@@ -525,10 +517,10 @@ class _Connection(asyncio.Protocol):
             return
         stream_id = self.next_stream_id
         self.next_stream_id += 2
-        self.last_activity = time.monotonic()
+        now = self.last_activity = time.monotonic()
         if self.next_stream_id > _MAX_STREAM_ID:
             self.closed = True  # stream ids are used up: the pool opens a new connection
-        stream = _Stream(callback, self.stream_window, time.monotonic() + self.timeout)
+        stream = _Stream(callback, self.stream_window, now + self.timeout)
         self.streams[stream_id] = stream
         for start in range(0, len(block), self.max_frame):
             chunk = block[start : start + self.max_frame]
@@ -572,7 +564,7 @@ class _Connection(asyncio.Protocol):
     def retire(self) -> None:
         """Take no more requests; GOAWAY and close once the streams in flight are done."""
         self.closed = True
-        self._wake_all()
+        self._wake()
         self._close_when_idle()
 
     async def aclose(self, grace: float) -> None:
@@ -645,7 +637,7 @@ class H2Pool:
         *,
         connections: int = 1,
         timeout: float,
-        idle_expiry: float = 50 * 60.0,
+        idle_expiry: float,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "https" or parts.hostname is None:

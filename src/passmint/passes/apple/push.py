@@ -20,6 +20,7 @@ from passmint.passes.apple import repository
 from passmint.passes.apple.apns import ApnsClient, ApnsClientPool, CertificateAuth, TokenAuth
 from passmint.passes.apple.credentials import CredentialCache, get_credential
 from passmint.passes.events import EventKind, record_many
+from passmint.passes.service import PUSH_JOB
 from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from passmint.runtime import Runtime
 
 log = structlog.get_logger("passmint.apple.push")
-PUSH_JOB = "apple.push_passes"
 RETRY_DELAY = timedelta(seconds=30)
 MAX_GENERATIONS = 5  # follow-up jobs for devices APNs kept refusing (429/5xx)
 

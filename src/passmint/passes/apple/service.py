@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -34,6 +35,17 @@ class NotAuthorized(PassmintError):
 class BadRequest(PassmintError):
     code = "invalid_body"
     status = 400
+
+
+def if_modified_since(value: str) -> datetime | None:
+    """An ``If-Modified-Since`` date, or None when it is no validator: unparsable, or
+    without a zone (it cannot be compared with the stored, zoned Last-Modified). The pass
+    is then sent."""
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def token_matches(hasher: TokenHasher, authorization: str | None, expected: str | None) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from typing import Annotated
 
 import structlog
@@ -115,13 +115,9 @@ async def latest_pass(
     async with runtime.db.reads.connect() as conn:
         found = await service.authorize(conn, runtime.hasher, pass_type_id, serial, authorization)
     last_modified = format_datetime(found.last_modified, usegmt=True)
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            if parsedate_to_datetime(since) >= found.last_modified:
-                return Response(status_code=304, headers={"Last-Modified": last_modified})
-        except (TypeError, ValueError, IndexError):
-            pass  # an unparseable date means: send the pass
+    since = service.if_modified_since(request.headers.get("if-modified-since", ""))
+    if since is not None and since >= found.last_modified:
+        return Response(status_code=304, headers={"Last-Modified": last_modified})
     async with runtime.transaction() as session:
         pass_ = await service.pass_for_download(session, found)
         last_modified = format_datetime(pass_.last_modified, usegmt=True)

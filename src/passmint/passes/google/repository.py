@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,34 +73,30 @@ async def save_class(
     )
 
 
-async def save_object(
-    session: AsyncSession,
-    *,
-    pass_id: uuid.UUID,
-    tenant_id: uuid.UUID,
-    object_id: str,
-    class_id: str,
-    vertical: str,
-    body_hash: str,
-    notify_state: dict[str, Any],
-    state: str,
-    now: datetime,
-) -> None:
-    """Record the object body last sent to Google (one upsert; ``installed``, which the
-    callbacks keep, is left alone). A row this session already loaded is not refreshed."""
-    values: dict[str, Any] = {
-        "object_id": object_id,
-        "class_id": class_id,
-        "vertical": vertical,
-        "body_hash": body_hash,
-        "notify_state": notify_state,
-        "state": state,
-        "synced_at": now,
-    }
-    statement = insert_for(session, GoogleObject).values(
-        pass_id=pass_id, tenant_id=tenant_id, installed=False, **values
+_OBJECT_SYNCED: Final = (
+    "object_id",
+    "class_id",
+    "vertical",
+    "body_hash",
+    "notify_state",
+    "state",
+    "synced_at",
+)
+
+
+async def save_objects(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Record the object bodies last sent to Google, in one upsert for the batch. Each row
+    has ``pass_id``, ``tenant_id`` and the columns of :data:`_OBJECT_SYNCED`; ``installed``,
+    which the callbacks keep, is set on insert only. A row this session already loaded is
+    not refreshed."""
+    if not rows:
+        return
+    statement = insert_for(session, GoogleObject)
+    statement = statement.on_conflict_do_update(
+        index_elements=["pass_id"],
+        set_={name: statement.excluded[name] for name in _OBJECT_SYNCED},
     )
-    await session.execute(statement.on_conflict_do_update(index_elements=["pass_id"], set_=values))
+    await session.execute(statement, [{**row, "installed": False} for row in rows])
 
 
 async def record_credential_error(

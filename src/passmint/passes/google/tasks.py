@@ -15,8 +15,8 @@ the single write lock and make every other writer wait):
    inserted, 409 patching it), then ``addMessage`` (``TEXT_AND_NOTIFY`` within the budget,
    else ``TEXT``; a quota answer from Google resends it as ``TEXT``);
 3. record (database, one short write transaction that also completes the job): what was
-   synced, the budget spent (re-counted with the passes locked, see :func:`_spend`), one
-   ``pushed`` event per pass (platform google), and the last error on the credential. A
+   synced, the notifications spent (recorded with the passes locked, see :func:`_spend`),
+   one ``pushed`` event per pass (platform google), and the last error on the credential. A
    pass that changed while its older body was on the way is synced again (``force``).
 
 Passes that failed with 429, 5xx or a network error go into a follow-up job with
@@ -99,11 +99,16 @@ class _Plan:
     write_object: bool
     notify_update: bool
     message: dict[str, Any] | None
-    snapshot: tuple[Any, ...] = ()
+    snapshot: tuple[Any, ...]
     result: str = "unchanged"
     message_type: str | None = None
     error: GoogleApiError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sends(self) -> bool:
+        """Whether anything of this pass goes to Google (its object or a message)."""
+        return self.write_object or self.message is not None
 
 
 def _snapshot(pass_: Pass) -> tuple[Any, ...]:
@@ -228,7 +233,7 @@ async def _send(
         async with gate:
             await _send_object(client, plan)
 
-    await asyncio.gather(*(one(p) for p in plans if p.write_object or p.message is not None))
+    await asyncio.gather(*(one(p) for p in plans if p.sends))
     return class_results
 
 
@@ -283,7 +288,9 @@ async def publish_on_issue(
     except GoogleApiError as exc:
         log.warning("google insert on issue failed", pass_id=str(pass_.id), error=str(exc))
         return
-    await _record_object(ctx, pass_.id, bodies, _hash(bodies.object_body))
+    await repository.save_objects(
+        ctx.session, [_object_row(ctx, pass_.id, bodies, _hash(bodies.object_body))]
+    )
     await _schedule_expiry(ctx, [(pass_.id, bodies)])
     await record_many(
         ctx.session,
@@ -314,21 +321,21 @@ async def _record_class(
     )
 
 
-async def _record_object(
+def _object_row(
     ctx: PassContext, pass_id: uuid.UUID, bodies: service.GoogleBodies, body_hash: str
-) -> None:
-    await repository.save_object(
-        ctx.session,
-        pass_id=pass_id,
-        tenant_id=ctx.tenant_id,
-        object_id=bodies.object_id,
-        class_id=bodies.class_id,
-        vertical=bodies.vertical.value,
-        body_hash=body_hash,
-        notify_state=service.notify_values(bodies.object_body),
-        state=str(bodies.object_body.get("state", "ACTIVE")),
-        now=ctx.now,
-    )
+) -> dict[str, Any]:
+    """A row for :func:`repository.save_objects`: the object body just sent."""
+    return {
+        "pass_id": pass_id,
+        "tenant_id": ctx.tenant_id,
+        "object_id": bodies.object_id,
+        "class_id": bodies.class_id,
+        "vertical": bodies.vertical.value,
+        "body_hash": body_hash,
+        "notify_state": service.notify_values(bodies.object_body),
+        "state": str(bodies.object_body.get("state", "ACTIVE")),
+        "synced_at": ctx.now,
+    }
 
 
 def _valid_until(body: dict[str, Any]) -> datetime | None:
@@ -368,7 +375,6 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
     tenant_id = uuid.UUID(payload["tenant_id"])
     pass_ids = [uuid.UUID(i) for i in payload["pass_ids"]]
     message = payload.get("message")
-    generation = int(payload.get("generation", 0))
     errors: list[str] = []
     async with ctx.read() as session:
         pass_ctx = ctx.runtime.pass_context(session, tenant_id)
@@ -386,7 +392,6 @@ async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
             replace(pass_ctx, session=session),
             credential.id,
             payload,
-            generation,
             plans,
             classes,
             class_results,
@@ -398,7 +403,6 @@ async def _record(
     ctx: PassContext,
     credential_id: uuid.UUID,
     payload: dict[str, Any],
-    generation: int,
     plans: list[_Plan],
     classes: dict[uuid.UUID, tuple[service.GoogleBodies, int]],
     class_results: dict[uuid.UUID, GoogleApiError | None],
@@ -414,9 +418,9 @@ async def _record(
             continue
         await _record_class(ctx, template_id, bodies, version)
 
-    sent = [p for p in plans if p.error is None and (p.write_object or p.message is not None)]
-    # The passes sent are locked (PostgreSQL; on SQLite this transaction holds the write
-    # lock) while the budget is re-counted and the results recorded, in primary-key order.
+    sent = [p for p in plans if p.error is None and p.sends]
+    # The passes sent are locked, in primary-key order (PostgreSQL; on SQLite this
+    # transaction holds the write lock), while the notifications spent are recorded.
     current = {
         p.id: p
         for p in await pass_repository.passes_for_update(
@@ -425,6 +429,7 @@ async def _record(
     }
     retry: list[str] = []
     stale: list[str] = []
+    written: list[_Plan] = []
     retry_after = 0.0
     events: list[dict[str, Any]] = []
     for plan in plans:
@@ -436,12 +441,12 @@ async def _record(
             errors.append(f"object {plan.bodies.object_id}: {plan.error.message}")
             continue
         if plan.write_object:
-            await _record_object(ctx, plan.pass_id, plan.bodies, plan.body_hash)
+            written.append(plan)
             row = current.get(plan.pass_id)
             if row is not None and _snapshot(row) != plan.snapshot:
                 stale.append(str(plan.pass_id))
         _spend(ctx, plan)
-        if plan.write_object or plan.message is not None:
+        if plan.sends:
             events.append(
                 {
                     "tenant_id": tenant_id,
@@ -457,9 +462,11 @@ async def _record(
                     },
                 }
             )
+    await repository.save_objects(
+        session, [_object_row(ctx, p.pass_id, p.bodies, p.body_hash) for p in written]
+    )
     await record_many(session, events)
-    written = [(p.pass_id, p.bodies) for p in plans if p.write_object and p.error is None]
-    await _schedule_expiry(ctx, written)
+    await _schedule_expiry(ctx, [(p.pass_id, p.bodies) for p in written])
     if stale:
         # The pass changed while its older body was on the way: that body may have reached
         # Google after the newer one sent by the change's own job, whose hash is then what
@@ -474,6 +481,7 @@ async def _record(
         log.warning("google sync problems", tenant=str(tenant_id), errors=errors[:20])
         await repository.record_credential_error(session, credential_id, errors[0], now)
     if retry:
+        generation = int(payload.get("generation", 0))
         if generation < MAX_GENERATIONS:
             delay = max(RETRY_DELAY * (2**generation), timedelta(seconds=retry_after))
             await enqueue(
@@ -503,8 +511,7 @@ def _spend(ctx: PassContext, plan: _Plan) -> None:
     the budget spent. Google enforces the same quota itself (an ``addMessage`` over it is
     resent as ``TEXT``; a ``NOTIFY_ON_UPDATE`` over it notifies nobody), so an overspend
     costs at most a quota answer, never a notification beyond Google's limit."""
-    kinds = (["update"] if plan.notify_update else []) + (
-        ["message"] if plan.message_type == "TEXT_AND_NOTIFY" else []
-    )
-    for kind in kinds:
-        service.spend_notification(ctx, plan.pass_id, kind)
+    if plan.notify_update:
+        service.spend_notification(ctx, plan.pass_id, "update")
+    if plan.message_type == "TEXT_AND_NOTIFY":
+        service.spend_notification(ctx, plan.pass_id, "message")
