@@ -1,25 +1,43 @@
 # passmint: two commands do all the set-up on a fresh machine.
-#   make demo   seeds a demo tenant (test PKI, loyalty template, passes) and serves it
+#   make demo   seeds a demo tenant (test PKI, loyalty program, cards) and serves it
 #   make test   runs lint, types, import contracts and the test suite
 PYTHON ?= python3
 VENV := .venv
 UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced
+# The Python versions pyproject.toml's requires-python admits (>=3.11,<3.14).
+PY_MIN := 3.11
+PY_MAX := 3.13
+PY_OK = import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else 1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo install test lint bench lock clean check-python
 
-$(BIN)/uv:
+# Refuses an unsupported interpreter before anything is installed, and throws away a .venv
+# that a failed or older install left behind (wrong Python, or no working interpreter).
+check-python:
+	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
+	  echo "passmint needs Python $(PY_MIN) to $(PY_MAX); '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
+	  echo "Install one (e.g. python3.12) and run: make PYTHON=python3.12 $(MAKECMDGOALS)"; \
+	  exit 1; }
+	@if [ -d $(VENV) ] && ! $(BIN)/python -c '$(PY_OK)' 2>/dev/null; then \
+	  echo "$(VENV) is broken or uses another Python: rebuilding it"; rm -rf $(VENV); fi
+
+$(BIN)/uv: | check-python
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(BIN)/pip install -q uv==$(UV_VERSION) || { rm -rf $(VENV); exit 1; }
 
-$(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
+$(STAMP): requirements.lock pyproject.toml | check-python $(BIN)/uv
 	$(BIN)/uv pip sync -q --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
+install: $(STAMP)
+
 demo: $(STAMP)
-	$(BIN)/passmint demo
+	$(BIN)/passmint demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

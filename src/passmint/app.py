@@ -25,7 +25,7 @@ from passmint.passes.google import tasks as _google_tasks  # noqa: F401 - regist
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
 from passmint.tenants import endpoints as tenant_endpoints
-from passmint.web import errors
+from passmint.web import docs, errors
 
 _SLASHES = re.compile(r"/{2,}")
 
@@ -66,11 +66,14 @@ def create_app(
     app = FastAPI(
         title="passmint",
         version=__version__,
-        description="Wallet passes and the loyalty programs behind them.",
+        description=docs.DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # docs.install serves both from installed files, not a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
-    errors.install(app)
+    errors.install(app, pages=public_endpoints.error_page)
+    docs.install(app)
     app.include_router(pass_endpoints.router)
     app.include_router(tenant_endpoints.router)
     app.include_router(webservice.router)

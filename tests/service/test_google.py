@@ -23,16 +23,27 @@ from sqlalchemy import select
 
 from passmint.config import Settings
 from passmint.models import Event, GoogleCredential, OutboxJob
+from passmint.passes import service as pass_service
 from passmint.passes.apple.devpki import DevPki
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.google import tasks as google_tasks
+from passmint.passes.service import PUSH_JOB
 from passmint.runtime import Runtime
+from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.passes.designs.test_render_apple import ASSETS
 from tests.passes.google import discovery
 from tests.passes.google.test_render import CASES
-from tests.service.conftest import PUBLIC_URL, auth, google_settings, put_apple_credentials
+from tests.service.conftest import (
+    PUBLIC_URL,
+    auth,
+    cafe_design,
+    google_settings,
+    put_apple_credentials,
+)
+from tests.service.test_loyalty import PROGRAM
+from tests.service.test_pass_cycle import register_devices
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"
@@ -670,3 +681,245 @@ async def test_objects_turn_expired_at_google_when_the_pass_expires(
     stored = google_peer.get("loyaltyObject", object_id)
     assert stored is not None
     assert stored["state"] == "EXPIRED"
+
+
+# -- a tenant with Google credentials only -------------------------------------------------
+
+
+@pytest.fixture
+async def google_only(
+    client: httpx.AsyncClient, tenant: dict[str, str], google_peer: FakeGoogleWallet
+) -> dict[str, Any]:
+    """A tenant with a Google issuer and no Apple credentials; returns the key file."""
+    key_file = google_peer.new_service_account()
+    response = await client.put(
+        "/api/v1/credentials/google",
+        headers=auth(tenant["api_key"]),
+        json={"issuer_id": ISSUER, "service_account": key_file},
+    )
+    assert response.status_code == 200, response.text
+    return key_file
+
+
+async def _push_jobs(runtime: Runtime) -> list[OutboxJob]:
+    async with runtime.db.sessions() as session:
+        query = select(OutboxJob).where(OutboxJob.name == PUSH_JOB)
+        return list((await session.execute(query)).scalars())
+
+
+async def test_a_google_only_tenant_issues_google_passes(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    google_only: dict[str, Any],
+    google_peer: FakeGoogleWallet,
+    apns: FakeApns,
+) -> None:
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    issued = await _issue(client, api_key, template_id, data)
+    assert issued["urls"]["pkpass"] is None
+    _, claims = _decode_link(issued["urls"]["google"], google_only)
+    object_id = f"{ISSUER}.pm-{issued['serial_number']}"
+    assert [o["id"] for o in claims["payload"]["loyaltyObjects"]] == [object_id]
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    assert google_peer.get("loyaltyObject", object_id) is not None
+
+    # no .pkpass: a 409 with a code, in JSON
+    landing = issued["urls"]["landing"].removeprefix(PUBLIC_URL)
+    pkpass = await client.get(f"{landing}.pkpass", headers={"Accept": "application/json"})
+    assert pkpass.status_code == 409
+    assert pkpass.json()["error"]["code"] == "apple_pass_unavailable"
+
+    # the landing page offers Google Wallet only, on every platform
+    for agent in (IPHONE, ANDROID, DESKTOP):
+        page = await client.get(landing, headers={"User-Agent": agent})
+        assert page.status_code == 200
+        assert 'data-wallet="google"' in page.text, agent
+        assert 'data-wallet="apple"' not in page.text, agent
+        assert ".pkpass" not in page.text, agent
+
+    # a data change and a new template version re-render the pass and reach Google
+    patched = await client.patch(
+        f"/api/v1/passes/{issued['id']}", headers=auth(api_key), json={"data": {"points": 175}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["version"] == 2
+    assert patched.json()["urls"]["pkpass"] is None
+    await runtime.worker.run_until_idle()
+    stored = google_peer.get("loyaltyObject", object_id)
+    assert stored is not None
+    assert '"int": 175' in json.dumps(stored)
+    template = (await client.get(f"/api/v1/templates/{template_id}", headers=auth(api_key))).json()
+    design = {**template["design"], "description": "Café Lumen card, new edition"}
+    saved = await client.patch(
+        f"/api/v1/templates/{template_id}", headers=auth(api_key), json={"design": design}
+    )
+    assert saved.status_code == 200, saved.text
+    await runtime.worker.run_until_idle()
+    shown = (await client.get(f"/api/v1/passes/{issued['id']}", headers=auth(api_key))).json()
+    assert (shown["template_version"], shown["version"]) == (2, 3)
+    # no Apple device can hold it: nothing to push, and the Apple web service knows no pass
+    assert await _push_jobs(runtime) == []
+    assert apns.requests == []
+    unknown = await client.get(
+        f"/apple/v1/passes/pass.passmint.unassigned/{issued['serial_number']}",
+        headers={"Authorization": "ApplePass whatever"},
+    )
+    assert unknown.status_code == 401
+
+
+async def test_google_only_passes_become_apple_passes_when_apple_credentials_arrive(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    google_only: dict[str, Any],
+    dev_pki: DevPki,
+    apns: FakeApns,
+    check_pass: PassCheck,
+) -> None:
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    issued = await _issue(client, api_key, template_id, data)
+    assert issued["urls"]["pkpass"] is None
+    await put_apple_credentials(client, api_key, dev_pki)
+
+    shown = (await client.get(f"/api/v1/passes/{issued['id']}", headers=auth(api_key))).json()
+    assert shown["urls"]["pkpass"] == f"{issued['urls']['landing']}.pkpass"
+    assert shown["urls"]["google"] is not None
+    download = await client.get(shown["urls"]["pkpass"].removeprefix(PUBLIC_URL))
+    assert download.status_code == 200, download.text
+    check_pass(download.content)
+    pass_json = await register_devices(client, shown, {"iphone-1": "ab" * 32})
+    assert pass_json["passTypeIdentifier"] == "pass.dev.passmint.demo"
+    assert pass_json["serialNumber"] == issued["serial_number"]
+    iphone = await client.get(
+        issued["urls"]["landing"].removeprefix(PUBLIC_URL), headers={"User-Agent": IPHONE}
+    )
+    assert 'data-wallet="apple"' in iphone.text
+
+    patched = await client.patch(
+        f"/api/v1/passes/{issued['id']}", headers=auth(api_key), json={"data": {"points": 9}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    assert [r.token for r in apns.wait_for(1)] == ["ab" * 32]
+    serials = await client.get(
+        f"/apple/v1/devices/iphone-1/registrations/{pass_json['passTypeIdentifier']}"
+    )
+    assert serials.json()["serialNumbers"] == [issued["serial_number"]]
+
+    # and new passes are Apple passes from the start
+    second = await _issue(client, api_key, template_id, data)
+    assert second["urls"]["pkpass"] is not None
+
+
+async def test_a_pass_issued_while_apple_credentials_arrive_gets_them(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    google_only: dict[str, Any],
+    dev_pki: DevPki,
+) -> None:
+    """A Google-only pass issued in a transaction that commits after the Apple credentials'
+    upload began still becomes an Apple pass (the upload waits for it)."""
+    if runtime.db.dialect != "postgresql":
+        pytest.skip("concurrent write transactions: PostgreSQL (SQLite runs them in turn)")
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    issued, commit = asyncio.Event(), asyncio.Event()
+
+    async def issue() -> uuid.UUID:
+        async with runtime.transaction() as session:
+            ctx = runtime.pass_context(session, uuid.UUID(tenant["tenant_id"]))
+            pass_ = await pass_service.issue_pass(
+                ctx, template_id=uuid.UUID(template_id), data=data, external_id=None
+            )
+            issued.set()
+            await commit.wait()
+        return pass_.id
+
+    pending = asyncio.ensure_future(issue())
+    await issued.wait()
+    upload = asyncio.ensure_future(put_apple_credentials(client, api_key, dev_pki))
+    await asyncio.sleep(0.3)
+    assert not upload.done()  # it waits for the pass issued without a pass type
+    commit.set()
+    pass_id = await pending
+    await upload
+    shown = (await client.get(f"/api/v1/passes/{pass_id}", headers=auth(api_key))).json()
+    assert shown["urls"]["pkpass"] is not None
+
+
+async def test_a_loyalty_card_opens_for_a_google_only_tenant(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    google_only: dict[str, Any],
+    google_peer: FakeGoogleWallet,
+) -> None:
+    api_key = tenant["api_key"]
+    template = await client.post(
+        "/api/v1/templates",
+        headers=auth(api_key),
+        json={"name": "Card", "style": "storeCard", "design": await cafe_design(client, api_key)},
+    )
+    assert template.status_code == 201, template.text
+    program = await client.post(
+        "/api/v1/programs",
+        headers=auth(api_key),
+        json={"name": "Café points", "template_id": template.json()["id"], "config": PROGRAM},
+    )
+    assert program.status_code == 201, program.text
+    card = await client.post(
+        f"/api/v1/programs/{program.json()['id']}/accounts",
+        headers=auth(api_key),
+        json={"customer": {"name": "Ada Lovelace", "email": "ada@example.com"}},
+    )
+    assert card.status_code == 201, card.text
+    urls = card.json()["pass_urls"]
+    assert urls["pkpass"] is None
+    assert urls["google"].startswith("https://pay.google.com/gp/v/save/")
+    assert runtime.worker is not None
+    await runtime.worker.run_until_idle()
+    pass_ = await client.get(f"/api/v1/passes/{card.json()['pass_id']}", headers=auth(api_key))
+    object_id = f"{ISSUER}.pm-{pass_.json()['serial_number']}"
+    assert google_peer.get("loyaltyObject", object_id) is not None
+
+
+async def test_a_tenant_without_wallet_credentials_is_told_both_options(
+    client: httpx.AsyncClient, tenant: dict[str, str]
+) -> None:
+    api_key = tenant["api_key"]
+    template_id, _, data = await _template(client, api_key, "cafe")
+    response = await client.post(
+        "/api/v1/passes", headers=auth(api_key), json={"template_id": template_id, "data": data}
+    )
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "apple_credentials_missing"
+    assert "/api/v1/credentials/apple" in error["message"]
+    assert "/api/v1/credentials/google" in error["message"]
+    assert error["details"]["options"] == [
+        "/api/v1/credentials/apple",
+        "/api/v1/credentials/google",
+    ]
+
+
+async def test_credentials_warn_when_google_cannot_fetch_the_images(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: dict[str, str],
+    google_peer: FakeGoogleWallet,
+) -> None:
+    body = {"issuer_id": ISSUER, "service_account": google_peer.new_service_account()}
+    put = await client.put("/api/v1/credentials/google", headers=auth(tenant["api_key"]), json=body)
+    assert put.status_code == 200, put.text
+    assert put.json()["warnings"] == []  # the tests' public URL is https
+    runtime.settings.public_url = "http://127.0.0.1:8000"
+    put = await client.put("/api/v1/credentials/google", headers=auth(tenant["api_key"]), json=body)
+    [warning] = put.json()["warnings"]
+    assert warning["code"] == "public_url_not_https"
+    assert "http://127.0.0.1:8000" in warning["message"]

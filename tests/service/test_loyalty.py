@@ -263,16 +263,28 @@ async def test_cards_earn_once_and_explain_their_balance(
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "activity_conflict"
 
-    # by card number and by the pass's barcode (its serial number)
+    # card_number takes whatever the till scanned: the card number, or the pass's barcode
+    # message (its serial number here); barcode_value is the deprecated name of the same
     by_number = await _activity(
         client, key, card_number=card["number"], kind="visit", external_id="v1"
     )
     assert by_number.status_code == 201, by_number.text
     pass_ = (await client.get(f"/api/v1/passes/{card['pass_id']}", headers=auth(key))).json()
     by_barcode = await _activity(
-        client, key, barcode_value=pass_["serial_number"], kind="visit", external_id="v2"
+        client, key, card_number=pass_["serial_number"], kind="visit", external_id="v2"
     )
+    assert by_barcode.status_code == 201, by_barcode.text
     assert [e["amount"] for e in by_barcode.json()["entries"]] == [5]
+    old_name = await _activity(
+        client, key, barcode_value=pass_["serial_number"], kind="visit", external_id="v2b"
+    )
+    assert old_name.status_code == 201, old_name.text
+    assert old_name.json()["entries"] == []  # the daily cap of 10 visit points is reached
+    unknown = await _activity(
+        client, key, card_number="000000000000", kind="visit", external_id="v9"
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "account_not_found"
     # the daily cap of 10 visit points is reached: a third visit earns nothing today
     third = await _activity(client, key, account_id=card["id"], kind="visit", external_id="v3")
     assert third.json()["entries"] == []

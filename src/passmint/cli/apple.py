@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -122,8 +123,22 @@ def build(
     gift_card: Annotated[
         bool, typer.Option("--gift-card", help="Size the strip for a gift card (375×144 pt).")
     ] = False,
+    strict_ids: Annotated[
+        bool,
+        typer.Option(
+            "--strict-ids",
+            help="Refuse a model whose passTypeIdentifier or teamIdentifier differs from the "
+            "certificate's, instead of replacing them.",
+        ),
+    ] = False,
 ) -> None:
-    """Build and sign a .pkpass from a model folder. Nothing is written unless it is valid."""
+    """Build and sign a .pkpass from a model folder. Nothing is written unless it is valid.
+
+    passTypeIdentifier and teamIdentifier come from the certificate (its
+    pass type id and its team, the OU): the model's values are replaced,
+    with a note on stderr. --strict-ids refuses a mismatch instead; ids
+    given with --set must match the certificate.
+    """
     identity = load_identity(cert, key, key_password, wwdr)
     for notice in identity.expiry_notices(utcnow()):
         warn(str(notice))
@@ -132,6 +147,7 @@ def build(
         ManifestSigner(identity, digest=digest),
         overrides=parse_overrides(set_ or []),
         gift_card=gift_card,
+        strict_ids=strict_ids,
     )
     write_private_file(output, data)
     typer.echo(f"wrote {output} ({len(data)} bytes)")
@@ -143,18 +159,57 @@ def build_model_dir(
     *,
     overrides: dict[str, Any] | None = None,
     gift_card: bool = False,
+    strict_ids: bool = False,
 ) -> bytes:
-    """A signed .pkpass from a ``.pass`` folder, with top-level keys overridden."""
+    """A signed .pkpass from a ``.pass`` folder, with top-level keys overridden.
+
+    passTypeIdentifier and teamIdentifier come from the certificate (see :func:`take_ids`).
+    """
     pass_json, files = read_model_dir(model_dir)
-    pass_json.update(overrides or {})
-    signer.identity.check_pass_identity(
-        pass_json.get("passTypeIdentifier"), pass_json.get("teamIdentifier")
-    )
+    overrides = overrides or {}
+    pass_json.update(overrides)
+    take_ids(pass_json, signer.identity, explicit=overrides.keys(), strict=strict_ids)
     style = style_of(pass_json)
     if style is not None:
         nfc = isinstance(pass_json.get("nfc"), dict)
         files = prepare_images(files, style, gift_card=gift_card, nfc=nfc)
     return PassTemplate(pass_json, files).build(signer, signing_time=utcnow())
+
+
+def take_ids(
+    pass_json: dict[str, Any],
+    identity: SigningIdentity,
+    *,
+    explicit: Collection[str] = (),
+    strict: bool = False,
+) -> None:
+    """Put the certificate's pass type id and team into ``pass_json``, noting each change.
+
+    The certificate is the source of truth: Wallet accepts a pass only when both ids match
+    it, so a model's ids are placeholders (passkit-generator overrides them the same way).
+    A mismatch is refused (``pass_identity_mismatch``) when ``strict`` (Apple's signpass
+    behaviour) or when the key is in ``explicit`` (given on the command line).
+    """
+    for key, wanted in (
+        ("passTypeIdentifier", identity.pass_type_id),
+        ("teamIdentifier", identity.team_id),
+    ):
+        current = pass_json.get(key)
+        if current == wanted or (key in pass_json and (strict or key in explicit)):
+            continue
+        pass_json[key] = wanted
+        if current is None:
+            note(f"{key} set to the certificate's {wanted!r}")
+        else:
+            note(f"{key} {current!r} of the model replaced by the certificate's {wanted!r}")
+    identity.check_pass_identity(
+        pass_json.get("passTypeIdentifier"), pass_json.get("teamIdentifier")
+    )
+
+
+def note(message: str) -> None:
+    """Something the build did for the user that they should know about (stderr)."""
+    typer.echo(f"note: {message}", err=True)
 
 
 def _print_report(name: str, report: VerifyReport) -> None:

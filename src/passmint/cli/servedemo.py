@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
+import socket
 from io import BytesIO
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,7 +67,8 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
             ],
             "secondary": [{"key": "member", "label": "MEMBER", "value": "{{ name }}"}],
             "auxiliary": [
-                {"key": "next", "label": "NEXT REWARD", "value": "Free flat white at 1,500"}
+                {"key": "next", "label": "NEXT REWARD", "value": "{{ next_reward }}"},
+                {"key": "to_go", "label": "TO GO", "value": "{{ points_to_next_reward }}"},
             ],
             "back": [
                 {
@@ -75,7 +78,12 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 }
             ],
         },
-        "barcode": {"format": "qr", "message": "{{ serial_number }}", "alt_text": "{{ name }}"},
+        # The card number: what the till scans (or the cashier types from the alt text).
+        "barcode": {
+            "format": "qr",
+            "message": "{{ card_number }}",
+            "alt_text": "{{ card_number }}",
+        },
         "locations": [
             {"latitude": 51.5074, "longitude": -0.1278, "relevant_text": "Your coffee is waiting"}
         ],
@@ -85,6 +93,7 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "TIER": "TIER",
                 "MEMBER": "MEMBER",
                 "NEXT REWARD": "NEXT REWARD",
+                "TO GO": "TO GO",
                 "TERMS": "Terms",
             },
             "fr": {
@@ -92,6 +101,7 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "TIER": "NIVEAU",
                 "MEMBER": "MEMBRE",
                 "NEXT REWARD": "PROCHAINE RÉCOMPENSE",
+                "TO GO": "RESTANT",
                 "TERMS": "Conditions",
             },
             "ar": {
@@ -99,6 +109,7 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "TIER": "المستوى",
                 "MEMBER": "العضو",
                 "NEXT REWARD": "المكافأة التالية",
+                "TO GO": "المتبقي",
                 "TERMS": "الشروط",
             },
         },
@@ -117,6 +128,15 @@ DEMO_PROGRAM_CONFIG: dict[str, Any] = {
         {"key": "gold", "name": "Gold", "threshold": 1000, "multiplier": 15_000},
     ],
     "expiry": {"kind": "rolling", "days": 365},
+}
+
+# The demo's one reward: the card shows it through {{ next_reward }} and
+# {{ points_to_next_reward }}, so the card and the program can never disagree.
+DEMO_REWARD: dict[str, Any] = {
+    "name": "Free coffee",
+    "cost": 300,
+    "kind": "credit",
+    "credit_amount": 20,
 }
 
 
@@ -181,7 +201,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
             await loyalty.create_reward(
                 ctx,
                 program.id,
-                RewardIn(name="Free coffee", cost=300, kind="credit", credit_amount=20),
+                RewardIn.model_validate(DEMO_REWARD),
             )
             issued = []
             for name, email, spent in (
@@ -237,38 +257,139 @@ async def seed(settings: Settings) -> dict[str, Any]:
     return state
 
 
+def _reachable_host(host: str) -> str:
+    """A host name others can use for ``host``: listening on every interface, this machine's
+    address on its network (found by name lookup, no packet sent), else loopback."""
+    if host not in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
+        return f"[{host}]" if ":" in host else host
+    try:
+        addresses = socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        addresses = []
+    found = next((a for a in addresses if not a.startswith("127.")), None)
+    return found or "127.0.0.1"
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on (host, port): the demo says so before seeding."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def demo_env(state: dict[str, Any], api_base: str, public_base: str, ca: Path) -> str:
+    """``data/demo.env``: the demo's values as shell variables (``. data/demo.env``)."""
+    first = state["passes"][0]
+    values = {
+        "BASE": api_base,
+        "PUBLIC_URL": public_base,
+        "KEY": state["api_key"],
+        "TENANT": state["tenant_id"],
+        "PROGRAM": state["program_id"],
+        "DEMO_TEMPLATE": state["template_id"],
+        "CARD": first["card_number"],
+        "ACCOUNT": first["account_id"],
+        "PASS": first["id"],
+        # for this terminal: PASSMINT_PUBLIC_URL may be a tunnel only phones go through
+        "PASS_LINK": f"{api_base}/p/{first['token']}",
+        "CA": str(ca),
+    }
+    lines = ["# passmint demo: `. data/demo.env` sets these in your shell"]
+    lines += [f"{name}={shlex.quote(value)}" for name, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def demo_instructions(state: dict[str, Any], api_base: str, public_base: str, ca: Path) -> str:
+    """What the demo prints: the key, the cards and commands ready to paste as they are."""
+    key = state["api_key"]
+    auth = f"-H 'Authorization: Bearer {key}'"
+    first = state["passes"][0]
+    lines = [
+        f"API docs:  {api_base}/docs   (press Authorize and paste the API key)",
+        f"API key:   {key}   (tenant {state['tenant_id']})",
+        "",
+        "Cards (the download is the signed .pkpass; the landing page offers the right wallet):",
+    ]
+    for item in state["passes"]:
+        link = f"{public_base}/p/{item['token']}"
+        lines += [
+            f"- {item['name']}: card {item['card_number']} (account {item['account_id']})",
+            f"    download: {link}.pkpass",
+            f"    landing:  {link}",
+        ]
+    purchase = (
+        f'{{"card_number": "{first["card_number"]}", "kind": "purchase", "amount": 1250, '
+        '"currency": "EUR", "external_id": "till-1/\'"$(date +%s%N)"\'"}'
+    )
+    lines += [
+        "",
+        "Try it from this folder, in another terminal (each line is ready to paste):",
+        "  . .venv/bin/activate                 # puts the passmint command on your PATH",
+        f"  curl -so card.pkpass {api_base}/p/{first['token']}.pkpass",
+        f"  passmint apple verify card.pkpass --ca {ca}",
+        f"  curl -X POST {auth} -H 'Content-Type: application/json' \\",
+        f"       -d '{purchase}' {api_base}/api/v1/activities",
+        f"  curl {auth} {api_base}/api/v1/accounts/{first['account_id']}/history",
+        f"The same values are in {ca.parent.parent / 'demo.env'} (`. {ca.parent.parent}/demo.env`)"
+        " for the README's examples.",
+    ]
+    return "\n".join(lines)
+
+
 def demo(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on (0.0.0.0: every one, for a phone).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     seed_only: Annotated[
         bool, typer.Option("--seed-only", help="Create the demo data, print it, and exit.")
     ] = False,
 ) -> None:
-    """Create a demo tenant with test certificates, a loyalty template and passes; serve."""
+    """Create a demo tenant with test certificates, a loyalty program and cards; serve."""
     import os
 
+    if not seed_only and port_in_use(host, port):
+        typer.echo(
+            f"error: port {port} on {host} is already in use (another passmint demo?). "
+            f"Stop it, or pick another port: make demo PORT={port + 1} "
+            f"(or passmint demo --port {port + 1}).",
+            err=True,
+        )
+        raise typer.Exit(1)
+    reachable = _reachable_host(host)
+    api_base = f"http://{reachable}:{port}"
     if "PASSMINT_PUBLIC_URL" not in os.environ:
-        os.environ["PASSMINT_PUBLIC_URL"] = f"http://{host}:{port}"
+        os.environ["PASSMINT_PUBLIC_URL"] = api_base
         get_settings.cache_clear()
     settings = get_settings()
+    public_base = settings.public_url.rstrip("/")
     state = asyncio.run(seed(settings))
-    typer.echo(f"passmint demo — data in {settings.data_dir} (started {utcnow():%H:%M:%S} UTC)")
-    typer.echo(f"API key: {state['api_key']}   (tenant {state['tenant_id']})")
-    typer.echo(f"API docs: {settings.public_url.rstrip('/')}/docs")
-    base = settings.public_url.rstrip("/")
-    for item in state["passes"]:
-        link = f"{base}/p/{item['token']}"
-        typer.echo(f"- {item['name']}: card {item['card_number']} (account {item['account_id']})")
-        typer.echo(f"  download: {link}.pkpass\n  landing:  {link}")
+    ca = Path(settings.data_dir) / "demo-certs" / "ca.pem"
+    env_file = Path(settings.data_dir) / "demo.env"
+    write_private_file(env_file, demo_env(state, api_base, public_base, ca).encode(), private=True)
+    typer.echo(f"passmint demo: data in {settings.data_dir} (started {utcnow():%H:%M:%S} UTC)")
+    typer.echo(demo_instructions(state, api_base, public_base, ca))
     typer.echo(
-        f"verify a download: passmint apple verify FILE.pkpass --ca {state['ca']}\n"
-        "post a purchase:   curl -X POST -H 'Authorization: Bearer <API key>' "
-        '-H \'Content-Type: application/json\' -d \'{"card_number": "<card>", '
-        '"kind": "purchase", "amount": 1250, "currency": "EUR", "external_id": "till-1"}\' '
-        f"{base}/api/v1/activities\n"
-        f"see the balance:   curl -H 'Authorization: Bearer <API key>' "
-        f"{base}/api/v1/accounts/<account>/history"
+        "\nThe demo's passes are signed with test certificates: they verify against "
+        f"{ca}, but a real iPhone refuses them until you upload your Pass Type ID "
+        "certificate (PUT /api/v1/credentials/apple)."
     )
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        typer.echo(
+            f"Listening on every interface: a phone on this network opens {public_base}/p/…; "
+            "from elsewhere set PASSMINT_PUBLIC_URL to the https URL that reaches this "
+            "machine (a tunnel or a reverse proxy), which also goes into the passes."
+        )
+    else:
+        typer.echo(
+            "To open the links on a phone, run `make demo HOST=0.0.0.0` (and set "
+            "PASSMINT_PUBLIC_URL to an address the phone reaches)."
+        )
     if seed_only:
         return
     from passmint.cli.server import serve

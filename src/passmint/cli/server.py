@@ -32,6 +32,8 @@ def serve(
 
     settings = get_settings()
     run_migrations(settings.resolved_database_url())
+    if asyncio.run(_tenant_count(settings.resolved_database_url())) == 0:
+        typer.echo(empty_database_hint(settings.resolved_database_url()), err=True)
     embedded = settings.queue_mode() is QueueMode.EMBEDDED
     if embedded and workers > 1 and not no_worker:
         typer.echo(
@@ -50,6 +52,28 @@ def serve(
         # Below info the access lines are dropped anyway; off, uvicorn skips building them.
         access_log=LOG_LEVELS.get(log_level.lower(), logging.INFO) <= logging.INFO,
         proxy_headers=True,
+    )
+
+
+async def _tenant_count(url: str) -> int:
+    from passmint.db import Database
+    from passmint.tenants import service
+
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            return await service.count_tenants(session)
+    finally:
+        await db.dispose()
+
+
+def empty_database_hint(url: str) -> str:
+    """What to do next on a database without tenants (a first start)."""
+    return (
+        f"passmint: the database ({url}) has no tenant yet. Next:\n"
+        "  passmint tenants create 'My Café' --json   # a tenant and its API key\n"
+        "  or stop this and run `make demo` (`passmint demo`) for a demo tenant with cards.\n"
+        "The API documentation is at /docs once the server runs."
     )
 
 

@@ -107,10 +107,10 @@ async def account_id_by_number(
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def account_id_by_barcode(
+async def account_id_by_scan(
     session: AsyncSession, tenant_id: uuid.UUID, value: str
 ) -> uuid.UUID | None:
-    """A scanned card: its number, or the serial number of its pass."""
+    """A scanned or typed card: its number, or the serial number of its pass."""
     found = await account_id_by_number(session, tenant_id, value)
     if found is not None:
         return found

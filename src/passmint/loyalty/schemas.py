@@ -267,8 +267,18 @@ class EntryOut(BaseModel):
 
 class ActivityIn(Strict):
     account_id: uuid.UUID | None = None
-    card_number: str | None = Field(default=None, max_length=64)
-    barcode_value: str | None = Field(default=None, max_length=512)
+    card_number: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Whatever the till scanned or the cashier typed: the card number, or the "
+        "message of the card pass's barcode (its serial number, if the design encodes that).",
+    )
+    barcode_value: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Deprecated: the same as card_number, which takes any scanned value.",
+        json_schema_extra={"deprecated": True},
+    )
     kind: Literal["purchase", "visit", "return", "custom"]
     amount: int = Field(default=0, ge=0, le=MAX_AMOUNT, description="Minor units.")
     currency: str | None = None

@@ -708,15 +708,11 @@ async def find_activity(
 async def _resolve_account(ctx: PassContext, body: ActivityIn) -> uuid.UUID:
     if body.account_id is not None:
         return body.account_id
-    if body.card_number is not None:
-        found = await repository.account_id_by_number(ctx.session, ctx.tenant_id, body.card_number)
-    else:
-        assert body.barcode_value is not None
-        found = await repository.account_id_by_barcode(
-            ctx.session, ctx.tenant_id, body.barcode_value
-        )
+    scanned = body.card_number or body.barcode_value
+    assert scanned is not None
+    found = await repository.account_id_by_scan(ctx.session, ctx.tenant_id, scanned.strip())
     if found is None:
-        raise AccountNotFound("no card with that number or barcode")
+        raise AccountNotFound("no card has that number or barcode")
     return found
 
 
@@ -1130,6 +1126,18 @@ async def redeem_reward(
 
 
 # -- pass, wallet, history -------------------------------------------------------------------
+
+
+PASS_DATA_NAMES: Final = frozenset(
+    {"points", "pending", "currency_name", "card_number", "referral_code", "tier", "tier_key"}
+    | {"next_tier", "points_to_next_tier", "next_reward", "points_to_next_reward", "name"}
+)
+"""The keys of :func:`pass_data` besides the currency's own code (``stamps`` ...)."""
+
+
+def pass_data_names(program: Program) -> frozenset[str]:
+    """The ``{{ placeholders }}`` the program fills on its cards' passes."""
+    return PASS_DATA_NAMES | {config_of(program).currency.code}
 
 
 async def pass_data(

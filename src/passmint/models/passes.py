@@ -34,7 +34,9 @@ class Pass(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
     template_version: Mapped[int] = mapped_column(Integer)
-    pass_type_id: Mapped[str] = mapped_column(String(255))
+    # None while the tenant issues to Google Wallet only: set to the Apple credential's pass
+    # type id when the pass is issued, or for all such passes when Apple credentials arrive.
+    pass_type_id: Mapped[str | None] = mapped_column(String(255))
     serial_number: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(255))
     auth_token_hash: Mapped[str] = mapped_column(String(64))

@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from passmint.models import Pass, Template
+from passmint.loyalty import service as loyalty
+from passmint.models import Pass, Template, TemplateVersion
 from passmint.passes import service
 from passmint.passes.apple import credentials as apple_credentials
 from passmint.passes.apple.credentials import ApnsKeyInput
 from passmint.passes.apple.styles import PassStyle
+from passmint.passes.designs.usage import Provider
 from passmint.passes.errors import InvalidInput
 from passmint.passes.google import service as google_service
 from passmint.passes.schemas import (
@@ -27,9 +29,12 @@ from passmint.passes.schemas import (
     PassOut,
     PassPatch,
     PassUrls,
+    PassWarning,
     TemplateCreate,
     TemplateOut,
     TemplatePatch,
+    TemplatePlaceholder,
+    TemplateWarning,
 )
 from passmint.web.deps import (
     CredentialsRead,
@@ -59,21 +64,69 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
         raise InvalidInput("cursor is not one this API returned") from None
 
 
-def template_out(template: Template, design: dict[str, Any]) -> TemplateOut:
-    return TemplateOut(
-        id=template.id,
-        name=template.name,
-        style=PassStyle(template.style),
-        version=template.version,
-        design=design,
-        created_at=template.created_at,
-        updated_at=template.updated_at,
-    )
+async def data_providers(
+    ctx: service.PassContext, template_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Provider]]:
+    """The loyalty programs these templates back: they write their cards' pass data."""
+    wanted = set(template_ids)
+    out: dict[uuid.UUID, list[Provider]] = {}
+    for program in await loyalty.list_programs(ctx):
+        if program.template_id in wanted:
+            provider = Provider(f"program {program.name!r}", loyalty.pass_data_names(program))
+            out.setdefault(program.template_id, []).append(provider)
+    return out
+
+
+async def template_outs(
+    ctx: service.PassContext, rows: Sequence[tuple[Template, TemplateVersion]]
+) -> list[TemplateOut]:
+    providers = await data_providers(ctx, [template.id for template, _ in rows])
+    out: list[TemplateOut] = []
+    for template, version in rows:
+        found, warnings = service.template_placeholders(
+            ctx, version, providers.get(template.id, [])
+        )
+        out.append(
+            TemplateOut(
+                id=template.id,
+                name=template.name,
+                style=PassStyle(template.style),
+                version=template.version,
+                design=version.design,
+                placeholders=[
+                    TemplatePlaceholder(
+                        name=p.name, source=p.source, paths=list(p.paths), required=p.required
+                    )
+                    for p in found
+                ],
+                warnings=[
+                    TemplateWarning(
+                        code=w.code,
+                        path=path,
+                        placeholder=w.placeholder,
+                        message=w.message,
+                        suggestion=w.suggestion,
+                    )
+                    for w in warnings
+                    for path in w.paths
+                ],
+                created_at=template.created_at,
+                updated_at=template.updated_at,
+            )
+        )
+    return out
+
+
+async def template_out(
+    ctx: service.PassContext, template: Template, version: TemplateVersion
+) -> TemplateOut:
+    return (await template_outs(ctx, [(template, version)]))[0]
 
 
 async def pass_outs(ctx: service.PassContext, passes: Sequence[Pass]) -> list[PassOut]:
     base = ctx.public_url
     google = await google_service.save_urls(ctx, passes)
+    warnings = await service.data_warnings(ctx, passes)
     return [
         PassOut(
             id=pass_.id,
@@ -85,10 +138,24 @@ async def pass_outs(ctx: service.PassContext, passes: Sequence[Pass]) -> list[Pa
             version=pass_.version,
             data=pass_.data,
             urls=PassUrls(
-                pkpass=f"{base}/p/{pass_.download_token}.pkpass",
+                pkpass=(
+                    f"{base}/p/{pass_.download_token}.pkpass"
+                    if service.offers_apple(pass_)
+                    else None
+                ),
                 landing=f"{base}/p/{pass_.download_token}",
                 google=google[pass_.id],
             ),
+            warnings=[
+                PassWarning(
+                    code=w.code,
+                    placeholder=w.placeholder,
+                    paths=list(w.paths),
+                    message=w.message,
+                    suggestion=w.suggestion,
+                )
+                for w in warnings[pass_.id]
+            ],
             created_at=pass_.created_at,
             last_modified=pass_.last_modified,
         )
@@ -118,14 +185,16 @@ async def create_template(
     principal: TemplatesWrite,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """A template and its first version. The response lists the design's placeholders
+    and warns about names no known source provides (``{{ serial }}``: did you mean
+    ``serial_number``?); a malformed placeholder is refused with its path."""
+
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
+        ctx = pass_context(runtime, session, principal)
         template, version = await service.create_template(
-            pass_context(runtime, session, principal),
-            name=body.name,
-            style=body.style,
-            design=body.design,
+            ctx, name=body.name, style=body.style, design=body.design
         )
-        return 201, template_out(template, version.design).model_dump(mode="json")
+        return 201, (await template_out(ctx, template, version)).model_dump(mode="json")
 
     return await run_idempotent(
         runtime,
@@ -145,11 +214,11 @@ async def list_templates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TemplateOut]:
     async with runtime.db.sessions() as session:
-        rows = await service.list_templates(
-            pass_context(runtime, session, principal), decode_cursor(cursor), limit
-        )
+        ctx = pass_context(runtime, session, principal)
+        rows = await service.list_templates(ctx, decode_cursor(cursor), limit)
+        items = await template_outs(ctx, rows)
     return Page[TemplateOut](
-        items=[template_out(template, version.design) for template, version in rows],
+        items=items,
         next_cursor=encode_cursor(rows[-1][0].id) if len(rows) == limit else None,
     )
 
@@ -159,25 +228,24 @@ async def get_template(
     template_id: uuid.UUID, runtime: RuntimeDep, principal: TemplatesRead
 ) -> TemplateOut:
     async with runtime.db.sessions() as session:
-        template, version = await service.get_template(
-            pass_context(runtime, session, principal), template_id
-        )
-        return template_out(template, version.design)
+        ctx = pass_context(runtime, session, principal)
+        template, version = await service.get_template(ctx, template_id)
+        return await template_out(ctx, template, version)
 
 
 @router.patch("/templates/{template_id}", response_model=TemplateOut, tags=["templates"])
 async def patch_template(
     template_id: uuid.UUID, body: TemplatePatch, runtime: RuntimeDep, principal: TemplatesWrite
 ) -> TemplateOut:
-    """A new design makes a new version; every pass is re-rendered and pushed."""
+    """A new design makes a new version; every pass is re-rendered and pushed. Placeholders
+    and warnings are those of the new version, checked against the loyalty programs the
+    template backs."""
     async with runtime.transaction() as session:
+        ctx = pass_context(runtime, session, principal)
         template, version = await service.update_template(
-            pass_context(runtime, session, principal),
-            template_id,
-            name=body.name,
-            design=body.design,
+            ctx, template_id, name=body.name, design=body.design
         )
-        return template_out(template, version.design)
+        return await template_out(ctx, template, version)
 
 
 @router.post("/passes", status_code=201, response_model=PassOut, tags=["passes"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -115,6 +116,37 @@ async def store_asset(session: AsyncSession, asset: Asset) -> Asset:
     return asset
 
 
+def _pass_type_lock_key(tenant_id: uuid.UUID) -> int:
+    digest = hashlib.sha256(b"passmint:pass-type:" + tenant_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def lock_pass_types(session: AsyncSession, tenant_id: uuid.UUID, *, exclusive: bool) -> None:
+    """A transaction-scoped lock on which pass type the tenant's new passes get: shared by
+    a pass issued without one (Google Wallet only), exclusive while Apple credentials are
+    stored and assigned to such passes. PostgreSQL only: SQLite's write transactions
+    already run one at a time."""
+    if not is_postgresql(session):
+        return
+    key = _pass_type_lock_key(tenant_id)
+    lock = func.pg_advisory_xact_lock(key) if exclusive else func.pg_advisory_xact_lock_shared(key)
+    await session.execute(select(lock))
+
+
+async def assign_pass_type(session: AsyncSession, tenant_id: uuid.UUID, pass_type_id: str) -> int:
+    """Give the tenant's passes that have no Apple pass type yet (issued to Google Wallet
+    only) this one; returns how many. Their update tag stays (a device that registers asks
+    for all its serials) and so does their content hash, rendered with a placeholder
+    identity: their next re-render moves their version once, even with nothing else new."""
+    result = await session.execute(
+        update(Pass)
+        .where(Pass.tenant_id == tenant_id, Pass.pass_type_id.is_(None))
+        .values(pass_type_id=pass_type_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def get_pass(
     session: AsyncSession, tenant_id: uuid.UUID, pass_id: uuid.UUID, *, lock: bool = False
 ) -> Pass | None:
@@ -206,7 +238,7 @@ class RenderRow:
 
     id: uuid.UUID
     serial_number: str
-    pass_type_id: str
+    pass_type_id: str | None
     data: dict[str, Any]
     status: str
     auth_token_enc: bytes
@@ -245,7 +277,7 @@ async def passes_to_rerender(
 _RENDERED_PG = text(
     "UPDATE passes AS p SET content_hash = v.content_hash, version = v.version,"
     " last_modified = v.last_modified, template_version = v.template_version,"
-    " update_tag = :tag"
+    " update_tag = COALESCE(CAST(:tag AS bigint), p.update_tag)"
     " FROM unnest(CAST(:ids AS uuid[]), CAST(:hashes AS varchar[]), CAST(:versions AS int[]),"
     " CAST(:modified AS timestamptz[]), CAST(:template_versions AS int[]))"
     " AS v(id, content_hash, version, last_modified, template_version)"
@@ -270,8 +302,11 @@ class Rerendered:
     template_version: int
 
 
-async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], tag: int) -> None:
-    """Write new renderings with their update tag, set-based."""
+async def store_rerendered(
+    session: AsyncSession, rows: Sequence[Rerendered], tag: int | None
+) -> None:
+    """Write new renderings with their update tag, set-based (``None``: passes no Apple
+    device can hold, which keep theirs)."""
     if not rows:
         return
     if any(r.last_modified.tzinfo is None for r in rows):
@@ -289,6 +324,7 @@ async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], ta
             },
         )
         return
+    tagged = {} if tag is None else {"update_tag": tag}
     await session.execute(  # ORM bulk UPDATE by primary key: one executemany
         update(Pass),
         [
@@ -298,7 +334,7 @@ async def store_rerendered(session: AsyncSession, rows: Sequence[Rerendered], ta
                 "version": r.version,
                 "last_modified": r.last_modified,
                 "template_version": r.template_version,
-                "update_tag": tag,
+                **tagged,
             }
             for r in rows
         ],

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.designs.schemas import TemplateDesign
+from passmint.passes.designs.usage import Source
 
 T = TypeVar("T")
 
@@ -38,12 +39,63 @@ class TemplatePatch(Strict):
     )
 
 
+class TemplatePlaceholder(BaseModel):
+    """A ``{{ name }}`` the design uses, and who fills it."""
+
+    name: str = Field(examples=["points"], description="The placeholder (dotted for nested).")
+    source: Source = Field(
+        description=(
+            "Who fills it: `built_in` (`serial_number`, `pass_id`: always there), `message` "
+            "(`message`, `message_header`: set by POST /passes/{id}/messages), `program` "
+            "(the loyalty programs this template backs fill it on their cards), or `data`: "
+            "each pass must provide it in its `data`."
+        )
+    )
+    paths: list[str] = Field(
+        description="Where the design uses it.", examples=[["fields.primary[0].value"]]
+    )
+    required: bool = Field(
+        description="Used at least once without a default: a pass lacking it shows nothing there."
+    )
+
+
+class TemplateWarning(BaseModel):
+    """Something in the design that saves fine but probably renders wrong."""
+
+    code: Literal["placeholder_unknown"] = Field(
+        description=(
+            "`placeholder_unknown`: no known source provides the placeholder. Reported for a "
+            "near miss of a built-in (`{{ serial }}`), and, when the template backs loyalty "
+            "programs, for every name a program does not fill."
+        )
+    )
+    path: str = Field(description="Where in the design.", examples=["barcode.message"])
+    placeholder: str = Field(examples=["serial"])
+    message: str
+    suggestion: str | None = Field(
+        default=None,
+        description="The name it most likely misspells, if any.",
+        examples=["serial_number"],
+    )
+
+
 class TemplateOut(BaseModel):
     id: uuid.UUID
     name: str
     style: PassStyle
     version: int
     design: dict[str, Any]
+    placeholders: list[TemplatePlaceholder] = Field(
+        default_factory=list,
+        description=(
+            "Every placeholder of the design in order of first use; those with source "
+            "`data` are the keys each pass's `data` must provide."
+        ),
+    )
+    warnings: list[TemplateWarning] = Field(
+        default_factory=list,
+        description="Placeholders no known source provides. The template is saved anyway.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -68,7 +120,10 @@ class PassPatch(Strict):
 
 
 class PassUrls(BaseModel):
-    pkpass: str = Field(description="Public, unguessable URL of the signed .pkpass.")
+    pkpass: str | None = Field(
+        description="Public, unguessable URL of the signed .pkpass (null while the tenant "
+        "issues to Google Wallet only: no Apple credentials)."
+    )
     landing: str = Field(description="The pass's landing page for customers.")
     google: str | None = Field(
         default=None,
@@ -81,6 +136,30 @@ class MessageIn(Strict):
     body: str = Field(min_length=1, max_length=1000)
 
 
+class PassWarning(BaseModel):
+    """A placeholder the pass's data leaves empty. The pass is issued or updated anyway."""
+
+    code: Literal["placeholder_missing", "placeholder_unusable_value"] = Field(
+        description=(
+            "`placeholder_missing`: `data` has no such key (and it is not built in). "
+            "`placeholder_unusable_value`: the value is an object or a list, which a "
+            "placeholder cannot show. Placeholders with a default are never reported, nor "
+            'is a key set to null or "" (an empty value on purpose).'
+        )
+    )
+    placeholder: str = Field(examples=["tier"])
+    paths: list[str] = Field(
+        description="Where the design uses it without a default.",
+        examples=[["fields.header[0].value"]],
+    )
+    message: str
+    suggestion: str | None = Field(
+        default=None,
+        description="A key of `data` the placeholder most likely meant, if any.",
+        examples=["Tier"],
+    )
+
+
 class PassOut(BaseModel):
     id: uuid.UUID
     template_id: uuid.UUID
@@ -91,6 +170,13 @@ class PassOut(BaseModel):
     version: int
     data: dict[str, Any]
     urls: PassUrls
+    warnings: list[PassWarning] = Field(
+        default_factory=list,
+        description=(
+            "Placeholders of the pass's template version that its data leaves empty, so the "
+            "API user sees what the pass shows blank."
+        ),
+    )
     created_at: datetime
     last_modified: datetime
 

@@ -5,11 +5,12 @@ Services flush and never commit; jobs go through the outbox (worker.outbox.enque
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,14 +27,23 @@ from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, 
 from passmint.passes import repository
 from passmint.passes.apple.bundle import PassTemplate
 from passmint.passes.apple.credentials import CredentialCache, require_credential
+from passmint.passes.apple.credentials import get_credential as apple_credential
 from passmint.passes.apple.images import png_size
 from passmint.passes.apple.problems import InvalidPass, errors_only
 from passmint.passes.apple.styles import PassStyle
 from passmint.passes.apple.validation import validate_pass_json
+from passmint.passes.designs import usage
 from passmint.passes.designs.placeholders import render_text
-from passmint.passes.designs.render_apple import render_files, render_pass_json, validate_design
+from passmint.passes.designs.render_apple import (
+    localization_tables,
+    render_files,
+    render_pass_json,
+    validate_design,
+)
 from passmint.passes.designs.schemas import DesignError, TemplateDesign, color_hex
 from passmint.passes.errors import (
+    ApplePassUnavailable,
+    CredentialsMissing,
     ImageNotFound,
     InvalidInput,
     PassNotFound,
@@ -55,6 +65,10 @@ GOOGLE_SYNC_JOB = "google.sync_passes"
 DESIGNS_KEY = "passmint.passes.designs"
 MAX_MESSAGE_HEADER = 100
 MAX_MESSAGE_BODY = 1000
+# The pass.json identity of a pass issued to Google Wallet only (no Apple credentials): it
+# is rendered all the same, to check the data and to see what changed, but never signed.
+UNASSIGNED_PASS_TYPE = "pass.passmint.unassigned"  # noqa: S105 - an identifier
+UNASSIGNED_TEAM = "UNASSIGNED"
 
 
 @dataclass(frozen=True)
@@ -235,6 +249,8 @@ class PassFields(Protocol):
     @property
     def serial_number(self) -> str: ...
     @property
+    def pass_type_id(self) -> str | None: ...
+    @property
     def data(self) -> dict[str, Any]: ...
     @property
     def status(self) -> str: ...
@@ -264,6 +280,13 @@ class _Compiled:
     design: TemplateDesign
     files_json: str  # the version's file list as the content hash serializes it
 
+    @functools.cached_property
+    def strings(self) -> dict[str, dict[str, str]]:
+        """The version's pass.strings tables by bundle path: a change message may be one of
+        their keys (its translations then carry the %@)."""
+        tables = localization_tables(self.design)
+        return {f"{lang}.lproj/pass.strings": table for lang, table in tables.items()}
+
 
 def _compiled(ctx: PassContext, version: TemplateVersion) -> _Compiled:
     cache: dict[uuid.UUID, _Compiled] = ctx.session.info.setdefault(DESIGNS_KEY, {})
@@ -281,17 +304,23 @@ def render(
     pass_: PassFields,
     version: TemplateVersion,
     style: PassStyle,
-    credential: AppleCredential,
+    credential: AppleCredential | None,
 ) -> Rendered:
+    """The pass's pass.json; a pass without a pass type (Google Wallet only) or rendered
+    without ``credential`` gets a placeholder identity."""
     token = ctx.box.decrypt(pass_.auth_token_enc, purpose=f"pass-token:{pass_.id}").decode()
     compiled = _compiled(ctx, version)
+    if credential is not None and pass_.pass_type_id is not None:
+        identity = (credential.pass_type_id, credential.team_id)
+    else:
+        identity = (UNASSIGNED_PASS_TYPE, UNASSIGNED_TEAM)
     pass_json = render_pass_json(
         compiled.design,
         style,
         {**pass_.data, **_builtins(pass_)},
         serial_number=pass_.serial_number,
-        pass_type_identifier=credential.pass_type_id,
-        team_identifier=credential.team_id,
+        pass_type_identifier=identity[0],
+        team_identifier=identity[1],
         web_service_url=ctx.web_service_url,
         authentication_token=token,
         voided=pass_.status == "voided",
@@ -319,7 +348,15 @@ TAGS_KEY = "passmint.passes.deferred_tags"
 TAG_ROWS_KEY = "passmint.passes.deferred_tag_rows"
 
 
-def _defer_tag(session: AsyncSession, counter: str, pass_: Pass) -> None:
+def _tag_counter(pass_type_id: str | None) -> str | None:
+    """The update-tag counter of a pass type; None for a pass no Apple device can hold."""
+    return f"apple:{pass_type_id}" if pass_type_id is not None else None
+
+
+def _defer_tag(session: AsyncSession, pass_: Pass) -> None:
+    counter = _tag_counter(pass_.pass_type_id)
+    if counter is None:  # Google Wallet only: no device polls for it
+        return
     pending: dict[str, list[Pass]] = session.info.setdefault(TAGS_KEY, {})
     pending.setdefault(counter, []).append(pass_)
 
@@ -366,18 +403,54 @@ def _apply(
         return False
     pass_.content_hash = rendered.content_hash
     pass_.version += 1
-    _defer_tag(ctx.session, f"apple:{pass_.pass_type_id}", pass_)
+    _defer_tag(ctx.session, pass_)
     pass_.last_modified = _next_modified(pass_.last_modified, ctx.now)
     return True
 
 
-async def _validated(ctx: PassContext, rendered: Rendered) -> None:
+async def _validated(ctx: PassContext, rendered: Rendered, version: TemplateVersion) -> None:
     """Render-time check: the data may break a pass.json rule the design alone could not
     (a date that is not a date, a barcode message too long ...). The images and strings
     files are the template version's, checked when the template was saved."""
-    problems = errors_only(validate_pass_json(rendered.pass_json))
+    strings = _compiled(ctx, version).strings
+    problems = errors_only(validate_pass_json(rendered.pass_json, strings=strings))
     if problems:
         raise InvalidPass(problems)
+
+
+# -- placeholders ----------------------------------------------------------------------------
+
+MESSAGE_KEYS = frozenset({"message", "message_header"})
+"""Data keys :func:`send_message` fills: a design may show them before any message."""
+
+
+def template_placeholders(
+    ctx: PassContext, version: TemplateVersion, providers: Sequence[usage.Provider] = ()
+) -> tuple[list[usage.DesignPlaceholder], list[usage.DesignWarning]]:
+    """A version's placeholders with their sources, and warnings for names no source
+    provides (:func:`passmint.passes.designs.usage.check_design`). ``providers`` write the
+    data of the template's passes: the loyalty programs it backs."""
+    design = parsed_design(ctx, version)
+    return usage.check_design(design, later=MESSAGE_KEYS, providers=providers)
+
+
+async def data_warnings(
+    ctx: PassContext, passes: Sequence[Pass]
+) -> dict[uuid.UUID, list[usage.DataWarning]]:
+    """Per pass, the placeholders its data leaves empty in the version it is rendered with
+    (:func:`passmint.passes.designs.usage.check_data`). Not errors: the pass is valid."""
+    versions: dict[tuple[uuid.UUID, int], TemplateVersion] = {}
+    out: dict[uuid.UUID, list[usage.DataWarning]] = {}
+    for pass_ in passes:
+        key = (pass_.template_id, pass_.template_version)
+        version = versions.get(key)
+        if version is None:
+            version = await repository.get_template_version(ctx.session, *key)
+            assert version is not None
+            versions[key] = version
+        data = {**pass_.data, **_builtins(pass_)}
+        out[pass_.id] = usage.check_data(parsed_design(ctx, version), data, later=MESSAGE_KEYS)
+    return out
 
 
 # -- passes ----------------------------------------------------------------------------------
@@ -387,6 +460,27 @@ def _check_data(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("data must be a JSON object")
     return data
+
+
+async def _issuing_credential(ctx: PassContext) -> AppleCredential | None:
+    """The Apple credential a new pass is issued under; None when the tenant issues to
+    Google Wallet only (the pass gets a pass type when Apple credentials arrive). A tenant
+    with neither gets a 409 that names both."""
+    credential = await apple_credential(ctx.session, ctx.tenant_id)
+    if credential is not None:
+        return credential
+    # Storing Apple credentials holds this lock exclusively while it gives every pass
+    # without a pass type the new one: held shared until commit, this pass is either
+    # among those or, read again now, sees the credential.
+    await repository.lock_pass_types(ctx.session, ctx.tenant_id, exclusive=False)
+    credential = await apple_credential(ctx.session, ctx.tenant_id)
+    if credential is None and not await _issues_on_google(ctx):
+        raise CredentialsMissing(
+            "this tenant has no wallet credentials: PUT /api/v1/credentials/apple (Apple "
+            "Wallet) or PUT /api/v1/credentials/google (Google Wallet), or both, first",
+            details={"options": ["/api/v1/credentials/apple", "/api/v1/credentials/google"]},
+        )
+    return credential
 
 
 async def issue_pass(
@@ -401,14 +495,14 @@ async def issue_pass(
     # while the version commits could be rendered with the old one after the version's
     # re-render had passed it by.
     template, version = await get_template(ctx, template_id, share=True)
-    credential = await require_credential(ctx.session, ctx.tenant_id)
+    credential = await _issuing_credential(ctx)
     token = random_token(24)
     pass_ = Pass(
         id=uuid7(),
         tenant_id=ctx.tenant_id,
         template_id=template.id,
         template_version=version.version,
-        pass_type_id=credential.pass_type_id,
+        pass_type_id=credential.pass_type_id if credential is not None else None,
         serial_number=secrets.token_hex(16),
         external_id=external_id,
         auth_token_hash=ctx.hasher.hash(token),
@@ -424,13 +518,13 @@ async def issue_pass(
     )
     pass_.auth_token_enc = ctx.box.encrypt(token.encode(), purpose=f"pass-token:{pass_.id}")
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
-    await _validated(ctx, rendered)
+    await _validated(ctx, rendered, version)
     pass_.content_hash = rendered.content_hash
     ctx.session.add(pass_)
     await ctx.session.flush()
     if ctx.google_publisher is not None:  # before the tag: no shared lock held meanwhile
         await ctx.google_publisher(ctx, pass_, template, version)
-    _defer_tag(ctx.session, f"apple:{pass_.pass_type_id}", pass_)
+    _defer_tag(ctx.session, pass_)
     await record(
         ctx.session,
         tenant_id=ctx.tenant_id,
@@ -482,6 +576,12 @@ async def public_image(session: AsyncSession, asset_id: uuid.UUID) -> Asset:
     return asset
 
 
+def offers_apple(pass_: Pass) -> bool:
+    """Whether the pass is an Apple pass (.pkpass): not while its tenant issues to Google
+    Wallet only."""
+    return pass_.pass_type_id is not None
+
+
 @dataclass(frozen=True)
 class LandingInfo:
     pass_: Pass
@@ -489,10 +589,12 @@ class LandingInfo:
     description: str
     background: str | None
     foreground: str | None
+    apple: bool  # offers the .pkpass (see offers_apple)
 
 
 async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
-    """What the pass's landing page shows: who issues it and its colours."""
+    """What the pass's landing page shows: who issues it, its colours, whether it is an
+    Apple pass."""
     version = await repository.get_template_version(
         ctx.session, pass_.template_id, pass_.template_version
     )
@@ -505,6 +607,7 @@ async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
         description=render_text(design.description, data),
         background=color_hex(design.colors.background) if design.colors.background else None,
         foreground=color_hex(design.colors.foreground) if design.colors.foreground else None,
+        apple=offers_apple(pass_),
     )
 
 
@@ -515,16 +618,23 @@ async def get_pass(ctx: PassContext, pass_id: uuid.UUID, *, lock: bool = False) 
     return pass_
 
 
+async def _credential_of(ctx: PassContext, pass_type_id: str | None) -> AppleCredential | None:
+    """The Apple credential a pass of this pass type is signed with (None: Google only)."""
+    if pass_type_id is None:
+        return None
+    return await require_credential(ctx.session, ctx.tenant_id)
+
+
 async def refresh_pass(
     ctx: PassContext, pass_: Pass, *, reason: str, message: dict[str, str] | None = None
 ) -> bool:
     """Re-render against the template's newest version; push if the pass changed. A
     ``message`` ({header, body}) also goes to Google Wallet's addMessage."""
     template, version = await get_template(ctx, pass_.template_id)
-    credential = await require_credential(ctx.session, ctx.tenant_id)
+    credential = await _credential_of(ctx, pass_.pass_type_id)
     rendered = render(ctx, pass_, version, PassStyle(template.style), credential)
     if rendered.content_hash != pass_.content_hash:
-        await _validated(ctx, rendered)
+        await _validated(ctx, rendered, version)
     changed = _apply(ctx, pass_, rendered, template_version=version.version)
     if changed:
         data: dict[str, Any] = {"version": pass_.version, "reason": reason}
@@ -538,7 +648,8 @@ async def refresh_pass(
             pass_id=pass_.id,
             data=data,
         )
-        await push_later(ctx, [pass_.id])
+        if offers_apple(pass_):  # else no Apple device holds it
+            await push_later(ctx, [pass_.id])
     if changed or message is not None:
         await sync_google(ctx, [pass_.id], message=message)
     return changed
@@ -627,6 +738,10 @@ async def void_pass(ctx: PassContext, pass_id: uuid.UUID) -> Pass:
 
 async def signed_bundle(ctx: PassContext, pass_: Pass) -> bytes:
     """The signed .pkpass at the pass's current version, from the cache or built now."""
+    if not offers_apple(pass_):
+        raise ApplePassUnavailable(
+            "this pass is in Google Wallet only: its issuer has no Apple Wallet credentials"
+        )
     cached = await repository.cached_bundle(ctx.session, pass_.id, pass_.version)
     if cached is not None:
         return cached
@@ -704,9 +819,12 @@ async def rerender_template_batch(
         ctx.session, ctx.tenant_id, template_id, after=after, upto=upto, limit=RERENDER_BATCH
     )
     template, version = await get_template(ctx, template_id)
-    credential = await require_credential(ctx.session, ctx.tenant_id)
+    # Only Apple passes need the credential; a tenant's passes all have its pass type or,
+    # issued to Google Wallet only, none (they all get it when Apple credentials arrive).
+    apple = next((row.pass_type_id for row in rows if row.pass_type_id is not None), None)
+    credential = await _credential_of(ctx, apple)
     style = PassStyle(template.style)
-    changed: dict[str, list[repository.Rerendered]] = {}
+    changed: dict[str | None, list[repository.Rerendered]] = {}
     followers: list[uuid.UUID] = []  # unchanged, but now of the newest version
     events: list[dict[str, Any]] = []
     for row in rows:
@@ -724,7 +842,7 @@ async def rerender_template_batch(
             last_modified=_next_modified(row.last_modified, ctx.now),
             template_version=version.version,
         )
-        changed.setdefault(f"apple:{row.pass_type_id}", []).append(new)
+        changed.setdefault(_tag_counter(row.pass_type_id), []).append(new)
         events.append(
             {
                 "tenant_id": ctx.tenant_id,
@@ -736,10 +854,13 @@ async def rerender_template_batch(
             }
         )  # fmt: skip
     for counter, renderings in changed.items():
-        _defer_rows(ctx.session, counter, renderings)
+        if counter is None:  # Google Wallet only: no update tag, no device to push
+            await repository.store_rerendered(ctx.session, renderings, None)
+        else:
+            _defer_rows(ctx.session, counter, renderings)
     await repository.set_template_version(ctx.session, followers, version.version)
     await record_many(ctx.session, events)
-    await push_later(ctx, [r.id for renderings in changed.values() for r in renderings])
+    await push_later(ctx, [r.id for tag, renderings in changed.items() if tag for r in renderings])
     await sync_google(ctx, [row.id for row in rows])  # the class changed for them all
     more = len(rows) == RERENDER_BATCH and rows[-1].id != upto
     return rows[-1].id if more else None

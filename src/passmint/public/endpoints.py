@@ -1,21 +1,73 @@
-"""Customer-facing pages: the pass download, its landing page and template images."""
+"""Customer-facing pages: the pass download, its landing page, template images, the
+server's home page and the pages browsers get for errors."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from passmint.errors import PassmintError
 from passmint.kit.useragent import parse_user_agent
 from passmint.passes import service as pass_service
 from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.google import service as google_service
 from passmint.public.landing import Landing
 from passmint.public.landing import render as render_landing
+from passmint.public.pages import HEADERS as PAGE_HEADERS
+from passmint.public.pages import Page
+from passmint.public.pages import render as render_page
 from passmint.web.deps import RuntimeDep, tenant_pass_context
+from passmint.web.negotiation import prefers_html
 
 router = APIRouter(tags=["public"])
+
+MACHINE_PATHS = ("/api/", "/apple/", "/google/", "/docs/assets/", "/openapi.json")
+"""Addresses only programs call: their errors stay JSON whatever ``Accept`` says."""
+
+
+class NoResource(PassmintError):
+    """Nothing at this address for an API client."""
+
+    code = "not_found"
+    status = 404
+
+
+def _page(
+    request: Request, page: Page, status: int, links: Sequence[tuple[str, str]] = ()
+) -> Response:
+    body = render_page(page, accept_language=request.headers.get("accept-language"), links=links)
+    return HTMLResponse(body, status_code=status, headers=dict(PAGE_HEADERS))
+
+
+def error_page(request: Request, status: int) -> Response | None:
+    """The error page a browser gets for a 404 or a failure on a page address (a pass
+    link, ``/``, a mistyped URL); ``None`` (JSON) for API clients and API addresses."""
+    if (status != 404 and status < 500) or not prefers_html(request.headers.get("accept")):
+        return None
+    root = request.scope.get("root_path", "")
+    path = request.url.path.removeprefix(root) if root else request.url.path
+    if path.startswith(MACHINE_PATHS):
+        return None
+    if status == 404:
+        return _page(
+            request, Page.CARD_LINK_INVALID if path.startswith("/p/") else Page.NOT_FOUND, status
+        )
+    return _page(request, Page.ERROR, status)
+
+
+@router.get("/", include_in_schema=False)
+async def home(request: Request) -> Response:
+    """What this server is, for a browser; API clients get a 404 that points at the API."""
+    if not prefers_html(request.headers.get("accept")):
+        raise NoResource(
+            "nothing here: the API is under /api/v1, described at /openapi.json "
+            "(and at /docs in a browser)"
+        )
+    root = request.scope.get("root_path", "")
+    return _page(request, Page.HOME, 200, links=[("docs", f"{root}/docs")])
 
 
 @router.get("/p/{token}.pkpass", response_class=Response)
@@ -47,7 +99,8 @@ async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResp
         pass_ = await pass_service.pass_by_download_token(session, token)  # 404 if unknown
         ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
         info = await pass_service.landing_info(ctx, pass_)
-        shows_google = pass_.status != "voided" and platform != "ios"
+        # iPhones get Google Wallet only when the pass is not an Apple pass
+        shows_google = pass_.status != "voided" and (platform != "ios" or not info.apple)
         google_url = (
             (await google_service.save_urls(ctx, [pass_]))[pass_.id] if shows_google else None
         )
@@ -55,7 +108,7 @@ async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResp
     page = render_landing(
         Landing(
             page_url=f"{base}/p/{token}",
-            pkpass_url=f"{base}/p/{token}.pkpass",
+            pkpass_url=f"{base}/p/{token}.pkpass" if info.apple else None,
             google_url=google_url,
             organization=info.organization,
             description=info.description,

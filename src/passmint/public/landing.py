@@ -5,6 +5,9 @@
   when the tenant has no Google issuer;
 * desktop: both buttons and a QR code of this page, to open it on a phone.
 
+A pass of a tenant that issues to Google Wallet only (no Apple credentials) has no .pkpass:
+every platform gets the Google Wallet button and no Apple one.
+
 Texts follow ``Accept-Language`` (the first supported language wins; right-to-left
 languages set ``dir="rtl"``). Pure: the caller passes what the page shows.
 """
@@ -95,7 +98,7 @@ def language(accept_language: str | None) -> str:
 @dataclass(frozen=True)
 class Landing:
     page_url: str
-    pkpass_url: str
+    pkpass_url: str | None  # None: not an Apple pass (Google Wallet only)
     google_url: str | None
     organization: str
     description: str
@@ -119,6 +122,14 @@ def render(landing: Landing, *, user_agent: str | None, accept_language: str | N
     apple = (
         f'<a class="btn apple" data-wallet="apple" href="{esc(landing.pkpass_url)}">'
         f"{esc(text['apple'])}</a>"
+        if landing.pkpass_url
+        else ""
+    )
+    pkpass_file = (
+        f'<a class="btn" data-wallet="file" href="{esc(landing.pkpass_url)}">'
+        f"{esc(text['pkpass'])}</a>"
+        if landing.pkpass_url
+        else ""
     )
     google = (
         f'<a class="btn google" data-wallet="google" href="{esc(landing.google_url)}">'
@@ -130,13 +141,9 @@ def render(landing: Landing, *, user_agent: str | None, accept_language: str | N
     if landing.voided:
         buttons.append(f'<p class="voided">{esc(text["voided"])}</p>')
     elif platform == "ios":
-        buttons.append(apple)
+        buttons.append(apple or google)
     elif platform == "android":
-        buttons.append(
-            google
-            or f'<a class="btn" data-wallet="file" href="{esc(landing.pkpass_url)}">'
-            f"{esc(text['pkpass'])}</a>"
-        )
+        buttons.append(google or pkpass_file)
     else:
         buttons.extend(b for b in (apple, google) if b)
         qr = (

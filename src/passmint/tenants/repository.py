@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.models import ApiKey, IdempotencyRecord, Tenant
@@ -14,6 +14,10 @@ from passmint.models import ApiKey, IdempotencyRecord, Tenant
 async def add_tenant(session: AsyncSession, tenant: Tenant) -> None:
     session.add(tenant)
     await session.flush()
+
+
+async def count_tenants(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(Tenant))).scalar_one())
 
 
 async def add_api_key(session: AsyncSession, key: ApiKey) -> None:

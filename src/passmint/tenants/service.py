@@ -57,6 +57,11 @@ async def create_tenant(session: AsyncSession, name: str, now: datetime) -> Tena
     return tenant
 
 
+async def count_tenants(session: AsyncSession) -> int:
+    """How many tenants the database holds (an empty one gets a hint at start-up)."""
+    return await repository.count_tenants(session)
+
+
 async def create_api_key(
     session: AsyncSession,
     tenant_id: uuid.UUID,

@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.passes.service import PassContext
@@ -24,15 +25,26 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+bearer = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="pm_…",
+    description="A tenant's API key, as printed by `passmint demo` or `passmint tenants "
+    "create`: `Authorization: Bearer pm_…`.",
+    auto_error=False,  # a missing or malformed key is authenticate()'s 401, like a wrong one
+)
+"""The API key scheme; every operation that depends on it shows it in the OpenAPI document."""
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
 def requires(
     scope: Scope, *alternatives: Scope
-) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, Principal]]:
     """The caller's API key, which must hold ``scope`` or one of the ``alternatives``."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(request: Request, credentials: BearerCredentials) -> Principal:
         runtime = get_runtime(request)
-        header = request.headers.get("authorization", "")
-        presented = header[7:].strip() if header[:7].lower() == "bearer " else None
+        presented = credentials.credentials.strip() if credentials else None
         async with runtime.db.sessions() as session:
             principal = await authenticate(session, presented)
         principal.require(scope, *alternatives)

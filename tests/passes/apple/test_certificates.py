@@ -199,3 +199,45 @@ def test_garbage_inputs_give_clear_errors(now: datetime) -> None:
         certs.load_private_key(garbage)
     with pytest.raises(certs.CertificateError):
         certs.load_identity_p12(b"not a p12", b"pw", now=now)
+
+
+def leaf_with_usage(pki: DevPki, usage: x509.ExtendedKeyUsage | None) -> x509.Certificate:
+    """The dev leaf re-issued with another extended key usage (None: without the extension)."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(pki.pass_cert.subject)
+        .issuer_name(pki.pass_cert.issuer)
+        .public_key(pki.pass_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(pki.pass_cert.not_valid_before_utc)
+        .not_valid_after(pki.pass_cert.not_valid_after_utc)
+    )
+    for ext in pki.pass_cert.extensions:
+        if isinstance(ext.value, x509.ExtendedKeyUsage):
+            if usage is None:
+                continue
+            builder = builder.add_extension(usage, ext.critical)
+        else:
+            builder = builder.add_extension(ext.value, ext.critical)
+    return builder.sign(pki.wwdr_key, hashes.SHA256())
+
+
+def test_dev_leaf_has_the_pass_type_id_extended_key_usage(dev_pki: DevPki) -> None:
+    usage = dev_pki.pass_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    assert certs.PASS_SIGNING_EKU_OID in usage.value
+    assert not usage.critical  # as on Apple's certificates
+    assert certs.has_pass_signing_usage(dev_pki.pass_cert)
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [None, x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH])],
+    ids=["no-eku", "client-auth-only"],
+)
+def test_certificate_without_the_pass_type_id_usage_is_refused(
+    dev_pki: DevPki, now: datetime, usage: x509.ExtendedKeyUsage | None
+) -> None:
+    leaf = leaf_with_usage(dev_pki, usage)
+    assert not certs.has_pass_signing_usage(leaf)
+    with pytest.raises(certs.PassSigningUsageMissing, match=r"1\.2\.840\.113635\.100\.4\.14"):
+        certs.SigningIdentity.create(leaf, dev_pki.pass_key, now=now, wwdr=[dev_pki.wwdr])

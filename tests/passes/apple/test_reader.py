@@ -166,3 +166,40 @@ def test_pkpasses_with_eleven_passes_is_refused(
     bundle = write_zip(ZipEntry.make(f"p{i}.pkpass", good, compress=False) for i in range(11))
     reports = verify_pkpasses(bundle, now=now, roots=[dev_pki.root])
     assert "too_many_passes" in codes(reports["(bundle)"])
+
+
+def test_signer_without_the_pass_type_id_usage_is_an_error(dev_pki: DevPki, now: datetime) -> None:
+    """Apple's Passbook trust policy requires EKU 1.2.840.113635.100.4.14: Wallet refuses."""
+    from tests.passes.apple.test_certificates import leaf_with_usage
+
+    leaf = leaf_with_usage(dev_pki, None)
+    # Built directly: SigningIdentity.create refuses such a certificate, another tool may not.
+    lenient = SigningIdentity(
+        leaf, dev_pki.pass_key, (dev_pki.wwdr,), "pass.dev.passmint.demo", "PASSMINT01"
+    )
+    data = PassTemplate(store_card(), icon_files()).build(ManifestSigner(lenient), signing_time=now)
+    report = check(data, dev_pki, now)
+    assert codes(report) == {"certificate_pass_eku_missing"}
+    [problem] = report.errors
+    assert problem.path == "signature"
+    assert "1.2.840.113635.100.4.14" in problem.message
+
+
+def test_a_localized_change_message_is_checked_in_every_language(
+    signer: ManifestSigner, dev_pki: DevPki, now: datetime
+) -> None:
+    doc = store_card()
+    doc["storeCard"]["primaryFields"][0]["changeMessage"] = "POINTS_CHANGED"
+    files = {
+        **icon_files(),
+        "en.lproj/pass.strings": b'"POINTS_CHANGED" = "You now have %@ points";\n',
+        "de.lproj/pass.strings": b'"POINTS_CHANGED" = "Neuer Punktestand: %@";\n',
+    }
+    good = PassTemplate(doc, files).build(signer, signing_time=now)
+    assert check(good, dev_pki, now).ok
+    tampered = unzip(good)
+    tampered["de.lproj/pass.strings"] = '"POINTS_CHANGED" = "Punkte geändert";\n'.encode()
+    report = check(rezip(tampered), dev_pki, now)
+    [problem] = [p for p in report.errors if p.code == "change_message_placeholder"]
+    assert problem.path == "$.storeCard.primaryFields[0].changeMessage"
+    assert "de (de.lproj/pass.strings: 'Punkte geändert')" in problem.message

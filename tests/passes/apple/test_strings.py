@@ -19,6 +19,7 @@ from passmint.passes.apple.strings import (
     dump_strings,
     localize_bundle_files,
     parse_strings,
+    strings_tables,
 )
 
 # --- helpers ------------------------------------------------------------------------------
@@ -427,3 +428,18 @@ def test_check_top_level_strings_file_is_ignored_by_wallet() -> None:
     problems = check_localizations({"pass.strings": strings(a="b")}, None)
     assert codes(problems) == {("pass.strings", "strings_outside_lproj")}
     assert problems[0].severity is Severity.WARNING
+
+
+def test_strings_tables_parse_every_lproj_table_and_skip_broken_ones() -> None:
+    files = {
+        "fr.lproj/pass.strings": codecs.BOM_UTF16_LE + '"A" = "Bonjour %@";'.encode("utf-16-le"),
+        "de.lproj/pass.strings": b'"A" = "Hallo %@";',
+        "es.lproj/pass.strings": b'"A" = ',  # unreadable: check 17 reports it
+        "pass.strings": b'"A" = "ignored";',
+        "fr.lproj/logo.png": b"",
+        "nested/fr.lproj/pass.strings": b'"A" = "x";',
+    }
+    assert strings_tables(files) == {
+        "de.lproj/pass.strings": {"A": "Hallo %@"},
+        "fr.lproj/pass.strings": {"A": "Bonjour %@"},
+    }

@@ -595,3 +595,60 @@ def test_never_raises_on_mutated_golden_passes(name: str, draw: st.DataObject) -
                 break
             node = node[key]
     _check_never_raises(data)
+
+
+# -- changeMessage as a localization key ------------------------------------------------------
+
+
+def _loans_card(message: str = "LOANS_CHANGED") -> JSON:
+    return apply(BASES["card"](), {f"{S0}.changeMessage": message})
+
+
+def test_change_message_key_translated_with_the_placeholder_everywhere_is_valid() -> None:
+    strings = {
+        "en.lproj/pass.strings": {"LOANS_CHANGED": "You now have %@ loans"},
+        "fr.lproj/pass.strings": {"LOANS_CHANGED": "Vous avez maintenant %@ prêts"},
+    }
+    problems = validate_pass_json(_loans_card(), strings=strings)
+    assert "change_message_placeholder" not in {p.code for p in problems}
+    assert_valid(_loans_card(), strings=strings)
+
+
+def test_change_message_key_whose_translation_lacks_the_placeholder_names_the_language() -> None:
+    strings = {
+        "de.lproj/pass.strings": {"LOANS_CHANGED": "Ausleihen geändert"},
+        "en.lproj/pass.strings": {"LOANS_CHANGED": "You now have %@ loans"},
+        "fr.lproj/pass.strings": {"LOANS_CHANGED": "Prêts modifiés"},
+    }
+    [problem] = [
+        p
+        for p in validate_pass_json(_loans_card(), strings=strings)
+        if p.code == "change_message_placeholder"
+    ]
+    assert problem.path == "$.storeCard.secondaryFields[0].changeMessage"
+    assert problem.severity is E
+    assert "de (de.lproj/pass.strings: 'Ausleihen geändert')" in problem.message
+    assert "fr (fr.lproj/pass.strings: 'Prêts modifiés')" in problem.message
+    assert "en.lproj" not in problem.message
+
+
+def test_change_message_in_no_strings_table_still_needs_the_placeholder() -> None:
+    strings = {"fr.lproj/pass.strings": {"OTHER_KEY": "Autre %@"}}
+    for tables in (strings, None):
+        problems = validate_pass_json(_loans_card(), strings=tables)
+        assert (
+            "$.storeCard.secondaryFields[0].changeMessage",
+            "change_message_placeholder",
+            E,
+        ) in (found(problems))
+    ok = validate_pass_json(_loans_card("Loans: %@"), strings=strings)
+    assert "change_message_placeholder" not in {p.code for p in ok}
+
+
+def test_a_key_with_the_placeholder_must_keep_it_in_its_translations() -> None:
+    strings = {"fr.lproj/pass.strings": {"Loans: %@": "Prêts"}}
+    problems = validate_pass_json(_loans_card("Loans: %@"), strings=strings)
+    assert any(
+        p.code == "change_message_placeholder" and "fr (fr.lproj/pass.strings" in p.message
+        for p in problems
+    )

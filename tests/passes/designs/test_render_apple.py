@@ -606,6 +606,21 @@ def test_change_message_without_placeholder_after_rendering() -> None:
     assert "$.storeCard.primaryFields[0].changeMessage" in problem.message
 
 
+def test_a_change_message_may_be_a_localization_key() -> None:
+    raw = cafe()
+    raw["fields"]["primary"][0]["change_message"] = "POINTS_CHANGED"
+    raw["localizations"]["fr"]["POINTS_CHANGED"] = "Vous avez maintenant %@ points"
+    raw["localizations"]["ar"]["POINTS_CHANGED"] = "لديك الآن %@ نقطة"
+    problems = validate_design(parse_design(raw), PassStyle.STORE_CARD)
+    assert not [p for p in problems if p.code == "change_message_placeholder"]
+
+    raw["localizations"]["fr"]["POINTS_CHANGED"] = "Vos points ont changé"
+    problems = validate_design(parse_design(raw), PassStyle.STORE_CARD)
+    found = {p.path for p in errors_only(problems) if p.code == "change_message_placeholder"}
+    assert "localizations.fr.POINTS_CHANGED" in found
+    assert "localizations.ar.POINTS_CHANGED" not in found
+
+
 def test_style_rules_are_reported_on_the_design() -> None:
     missing_transit = boarding("air")
     del missing_transit["transit_type"]

@@ -26,7 +26,7 @@ from passmint.kit.zipwriter import ZipEntry, write_zip
 from passmint.passes.apple.images import check_images
 from passmint.passes.apple.problems import InvalidPass, Problem, errors_only
 from passmint.passes.apple.signing import ManifestSigner
-from passmint.passes.apple.strings import check_localizations
+from passmint.passes.apple.strings import check_localizations, strings_tables
 from passmint.passes.apple.styles import PassStyle, style_of
 from passmint.passes.apple.validation import validate_pass_json
 from passmint.passes.apple.validation_rules import parse_iso_datetime
@@ -75,7 +75,7 @@ def _is_ignored(name: str) -> bool:
 
 def check_files(pass_json: Mapping[str, Any], files: Mapping[str, bytes]) -> list[Problem]:
     """All content checks for a pass and its files: pass.json rules, images, localizations."""
-    problems = list(validate_pass_json(pass_json))
+    problems = list(validate_pass_json(pass_json, strings=strings_tables(files)))
     style = style_of(dict(pass_json))
     nfc = isinstance(pass_json.get("nfc"), dict)
     problems += check_images(files, style, nfc=nfc)

@@ -24,6 +24,12 @@ from passmint.errors import PassmintError
 from passmint.kit import der
 
 PASS_TYPE_ID_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.1.16")
+PASS_SIGNING_EKU_OID = x509.ObjectIdentifier("1.2.840.113635.100.4.14")
+"""The extended key usage "Apple Passbook signing" of every Pass Type ID certificate."""
+APNS_PRODUCTION_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.2")
+"""Marker of a certificate that may authenticate to APNs production (Pass Type IDs do)."""
+WWDR_MARKER_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.2.1")
+"""Apple's marker extension on its WWDR intermediates."""
 WWDR_COMMON_NAME = "Apple Worldwide Developer Relations Certification Authority"
 WWDR_G4_SERIAL = 0x13DC77955271E53DC632E8CCFFE521F3CCC5CED2
 EXPIRY_WARNING = timedelta(days=90)
@@ -42,6 +48,17 @@ class NotPassTypeCertificate(CertificateError):
     """The certificate carries no Pass Type ID (OID 1.2.840.113635.100.6.1.16)."""
 
     code = "certificate_not_pass_type_id"
+
+
+class PassSigningUsageMissing(CertificateError):
+    """The certificate's extended key usage lacks Apple's Pass Type ID purpose.
+
+    Wallet checks passes with Apple's Passbook trust policy, which requires the EKU
+    1.2.840.113635.100.4.14 on the signer (a certificate without any EKU fails too), so a
+    pass signed with such a certificate is refused on the phone.
+    """
+
+    code = "certificate_pass_eku_missing"
 
 
 class CertificateExpired(CertificateError):
@@ -148,6 +165,15 @@ def pass_type_id_of(cert: x509.Certificate) -> str | None:
     return None
 
 
+def has_pass_signing_usage(cert: x509.Certificate) -> bool:
+    """Whether the extended key usage includes Apple's Pass Type ID purpose (4.14)."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: a malformed extension
+        return False
+    return PASS_SIGNING_EKU_OID in usage
+
+
 def common_name_pass_type_id(cert: x509.Certificate) -> str | None:
     for attr in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
         value = str(attr.value)
@@ -212,6 +238,13 @@ class SigningIdentity:
             raise NotPassTypeCertificate(
                 f"certificate {certificate.subject.rfc4514_string()!r} is not a Pass Type ID "
                 f"certificate: it lacks the extension {PASS_TYPE_ID_OID.dotted_string}"
+            )
+        if not has_pass_signing_usage(certificate):
+            raise PassSigningUsageMissing(
+                f"the certificate for {pass_type_id} lacks the extended key usage "
+                f"{PASS_SIGNING_EKU_OID.dotted_string} that Apple's Pass Type ID certificates "
+                "carry and Wallet requires (a test PKI from an older passmint dev-certs lacks "
+                "it: generate a new one)"
             )
         team_id = team_id_of(certificate)
         if not team_id:

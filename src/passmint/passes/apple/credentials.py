@@ -20,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from passmint.errors import PassmintError
 from passmint.kit.crypto import SecretBox
 from passmint.models import AppleCredential, Pass
+from passmint.passes import repository as pass_repository
 from passmint.passes.apple.certificates import (
+    CertificateError,
     SigningIdentity,
+    apple_wwdr_g4,
     expiry_notices,
     load_certificates,
     load_identity_p12,
@@ -35,6 +38,14 @@ from passmint.passes.errors import CredentialsMissing
 class InvalidApnsKey(PassmintError):
     code = "invalid_apns_key"
     status = 400
+
+
+class IntermediateMissing(CertificateError):
+    """The certificate's issuer is neither Apple's WWDR G4 (which passmint ships) nor in the
+    upload. Every pass signed without that intermediate fails verification (Wallet needs
+    the chain in the signature), so the upload is refused; ``details.issuer`` names it."""
+
+    code = "wwdr_intermediate_missing"
 
 
 class PassTypeChange(PassmintError):
@@ -107,8 +118,12 @@ async def put_credentials(
         )
     if wwdr is not None:
         load_certificates(wwdr, what="WWDR certificate")
+    _check_chain(identity)
     if apns_key is not None:
         _check_apns_key(apns_key)
+    # Held until commit: a pass issued meanwhile to Google Wallet only either commits
+    # before the passes below get this pass type, or waits and is issued under it.
+    await pass_repository.lock_pass_types(session, tenant_id, exclusive=True)
     other = (
         await session.execute(
             select(Pass.id)
@@ -126,6 +141,7 @@ async def put_credentials(
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    bundled = identity.chain == (apple_wwdr_g4(),)
     chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in identity.chain)
     credential = await get_credential(session, tenant_id)
     if credential is None:
@@ -135,7 +151,9 @@ async def put_credentials(
     credential.team_id = identity.team_id
     credential.certificate_pem = identity.certificate.public_bytes(serialization.Encoding.PEM)
     credential.private_key_enc = box.encrypt(key_pem, purpose=_purpose("key", tenant_id))
-    credential.wwdr_pem = chain_pem if wwdr is not None or p12 else None
+    # The chain the signatures carry: the one uploaded (``wwdr``, after the certificate in
+    # a PEM, or in the .p12), else None for the bundled WWDR G4.
+    credential.wwdr_pem = None if bundled else chain_pem
     credential.not_after = identity.certificate.not_valid_after_utc
     credential.apns_auth = "token" if apns_key is not None else "certificate"
     credential.apns_key_enc = (
@@ -147,7 +165,24 @@ async def put_credentials(
     credential.last_push_error_at = None
     credential.updated_at = now
     await session.flush()
+    # Passes issued while the tenant had Google Wallet only become Apple passes now.
+    await pass_repository.assign_pass_type(session, tenant_id, identity.pass_type_id)
     return credential
+
+
+def _check_chain(identity: SigningIdentity) -> None:
+    """Refuse a certificate whose issuer is not in the chain the passes would carry."""
+    issuer = identity.certificate.issuer
+    if any(c.subject == issuer for c in identity.chain):
+        return  # SigningIdentity.create verified the certificate's signature with it
+    name = issuer.rfc4514_string()
+    raise IntermediateMissing(
+        f"the certificate for {identity.pass_type_id} is issued by {name!r}, which is not "
+        "Apple's WWDR G4 intermediate that passmint ships, and the upload does not carry "
+        "it: send that intermediate certificate (PEM) as `wwdr`, or after the certificate "
+        "in `certificate`, or inside the .p12; without it no pass would verify",
+        details={"issuer": name},
+    )
 
 
 def describe(credential: AppleCredential, now: datetime) -> dict[str, Any]:

@@ -3,6 +3,16 @@
 For development and tests only: passes signed with it verify against its own root
 (``passmint apple verify --ca ca.pem``, ``openssl cms -verify -CAfile ca.pem``), never on
 a phone.
+
+The leaf carries what a verifier checks on Apple's Pass Type ID certificates (as issued by
+WWDR G4): subject ``UID=<pass type id>, CN=Pass Type ID: <id>, OU=<team id>, O, C``; basic
+constraints CA:FALSE and key usage digitalSignature (both critical); the extended key usage
+clientAuth (APNs) plus 1.2.840.113635.100.4.14 (Pass Type ID signing, required by Apple's
+Passbook trust policy); the marker 1.2.840.113635.100.6.1.16 holding the pass type id; the
+APNs production marker 1.2.840.113635.100.6.3.2; Apple's certificate policy
+1.2.840.113635.100.5.1; key identifiers. The intermediate, like WWDR G4, is a path-length-0
+CA with Apple's WWDR marker 1.2.840.113635.100.6.2.1. Left out: the OCSP, CA-issuer and CRL
+addresses, which would point at servers that do not exist.
 """
 
 from __future__ import annotations
@@ -13,13 +23,21 @@ from datetime import datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from passmint.kit import der
-from passmint.passes.apple.certificates import PASS_TYPE_ID_OID, WWDR_COMMON_NAME
+from passmint.passes.apple.certificates import (
+    APNS_PRODUCTION_OID,
+    PASS_SIGNING_EKU_OID,
+    PASS_TYPE_ID_OID,
+    WWDR_COMMON_NAME,
+    WWDR_MARKER_OID,
+)
 
 DEFAULT_PASS_TYPE_ID = "pass.dev.passmint.demo"  # noqa: S105 - an identifier
 DEFAULT_TEAM_ID = "PASSMINT01"
+APPLE_CERTIFICATE_POLICY_OID = x509.ObjectIdentifier("1.2.840.113635.100.5.1")
+_DER_NULL = der.tlv(0x05, b"")
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,9 @@ def _ca(
     not_before: datetime,
     not_after: datetime,
     path_length: int | None,
+    *extra: x509.ExtensionType,
 ) -> x509.Certificate:
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
@@ -87,8 +106,15 @@ def _ca(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(signer, hashes.SHA256())
     )
+    if signer is not key:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
+            critical=False,
+        )
+    for extension in extra:
+        builder = builder.add_extension(extension, critical=False)
+    return builder.sign(signer, hashes.SHA256())
 
 
 def generate_dev_pki(
@@ -100,7 +126,7 @@ def generate_dev_pki(
     pass_valid_from: datetime | None = None,
     key_size: int = 2048,
 ) -> DevPki:
-    """A root, a WWDR-named intermediate and a Pass Type ID leaf with Apple's OID and OU."""
+    """A root, a WWDR-like intermediate and a Pass Type ID leaf shaped like Apple's."""
     start = now - timedelta(hours=1)
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     wwdr_key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
@@ -118,7 +144,16 @@ def generate_dev_pki(
         (NameOID.COUNTRY_NAME, "US"),
     )
     root = _ca(root_name, root_name, root_key, root_key, start, start + 3 * valid_for, None)
-    wwdr = _ca(wwdr_name, root_name, wwdr_key, root_key, start, start + 2 * valid_for, 0)
+    wwdr = _ca(
+        wwdr_name,
+        root_name,
+        wwdr_key,
+        root_key,
+        start,
+        start + 2 * valid_for,
+        0,
+        x509.UnrecognizedExtension(WWDR_MARKER_OID, _DER_NULL),
+    )
     leaf_start = pass_valid_from or start
     pass_cert = (
         x509.CertificateBuilder()
@@ -152,8 +187,27 @@ def generate_dev_pki(
             critical=True,
         )
         .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, PASS_SIGNING_EKU_OID]),
+            critical=False,
+        )
+        .add_extension(
+            x509.CertificatePolicies(
+                [
+                    x509.PolicyInformation(
+                        APPLE_CERTIFICATE_POLICY_OID,
+                        [x509.UserNotice(None, "passmint test PKI: for development only")],
+                    )
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(
             x509.UnrecognizedExtension(PASS_TYPE_ID_OID, der.tlv(0x0C, pass_type_id.encode())),
             critical=False,
+        )
+        .add_extension(x509.UnrecognizedExtension(APNS_PRODUCTION_OID, _DER_NULL), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(pass_key.public_key()), critical=False
         )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(wwdr_key.public_key()),

@@ -31,10 +31,12 @@ from passmint.passes.apple.bundle import (
     check_files,
 )
 from passmint.passes.apple.certificates import (
+    PASS_SIGNING_EKU_OID,
     WWDR_G4_SERIAL,
     apple_root_ca,
     common_name_pass_type_id,
     expiry_notices,
+    has_pass_signing_usage,
     pass_type_id_of,
     team_id_of,
 )
@@ -395,6 +397,14 @@ def _check_identity(pass_json: dict[str, Any], report: VerifyReport) -> None:
             "pass_type_id_mismatch",
             f"pass.json says {pass_json.get('passTypeIdentifier')!r}, the certificate "
             f"{cert_pass_type!r}",
+        )
+    if not has_pass_signing_usage(signer):
+        # Apple's Passbook trust policy requires this EKU on the signer: Wallet refuses the pass.
+        report.add(
+            "signature",
+            "certificate_pass_eku_missing",
+            "the signer certificate's extended key usage lacks "
+            f"{PASS_SIGNING_EKU_OID.dotted_string} (Pass Type ID), which Wallet requires",
         )
     team = team_id_of(signer)
     if pass_json.get("teamIdentifier") != team:

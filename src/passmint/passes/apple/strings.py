@@ -36,6 +36,7 @@ __all__ = [
     "dump_strings",
     "localize_bundle_files",
     "parse_strings",
+    "strings_tables",
 ]
 
 
@@ -225,6 +226,22 @@ def parse_strings(data: bytes, *, path: str = "pass.strings") -> dict[str, str]:
     Raises StringsError naming ``path``, the line and the column.
     """
     return _Parser(_decode(data, path), path).parse()
+
+
+def strings_tables(files: Mapping[str, bytes]) -> dict[str, dict[str, str]]:
+    """The parsed ``xx.lproj/pass.strings`` of a bundle's files, by path, in path order.
+
+    A file that does not parse is left out: :func:`check_localizations` reports it.
+    """
+    tables: dict[str, dict[str, str]] = {}
+    for path in sorted(files):
+        folder, _, name = path.partition("/")
+        if folder.endswith(".lproj") and name == "pass.strings":
+            try:
+                tables[path] = parse_strings(files[path], path=path)
+            except StringsError:
+                continue
+    return tables
 
 
 # --- writing ------------------------------------------------------------------------------

@@ -367,15 +367,22 @@ def _model_problems(data: Mapping[str, Any]) -> list[Problem]:
 # -- public API ------------------------------------------------------------------------------
 
 
-def validate_pass_json(data: Mapping[str, Any]) -> list[Problem]:
+def validate_pass_json(
+    data: Mapping[str, Any], *, strings: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Problem]:
     """Every problem of a pass.json mapping (errors and warnings), in a stable order.
+
+    ``strings`` are the pass's parsed tables by bundle path (``{"fr.lproj/pass.strings":
+    {key: text}}``, see :func:`~passmint.passes.apple.strings.strings_tables`): a
+    ``changeMessage`` that is one of their keys needs ``%@`` in each translation instead of
+    in itself. Without them every changeMessage must contain ``%@``.
 
     Never raises, whatever the input: a non-object is one ``invalid_type`` problem at ``$``.
     """
     raw: object = data  # typed as a mapping, but callers pass whatever JSON they parsed
     if not isinstance(raw, Mapping):
         return [Problem("$", "invalid_type", f"pass.json must be an object, not {type_name(raw)}")]
-    report = Report()
+    report = Report(strings=strings or {})
     for rule in ALL_RULES:
         rule(data, report)
     covered = {problem.path for problem in report.problems}
@@ -389,9 +396,11 @@ def validate_pass_json(data: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def assert_valid(data: Mapping[str, Any]) -> None:
+def assert_valid(
+    data: Mapping[str, Any], *, strings: Mapping[str, Mapping[str, str]] | None = None
+) -> None:
     """Raise :class:`InvalidPass` with the error-severity problems, if there are any."""
-    errors = errors_only(validate_pass_json(data))
+    errors = errors_only(validate_pass_json(data, strings=strings))
     if errors:
         raise InvalidPass(errors)
 

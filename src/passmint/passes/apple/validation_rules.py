@@ -59,7 +59,9 @@ CODES: dict[str, str] = {
     "row_not_allowed": "row is only allowed on eventTicket auxiliaryFields",
     "row_invalid": "row must be 0 or 1",
     "data_detector_types_not_allowed": "dataDetectorTypes is only allowed on backFields",
-    "change_message_placeholder": "changeMessage must contain %@ or no notification is shown",
+    "change_message_placeholder": (
+        "changeMessage (or each translation of it) must contain %@ or no notification is shown"
+    ),
     "date_style_pair": "give both dateStyle and timeStyle (warning)",
     "number_style_requires_number": "numberStyle needs a numeric value",
     "currency_code_requires_number": "currencyCode needs a numeric value",
@@ -163,9 +165,14 @@ _TRANSIT_TYPES = frozenset(t.value for t in TransitType)
 
 @dataclass(slots=True)
 class Report:
-    """Collects problems; the message is the code's meaning plus an optional detail."""
+    """Collects problems; the message is the code's meaning plus an optional detail.
+
+    ``strings`` are the pass's parsed ``xx.lproj/pass.strings`` tables by bundle path, for
+    the rules that must look a value up in them (a ``changeMessage`` that is a key).
+    """
 
     problems: list[Problem] = field(default_factory=list)
+    strings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def error(self, path: str, code: str, detail: str = "") -> None:
         """Record a violation Wallet refuses or mis-renders."""
@@ -362,8 +369,8 @@ def _check_field(ref: FieldRef, report: Report) -> None:
     if "dataDetectorTypes" in f and ref.list_key != "backFields":
         report.error(child(path, "dataDetectorTypes"), "data_detector_types_not_allowed")
     message = f.get("changeMessage")
-    if isinstance(message, str) and "%@" not in message:
-        report.error(child(path, "changeMessage"), "change_message_placeholder", repr(message))
+    if isinstance(message, str):
+        _check_change_message(child(path, "changeMessage"), message, report)
     has_date, has_time = "dateStyle" in f, "timeStyle" in f
     if has_date != has_time:
         missing = "timeStyle" if has_date else "dateStyle"
@@ -385,6 +392,30 @@ def _check_field(ref: FieldRef, report: Report) -> None:
         if tags:
             detail = f"Wallet ignores {', '.join(sorted(tags))}"
             report.warn(child(path, "attributedValue"), "attributed_value_markup", detail)
+
+
+def _check_change_message(path: str, message: str, report: Report) -> None:
+    """``%@`` in the message, or, when it is a key of the strings tables, in every translation.
+
+    Apple's changeMessage is a localizable format string: Wallet looks it up in the
+    pass.strings of the device's language and formats the translation. A table without the
+    key falls back to the text itself; that missing key is check 17's error.
+    """
+    translations = {
+        file: table[message] for file, table in sorted(report.strings.items()) if message in table
+    }
+    if not translations:
+        if "%@" not in message:
+            report.error(path, "change_message_placeholder", repr(message))
+        return
+    lacking = [
+        f"{file.partition('.lproj/')[0]} ({file}: {text!r})"
+        for file, text in translations.items()
+        if "%@" not in text
+    ]
+    if lacking:
+        detail = f"the translation of the key {message!r} lacks %@ in {', '.join(lacking)}"
+        report.error(path, "change_message_placeholder", detail)
 
 
 def check_fields(data: Mapping[str, Any], report: Report) -> None:

@@ -27,6 +27,7 @@ Pure: no I/O, settings or clock. Parsed templates are cached.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 from uuid import UUID
 
 from passmint.errors import PassmintError
@@ -57,6 +58,8 @@ __all__ = [
     "render_json",
     "render_text",
     "sample_data",
+    "suggest",
+    "value_state",
 ]
 
 BUILTIN_NAMES: Final = frozenset({"serial_number", "pass_id"})
@@ -272,6 +275,20 @@ def render_text(
     return "".join(out)
 
 
+ValueState = Literal["plain", "null", "absent", "unusable"]
+
+
+def value_state(data: Mapping[str, Any], name: str) -> ValueState:
+    """How ``data`` holds ``name``: a plain value, null (renders as the default or ``""``),
+    nothing, or a value that is not plain data (a mapping, a list ...: renders as missing)."""
+    value = lookup(data, name)
+    if value is _MISSING:
+        return "absent"
+    if value is None:
+        return "null"
+    return "plain" if _scalar(value) is not None else "unusable"
+
+
 def missing(template: str, data: Mapping[str, Any], *, include_defaulted: bool = False) -> set[str]:
     """Names the template uses that ``data`` lacks (or holds no plain value for).
 
@@ -313,6 +330,55 @@ def json_texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
                 else f"[{json.dumps(key, ensure_ascii=False)}]"
             )
             yield from json_texts(item, path + part)
+
+
+def _squash(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _abbreviates(name: str, candidate: str) -> bool:
+    """``serial`` or ``serial_num`` for ``serial_number``: each word starts the candidate's
+    word at the same place, the first one in full, and the candidate has more to it."""
+    words, target = name.lower().split("_"), candidate.lower().split("_")
+    return (
+        len(name) >= 3
+        and len(words) <= len(target)
+        and words[0] == target[0]
+        and all(t.startswith(w) and w for w, t in zip(words, target, strict=False))
+        and name.lower() != candidate.lower()
+    )
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """The name of ``candidates`` that ``name`` most likely misspells, or None.
+
+    Near misses only: the same letters in another case or without underscores
+    (``serialNumber``), a small typo (``serial_numbr``, ``teir``, ``stamp``), or the first
+    words of a longer name (``serial``, ``serial_num`` → ``serial_number``). A dotted name
+    whose whole does not match is tried by its last part (``customer.name`` → ``name``).
+    None when ``name`` is itself a candidate.
+    """
+    pool = sorted(set(candidates))
+    if name in pool:
+        return None
+    squashed = _squash(name)
+    for candidate in pool:
+        if _squash(candidate) == squashed:
+            return candidate
+    if len(squashed) >= 4:  # swapped letters (teir → tier) are far apart for difflib
+        for candidate in pool:
+            if sorted(_squash(candidate)) == sorted(squashed):
+                return candidate
+    close = difflib.get_close_matches(name.lower(), pool, n=1, cutoff=0.8)
+    if close:
+        return close[0]
+    longer = [candidate for candidate in pool if _abbreviates(name, candidate)]
+    if longer:
+        return min(longer, key=lambda candidate: (len(candidate), candidate))
+    if "." in name:
+        last = name.rsplit(".", 1)[1]
+        return last if last in pool else suggest(last, pool)
+    return None
 
 
 _URL_SAFE: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")

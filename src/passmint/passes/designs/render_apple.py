@@ -536,8 +536,8 @@ def _design_checks(design: TemplateDesign, style: PassStyle) -> list[Problem]:
                     "change messages and link labels (without placeholders)"
                 )
                 report(path, "localization_key_unused", message, warn=True)
-            if key in messages and "%@" in key and "%@" not in translation:
-                message = "a translated change message must keep %@ (the new value)"
+            if key in messages and "%@" not in translation:
+                message = "a translated change message must carry %@ (the new value)"
                 report(path, "change_message_placeholder", message)
     return found
 
@@ -569,7 +569,9 @@ def validate_design(
         team_identifier=_SAMPLE_TEAM,
     )
     origins = _origins(design, style)
-    problems += [_to_design(p, origins) for p in validate_pass_json(pass_json)]
+    tables = localization_tables(design)
+    strings = {f"{lang}.lproj/pass.strings": table for lang, table in tables.items()}
+    problems += [_to_design(p, origins) for p in validate_pass_json(pass_json, strings=strings)]
     if assets is not None:
         try:
             files = render_files(design, style, assets)

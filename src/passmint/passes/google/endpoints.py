@@ -57,7 +57,10 @@ class UnknownIssuer(PassmintError):
 async def put_google_credentials(
     body: GoogleCredentialsIn, runtime: RuntimeDep, principal: CredentialsWrite
 ) -> dict[str, Any]:
-    """Store the issuer id and the service-account key (encrypted); 400 names a bad field."""
+    """Store the issuer id and the service-account key (encrypted); 400 names a bad field.
+
+    ``warnings`` says what stands between these credentials and passes in Google Wallet
+    (``public_url_not_https``: Google fetches the passes' images from the public URL)."""
     async with runtime.transaction() as session:
         credential = await google_credentials.put_credentials(
             session,
@@ -67,7 +70,22 @@ async def put_google_credentials(
             issuer_id=body.issuer_id,
             service_account=body.service_account,
         )
-        return google_credentials.describe(credential)
+        described = google_credentials.describe(credential)
+    return {**described, "warnings": _deployment_warnings(runtime)}
+
+
+def _deployment_warnings(runtime: Runtime) -> list[dict[str, str]]:
+    public_url = runtime.settings.public_url
+    if public_url.startswith("https://"):
+        return []
+    return [
+        {
+            "code": "public_url_not_https",
+            "message": f"PASSMINT_PUBLIC_URL is {public_url}: Google Wallet fetches the "
+            "passes' images over https, so passes whose design has images stay out of Google "
+            "Wallet until it is an https URL that reaches this server",
+        }
+    ]
 
 
 @router.get("/api/v1/credentials/google", tags=["credentials"])
