@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from passmint.passes.apple.bundle import PassTemplate
-from passmint.passes.apple.certificates import SigningIdentity, load_identity_pem
-from passmint.passes.apple.devpki import generate_dev_pki
-from passmint.passes.apple.images import prepare_images
-from passmint.passes.apple.signing import ManifestSigner
-from passmint.passes.apple.styles import PassStyle
+from passmint.wallet.apple.bundle import PassTemplate
+from passmint.wallet.apple.certificates import SigningIdentity, load_identity_pem
+from passmint.wallet.apple.devpki import generate_dev_pki
+from passmint.wallet.apple.images import prepare_images
+from passmint.wallet.apple.signing import ManifestSigner
+from passmint.wallet.apple.styles import PassStyle
 
 TARGET = 0.75
 

@@ -39,11 +39,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric import utils as asym_utils
 from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
 
-from passmint.passes.apple.styles import PassStyle
-from passmint.passes.designs.schemas import ImageName, TemplateDesign, parse_design
-from passmint.passes.google.render import render_class, render_object
-from passmint.passes.google.savelink import MAX_JWT_LENGTH, ServiceAccount, save_jwt, save_link
-from passmint.passes.google.verticals import Vertical, vertical_for
+from passmint.wallet.apple.styles import PassStyle
+from passmint.wallet.designs.schemas import ImageName, TemplateDesign, parse_design
+from passmint.wallet.google.render import render_class, render_object
+from passmint.wallet.google.savelink import MAX_JWT_LENGTH, ServiceAccount, save_jwt, save_link
+from passmint.wallet.google.verticals import Vertical, vertical_for
 
 TARGET_LINK_RATIO = 0.70
 """Full save links per second / raw RS256 signatures per second, one core."""

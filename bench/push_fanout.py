@@ -48,9 +48,9 @@ from passmint.kit.ids import uuid7
 from passmint.passes import tasks as _tasks  # noqa: F401 - registers the re-render job
 from passmint.passes.apple import push as _push  # noqa: F401 - registers the push job
 from passmint.passes.apple.apns import ApnsClient, CertificateAuth
-from passmint.passes.apple.devpki import generate_dev_pki
 from passmint.passes.service import PUSH_JOB, RERENDER_JOB
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import generate_dev_pki
 from passmint.worker.outbox import enqueue
 from passmint.worker.redis_queue import RedisDispatcher
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from passmint.db import run_migrations
 from passmint.kit.crypto import SecretBox, TokenHasher, parse_master_key
 from passmint.kit.ids import uuid7
-from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.wallet.apple.devpki import generate_dev_pki
 
 SECRET_KEY = "bench-secret-key-bench-secret-key-bench-00"  # noqa: S105 - a bench-only key
 PASS_TYPE = "pass.dev.passmint.demo"  # noqa: S105 - an identifier
@@ -78,8 +78,8 @@ async def seed_base(url: str) -> tuple[uuid.UUID, uuid.UUID]:
 
     icon = BytesIO()
     Image.new("RGBA", (87, 87), (200, 120, 40, 255)).save(icon, "PNG")
-    from passmint.passes.apple.images import render_image_set
-    from passmint.passes.apple.styles import PassStyle
+    from passmint.wallet.apple.images import render_image_set
+    from passmint.wallet.apple.styles import PassStyle
 
     files = render_image_set("icon", icon.getvalue(), PassStyle.STORE_CARD)
     import hashlib

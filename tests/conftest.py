@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from passmint.passes.apple.certificates import SigningIdentity, load_identity_pem
-from passmint.passes.apple.devpki import DevPki, generate_dev_pki
-from passmint.passes.apple.reader import VerifyReport, verify_pkpass
-from passmint.passes.apple.signing import ManifestSigner
+from passmint.wallet.apple.certificates import SigningIdentity, load_identity_pem
+from passmint.wallet.apple.devpki import DevPki, generate_dev_pki
+from passmint.wallet.apple.reader import VerifyReport, verify_pkpass
+from passmint.wallet.apple.signing import ManifestSigner
 from tests.fixtures.pki import openssl_cms_verify, write_pki
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

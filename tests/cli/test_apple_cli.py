@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from passmint.cli import app
 from passmint.kit.clock import utcnow
 from passmint.kit.zipwriter import ZipEntry, write_zip
-from passmint.passes.apple.bundle import manifest_json
-from passmint.passes.apple.certificates import load_identity_pem
-from passmint.passes.apple.signing import ManifestSigner
+from passmint.wallet.apple.bundle import manifest_json
+from passmint.wallet.apple.certificates import load_identity_pem
+from passmint.wallet.apple.signing import ManifestSigner
 from tests.conftest import PassCheck
 from tests.fixtures.images import jpeg, png
 

@@ -12,8 +12,8 @@ import pytest
 
 from passmint.coupons import service
 from passmint.coupons.errors import CampaignInactive, CampaignNotFound, IdempotencyKeyReused
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
 from tests.coupons.conftest import auth, make_campaign, make_codes, make_customer, redeem
 from tests.service.conftest import cafe_design, put_apple_credentials
 

@@ -19,9 +19,9 @@ from passmint.app import create_app
 from passmint.config import QueueMode, Settings
 from passmint.db import run_migrations
 from passmint.models import Base
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
+from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.fixtures.images import png

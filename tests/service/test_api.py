@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select
 
 from passmint.models import AppleCredential
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import jpeg, png
 from tests.service.conftest import auth, cafe_design, put_apple_credentials

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from passmint.passes.apple.devpki import DevPki
+from passmint.wallet.apple.devpki import DevPki
 from tests.conftest import PassCheck
 from tests.service.conftest import PUBLIC_URL, auth, cafe_design
 

@@ -24,17 +24,15 @@ from sqlalchemy import select
 from passmint.config import Settings
 from passmint.models import Event, GoogleCredential, OutboxJob
 from passmint.passes import service as pass_service
-from passmint.passes.apple.devpki import DevPki
-from passmint.passes.apple.styles import PassStyle
 from passmint.passes.google import tasks as google_tasks
 from passmint.passes.service import PUSH_JOB
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
+from passmint.wallet.apple.styles import PassStyle
 from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
-from tests.passes.designs.test_render_apple import ASSETS
 from tests.passes.google import discovery
-from tests.passes.google.test_render import CASES
 from tests.service.conftest import (
     PUBLIC_URL,
     auth,
@@ -44,6 +42,8 @@ from tests.service.conftest import (
 )
 from tests.service.test_loyalty import PROGRAM
 from tests.service.test_pass_cycle import register_devices
+from tests.wallet.designs.test_render_apple import ASSETS
+from tests.wallet.google.test_render import CASES
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from passmint.passes.apple.devpki import DevPki
+from passmint.wallet.apple.devpki import DevPki
 from tests.service.conftest import auth
 from tests.service.test_pass_cycle import register_devices, setup_pass
 

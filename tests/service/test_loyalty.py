@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from passmint.config import Settings
 from passmint.models import LedgerEntry
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.passes.google import discovery

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from passmint.models import Device, Event, Pass, Registration
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
 from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import auth, cafe_design, put_apple_credentials

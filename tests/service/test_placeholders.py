@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from passmint.loyalty import service as loyalty
-from passmint.passes.apple.devpki import DevPki
+from passmint.wallet.apple.devpki import DevPki
 from tests.service.conftest import PUBLIC_URL, auth, cafe_design, put_apple_credentials
 from tests.service.test_pass_cycle import unzip
 

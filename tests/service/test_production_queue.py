@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,8 +21,8 @@ from sqlalchemy import func, select, update
 
 from passmint.config import QueueMode, Settings
 from passmint.models import OutboxJob
-from passmint.passes.apple.devpki import DevPki
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
 from passmint.worker.outbox import enqueue, take_pending
 from passmint.worker.registry import JobContext, job
 from passmint.worker.runner import claim_due, run_job
@@ -152,7 +153,7 @@ RAN: list[str] = []
 
 
 @job("tests.mark")
-async def mark(ctx: JobContext, payload: dict[str, object]) -> None:
+async def mark(ctx: JobContext[Any], payload: dict[str, object]) -> None:
     RAN.append(str(payload["value"]))
 
 
@@ -204,7 +205,7 @@ SLOW_RUNS: list[str] = []
 
 
 @job("tests.slow_mark")
-async def slow_mark(ctx: JobContext, payload: dict[str, object]) -> None:
+async def slow_mark(ctx: JobContext[Any], payload: dict[str, object]) -> None:
     SLOW_RUNS.append(str(payload["value"]))
     await asyncio.sleep(0.3)  # hold the row lock while the duplicate arrives
 
@@ -234,7 +235,7 @@ PHASED_STARTED: dict[str, asyncio.Event] = {}
 
 
 @job("tests.phased_mark", phased=True)
-async def phased_mark(ctx: JobContext, payload: dict[str, object]) -> None:
+async def phased_mark(ctx: JobContext[Any], payload: dict[str, object]) -> None:
     """Reads, waits as if on a remote server, then records one event."""
     async with ctx.read() as session:
         jobs = await session.scalar(select(func.count()).select_from(OutboxJob))
@@ -354,7 +355,7 @@ HELD: dict[str, asyncio.Event] = {}
 
 
 @job("tests.held", phased=True)
-async def held(ctx: JobContext, payload: dict[str, object]) -> None:
+async def held(ctx: JobContext[Any], payload: dict[str, object]) -> None:
     """Waits, as on a remote server, until the test lets it go."""
     marker = str(payload["value"])
     PHASED_STARTED.setdefault(marker, asyncio.Event()).set()

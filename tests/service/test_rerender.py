@@ -17,10 +17,10 @@ from passmint.models import Event, OutboxJob, Pass
 from passmint.passes import repository
 from passmint.passes import service as pass_service
 from passmint.passes.apple.credentials import require_credential
-from passmint.passes.apple.devpki import DevPki
-from passmint.passes.designs.schemas import TemplateDesign
 from passmint.passes.service import RERENDER_JOB, content_hash
 from passmint.runtime import Runtime
+from passmint.wallet.apple.devpki import DevPki
+from passmint.wallet.designs.schemas import TemplateDesign
 from passmint.worker.outbox import enqueue
 from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import auth

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from passmint.passes.apple.devpki import DevPki
+from passmint.wallet.apple.devpki import DevPki
 from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import png

@@ -10,7 +10,7 @@ import typer
 from passmint.cli import apple, demo, servedemo, server
 from passmint.cli.common import fail_on_errors, write_private_file
 from passmint.kit.clock import utcnow
-from passmint.passes.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
+from passmint.wallet.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
 
 app = typer.Typer(
     name="passmint",

@@ -12,18 +12,18 @@ import typer
 from passmint.cli.common import fail_on_errors, warn, write_private_file
 from passmint.errors import PassmintError
 from passmint.kit.clock import utcnow
-from passmint.passes.apple.bundle import PassTemplate, build_pkpasses
-from passmint.passes.apple.certificates import (
+from passmint.wallet.apple.bundle import PassTemplate, build_pkpasses
+from passmint.wallet.apple.certificates import (
     SigningIdentity,
     load_certificates,
     load_identity_p12,
     load_identity_pem,
 )
-from passmint.passes.apple.images import prepare_images
-from passmint.passes.apple.problems import Severity
-from passmint.passes.apple.reader import VerifyReport, verify_pkpass, verify_pkpasses
-from passmint.passes.apple.signing import Digest, ManifestSigner
-from passmint.passes.apple.styles import style_of
+from passmint.wallet.apple.images import prepare_images
+from passmint.wallet.apple.problems import Severity
+from passmint.wallet.apple.reader import VerifyReport, verify_pkpass, verify_pkpasses
+from passmint.wallet.apple.signing import Digest, ManifestSigner
+from passmint.wallet.apple.styles import style_of
 
 app = typer.Typer(help="Apple Wallet passes: build, verify, bundle.", no_args_is_help=True)
 

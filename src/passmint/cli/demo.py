@@ -22,11 +22,11 @@ from rich.table import Table
 from passmint.cli.apple import build_model_dir
 from passmint.cli.common import fail_on_errors, write_private_file
 from passmint.kit.clock import utcnow
-from passmint.passes.apple.bundle import build_pkpasses
-from passmint.passes.apple.certificates import load_identity_pem
-from passmint.passes.apple.devpki import generate_dev_pki
-from passmint.passes.apple.reader import verify_pkpass
-from passmint.passes.apple.signing import ManifestSigner
+from passmint.wallet.apple.bundle import build_pkpasses
+from passmint.wallet.apple.certificates import load_identity_pem
+from passmint.wallet.apple.devpki import generate_dev_pki
+from passmint.wallet.apple.reader import verify_pkpass
+from passmint.wallet.apple.signing import ManifestSigner
 
 
 def openssl_verify(pkpass: bytes, ca_pem: Path) -> tuple[bool, str]:

@@ -16,7 +16,7 @@ import typer
 from passmint.cli.common import write_private_file
 from passmint.config import Settings, get_settings
 from passmint.kit.clock import utcnow
-from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.wallet.apple.devpki import generate_dev_pki
 
 DEMO_NAME = "passmint demo café"
 
@@ -147,10 +147,10 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from passmint.loyalty.schemas import ActivityIn, CustomerIn, RewardIn
     from passmint.passes import service as passes
     from passmint.passes.apple import credentials
-    from passmint.passes.apple.styles import PassStyle
-    from passmint.passes.designs.schemas import TemplateDesign
     from passmint.runtime import Runtime
     from passmint.tenants import service as tenants
+    from passmint.wallet.apple.styles import PassStyle
+    from passmint.wallet.designs.schemas import TemplateDesign
 
     state_file = Path(settings.data_dir) / "demo.json"
     if state_file.exists():

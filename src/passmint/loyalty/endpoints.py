@@ -32,8 +32,8 @@ from passmint.loyalty.schemas import (
 from passmint.models import Account, Customer, LedgerEntry, Program, Reward
 from passmint.passes import service as pass_service
 from passmint.passes.endpoints import pass_out
+from passmint.passes.host import ServiceHost
 from passmint.passes.service import PassContext
-from passmint.runtime import Runtime
 from passmint.tenants.service import Principal
 from passmint.web.deps import LoyaltyRead, LoyaltyWrite, RuntimeDep, pass_context
 from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
@@ -248,7 +248,7 @@ async def account_history(
 
 
 async def _post_entry(
-    runtime: Runtime,
+    runtime: ServiceHost,
     principal: Principal,
     account_id: uuid.UUID,
     idempotency_key: str | None,

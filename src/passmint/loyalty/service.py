@@ -22,6 +22,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -81,6 +82,7 @@ from passmint.models import (
 from passmint.passes import repository as pass_repository
 from passmint.passes import service as pass_service
 from passmint.passes.service import PassContext
+from passmint.wallet.designs.usage import Provider
 from passmint.worker.outbox import enqueue
 
 SETTLE_JOB: Final = "loyalty.settle_account"
@@ -1138,6 +1140,20 @@ PASS_DATA_NAMES: Final = frozenset(
 def pass_data_names(program: Program) -> frozenset[str]:
     """The ``{{ placeholders }}`` the program fills on its cards' passes."""
     return PASS_DATA_NAMES | {config_of(program).currency.code}
+
+
+@pass_service.provides_pass_data
+async def _program_providers(
+    ctx: PassContext, template_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[Provider]]:
+    """The loyalty programs these templates back: they write their cards' pass data."""
+    wanted = set(template_ids)
+    out: dict[uuid.UUID, list[Provider]] = {}
+    for program in await list_programs(ctx):
+        if program.template_id in wanted:
+            provider = Provider(f"program {program.name!r}", pass_data_names(program))
+            out.setdefault(program.template_id, []).append(provider)
+    return out
 
 
 async def pass_data(

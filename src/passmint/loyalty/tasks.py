@@ -8,12 +8,13 @@ from typing import Any
 
 from passmint.loyalty import service
 from passmint.loyalty.errors import AccountClosed, AccountNotFound, ProgramNotFound
+from passmint.passes.host import ServiceHost
 from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
 
 
 @job(service.SETTLE_JOB)
-async def settle_account(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def settle_account(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))
     try:
         await service.settle_and_show(pass_ctx, uuid.UUID(payload["account_id"]))
@@ -22,7 +23,7 @@ async def settle_account(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @job(service.RENDER_JOB)
-async def render_pass(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def render_pass(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))
     try:
         await service.render_card_pass(pass_ctx, uuid.UUID(payload["account_id"]))
@@ -31,7 +32,7 @@ async def render_pass(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @job(service.TIER_REVIEW_JOB)
-async def review_tier(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def review_tier(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))
     try:
         await service.review_tier(pass_ctx, uuid.UUID(payload["account_id"]))
@@ -40,7 +41,7 @@ async def review_tier(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 @job(service.BIRTHDAY_JOB)
-async def birthdays(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def birthdays(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     """Today's birthdays, then the same job again shortly after the next midnight."""
     pass_ctx = ctx.runtime.pass_context(ctx.session, uuid.UUID(payload["tenant_id"]))
     program_id = uuid.UUID(payload["program_id"])

@@ -5,19 +5,16 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from passmint.loyalty import service as loyalty
 from passmint.models import Pass, Template, TemplateVersion
 from passmint.passes import service
 from passmint.passes.apple import credentials as apple_credentials
 from passmint.passes.apple.credentials import ApnsKeyInput
-from passmint.passes.apple.styles import PassStyle
-from passmint.passes.designs.usage import Provider
 from passmint.passes.errors import InvalidInput
 from passmint.passes.google import service as google_service
 from passmint.passes.schemas import (
@@ -36,6 +33,7 @@ from passmint.passes.schemas import (
     TemplatePlaceholder,
     TemplateWarning,
 )
+from passmint.wallet.apple.styles import PassStyle
 from passmint.web.deps import (
     CredentialsRead,
     CredentialsWrite,
@@ -64,23 +62,10 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
         raise InvalidInput("cursor is not one this API returned") from None
 
 
-async def data_providers(
-    ctx: service.PassContext, template_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, list[Provider]]:
-    """The loyalty programs these templates back: they write their cards' pass data."""
-    wanted = set(template_ids)
-    out: dict[uuid.UUID, list[Provider]] = {}
-    for program in await loyalty.list_programs(ctx):
-        if program.template_id in wanted:
-            provider = Provider(f"program {program.name!r}", loyalty.pass_data_names(program))
-            out.setdefault(program.template_id, []).append(provider)
-    return out
-
-
 async def template_outs(
     ctx: service.PassContext, rows: Sequence[tuple[Template, TemplateVersion]]
 ) -> list[TemplateOut]:
-    providers = await data_providers(ctx, [template.id for template, _ in rows])
+    providers = await service.data_providers(ctx, [template.id for template, _ in rows])
     out: list[TemplateOut] = []
     for template, version in rows:
         found, warnings = service.template_placeholders(

@@ -8,9 +8,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from passmint.passes.apple.styles import PassStyle
-from passmint.passes.designs.schemas import TemplateDesign
-from passmint.passes.designs.usage import Source
+from passmint.wallet.apple.styles import PassStyle
+from passmint.wallet.designs.schemas import TemplateDesign
+from passmint.wallet.designs.usage import Source
 
 T = TypeVar("T")
 

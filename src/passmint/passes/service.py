@@ -10,7 +10,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,22 +25,8 @@ from passmint.kit.uow import before_commit
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
-from passmint.passes.apple.bundle import PassTemplate
 from passmint.passes.apple.credentials import CredentialCache, require_credential
 from passmint.passes.apple.credentials import get_credential as apple_credential
-from passmint.passes.apple.images import png_size
-from passmint.passes.apple.problems import InvalidPass, errors_only
-from passmint.passes.apple.styles import PassStyle
-from passmint.passes.apple.validation import validate_pass_json
-from passmint.passes.designs import usage
-from passmint.passes.designs.placeholders import render_text
-from passmint.passes.designs.render_apple import (
-    localization_tables,
-    render_files,
-    render_pass_json,
-    validate_design,
-)
-from passmint.passes.designs.schemas import DesignError, TemplateDesign, color_hex
 from passmint.passes.errors import (
     ApplePassUnavailable,
     CredentialsMissing,
@@ -53,7 +39,21 @@ from passmint.passes.errors import (
 from passmint.passes.events import EventKind, record, record_many
 from passmint.passes.google.credentials import AccountCache
 from passmint.passes.google.credentials import get_credential as google_credential
-from passmint.passes.google.render import validate_design_for_google
+from passmint.wallet.apple.bundle import PassTemplate
+from passmint.wallet.apple.images import png_size
+from passmint.wallet.apple.problems import InvalidPass, errors_only
+from passmint.wallet.apple.styles import PassStyle
+from passmint.wallet.apple.validation import validate_pass_json
+from passmint.wallet.designs import usage
+from passmint.wallet.designs.placeholders import render_text
+from passmint.wallet.designs.render_apple import (
+    localization_tables,
+    render_files,
+    render_pass_json,
+    validate_design,
+)
+from passmint.wallet.designs.schemas import DesignError, TemplateDesign, color_hex
+from passmint.wallet.google.render import validate_design_for_google
 from passmint.worker.outbox import enqueue
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -62,7 +62,7 @@ RERENDER_JOB = "passes.rerender_template"
 RERENDER_BATCH = 500
 RERENDER_CHAINS = 8  # segments of a template re-rendered side by side
 GOOGLE_SYNC_JOB = "google.sync_passes"
-DESIGNS_KEY = "passmint.passes.designs"
+DESIGNS_KEY = "passmint.wallet.designs"
 MAX_MESSAGE_HEADER = 100
 MAX_MESSAGE_BODY = 1000
 # The pass.json identity of a pass issued to Google Wallet only (no Apple credentials): it
@@ -420,6 +420,31 @@ async def _validated(ctx: PassContext, rendered: Rendered, version: TemplateVers
 
 # -- placeholders ----------------------------------------------------------------------------
 
+ProviderSource = Callable[
+    ["PassContext", Collection[uuid.UUID]], Awaitable[dict[uuid.UUID, list[usage.Provider]]]
+]
+_PROVIDER_SOURCES: list[ProviderSource] = []
+
+
+def provides_pass_data(source: ProviderSource) -> ProviderSource:
+    """Register a domain that writes the data of some templates' passes (the loyalty
+    programs do): the template's placeholders are checked against what it fills. Domains
+    above this one register themselves, so this module imports none of them."""
+    _PROVIDER_SOURCES.append(source)
+    return source
+
+
+async def data_providers(
+    ctx: PassContext, template_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[usage.Provider]]:
+    """Who writes the pass data of each of these templates, by template id."""
+    out: dict[uuid.UUID, list[usage.Provider]] = {}
+    for source in _PROVIDER_SOURCES:
+        for template_id, found in (await source(ctx, template_ids)).items():
+            out.setdefault(template_id, []).extend(found)
+    return out
+
+
 MESSAGE_KEYS = frozenset({"message", "message_header"})
 """Data keys :func:`send_message` fills: a design may show them before any message."""
 
@@ -428,7 +453,7 @@ def template_placeholders(
     ctx: PassContext, version: TemplateVersion, providers: Sequence[usage.Provider] = ()
 ) -> tuple[list[usage.DesignPlaceholder], list[usage.DesignWarning]]:
     """A version's placeholders with their sources, and warnings for names no source
-    provides (:func:`passmint.passes.designs.usage.check_design`). ``providers`` write the
+    provides (:func:`passmint.wallet.designs.usage.check_design`). ``providers`` write the
     data of the template's passes: the loyalty programs it backs."""
     design = parsed_design(ctx, version)
     return usage.check_design(design, later=MESSAGE_KEYS, providers=providers)
@@ -438,7 +463,7 @@ async def data_warnings(
     ctx: PassContext, passes: Sequence[Pass]
 ) -> dict[uuid.UUID, list[usage.DataWarning]]:
     """Per pass, the placeholders its data leaves empty in the version it is rendered with
-    (:func:`passmint.passes.designs.usage.check_data`). Not errors: the pass is valid."""
+    (:func:`passmint.wallet.designs.usage.check_data`). Not errors: the pass is valid."""
     versions: dict[tuple[uuid.UUID, int], TemplateVersion] = {}
     out: dict[uuid.UUID, list[usage.DataWarning]] = {}
     for pass_ in passes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from passmint.passes.host import ServiceHost
 from passmint.passes.service import RERENDER_JOB, plan_rerender, rerender_template_batch
 from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
@@ -22,7 +23,7 @@ def _id(value: object) -> uuid.UUID | None:
 
 
 @job(RERENDER_JOB)
-async def rerender_template(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def rerender_template(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     """``step: plan`` splits the passes into segments; a range job renders the first batch
     of ``(after, upto]`` and enqueues the rest.
     (A job written before ranges existed has ``after`` and no ``step``: null ``after``

@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse
 from passmint.errors import PassmintError
 from passmint.kit.useragent import parse_user_agent
 from passmint.passes import service as pass_service
-from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.google import service as google_service
 from passmint.public.landing import Landing
 from passmint.public.landing import render as render_landing
 from passmint.public.pages import HEADERS as PAGE_HEADERS
 from passmint.public.pages import Page
 from passmint.public.pages import render as render_page
+from passmint.wallet.apple.bundle import PKPASS_MIME
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 from passmint.web.negotiation import prefers_html
 

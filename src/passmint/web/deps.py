@@ -10,19 +10,19 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from passmint.passes.host import ServiceHost
 from passmint.passes.service import PassContext
-from passmint.runtime import Runtime
 from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal, authenticate
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime = request.app.state.runtime
-    assert isinstance(runtime, Runtime)
+def get_runtime(request: Request) -> ServiceHost:
+    """The process's host, put on the app's state by the composition root."""
+    runtime: ServiceHost = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[ServiceHost, Depends(get_runtime)]
 
 
 bearer = HTTPBearer(
@@ -67,12 +67,12 @@ CouponsWrite = Annotated[Principal, Depends(requires(Scope.COUPONS_WRITE))]
 RedemptionsWrite = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE))]
 
 
-def pass_context(runtime: Runtime, session: AsyncSession, principal: Principal) -> PassContext:
+def pass_context(runtime: ServiceHost, session: AsyncSession, principal: Principal) -> PassContext:
     return runtime.pass_context(session, principal.tenant_id)
 
 
 def tenant_pass_context(
-    runtime: Runtime, session: AsyncSession, tenant_id: uuid.UUID
+    runtime: ServiceHost, session: AsyncSession, tenant_id: uuid.UUID
 ) -> PassContext:
     """For callers without an API key (devices, customers): the pass names the tenant."""
     return runtime.pass_context(session, tenant_id)

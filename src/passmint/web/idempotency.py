@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.errors import PassmintError
 from passmint.models import IdempotencyRecord
-from passmint.runtime import Runtime
+from passmint.passes.host import ServiceHost
 from passmint.tenants import repository
 from passmint.tenants.service import Principal
 
@@ -74,7 +74,7 @@ async def _stored(
 
 
 async def run_idempotent(
-    runtime: Runtime,
+    runtime: ServiceHost,
     principal: Principal,
     key: str | None,
     scope: str,

@@ -12,7 +12,7 @@ import structlog
 from passmint.worker.runner import claim_due, run_job
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.worker.host import WorkerHost
 
 log = structlog.get_logger("passmint.worker")
 
@@ -20,7 +20,7 @@ log = structlog.get_logger("passmint.worker")
 class EmbeddedWorker:
     """Wakes up when a transaction commits new jobs, and every ``poll`` seconds."""
 
-    def __init__(self, runtime: Runtime, *, concurrency: int = 8, poll: float = 1.0) -> None:
+    def __init__(self, runtime: WorkerHost, *, concurrency: int = 8, poll: float = 1.0) -> None:
         self.runtime = runtime
         self.concurrency = concurrency
         self.poll = poll

@@ -21,7 +21,7 @@ from arq.cron import cron
 from passmint.worker.runner import LEASE, claim_due, run_job
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.worker.host import WorkerHost
 
 log = structlog.get_logger("passmint.worker")
 # A job sent at commit is in the queue; the sweeper takes it over only if it still waits
@@ -66,7 +66,7 @@ class RedisDispatcher:
 
 
 async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> bool:
-    runtime: Runtime = ctx["runtime"]
+    runtime: WorkerHost = ctx["runtime"]
     return await run_job(runtime, uuid.UUID(job_id))
 
 
@@ -77,7 +77,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     sweeps leave them alone while they wait in the queue, yet a message that finds nothing
     to run (a worker whose clock is behind ours saw a delayed job not due yet) costs a
     sweep or two, not a whole lease. The workers' slots run them, side by side."""
-    runtime: Runtime = ctx["runtime"]
+    runtime: WorkerHost = ctx["runtime"]
     ids = await claim_due(runtime, SWEEP_BATCH, grace=SWEEP_GRACE, lease=SWEEP_GRACE)
     if ids:
         assert runtime.redis is not None

@@ -13,18 +13,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+from passmint.worker.host import WorkerHost
+
+H = TypeVar("H", bound=WorkerHost)
 
 SessionScope = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass
-class JobContext:
+class JobContext(Generic[H]):
     """What a job runs with: the runtime and its sessions.
 
     ``session`` is the job's transaction for an ordinary job. A phased job uses
@@ -34,7 +35,7 @@ class JobContext:
     """
 
     session: AsyncSession
-    runtime: Runtime
+    runtime: H  # the process's host: a job declares the protocol it needs
     job_id: str
     attempt: int
     reader: SessionScope | None = field(default=None, repr=False)
@@ -55,7 +56,7 @@ async def _same(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     yield session
 
 
-Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+Handler = Callable[[JobContext[Any], dict[str, Any]], Awaitable[None]]
 JOBS: dict[str, Handler] = {}
 PHASED: set[str] = set()
 

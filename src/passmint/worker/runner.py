@@ -22,7 +22,7 @@ from passmint.worker.outbox import take_pending
 from passmint.worker.registry import JOBS, PHASED, JobContext, RetryLater
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.worker.host import WorkerHost
 
 log = structlog.get_logger("passmint.worker")
 MAX_ATTEMPTS = 12
@@ -36,7 +36,7 @@ def backoff(attempt: int) -> timedelta:
 
 
 async def claim_due(
-    runtime: Runtime,
+    runtime: WorkerHost,
     limit: int,
     *,
     grace: timedelta = timedelta(0),
@@ -84,7 +84,7 @@ class _Skip(Exception):
     """The job is done, failed, or held by another worker: nothing to run."""
 
 
-async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
+async def run_job(runtime: WorkerHost, job_id: uuid.UUID) -> bool:
     """Run one job if it is still pending, in one transaction with its row locked (so a job
     sent twice, by the dispatcher and by the sweeper, runs once). True when it ran.
 
@@ -119,7 +119,11 @@ async def run_job(runtime: Runtime, job_id: uuid.UUID) -> bool:
 
 
 async def _run_here(
-    runtime: Runtime, session: AsyncSession, job: OutboxJob, payload: dict[str, Any], attempt: int
+    runtime: WorkerHost,
+    session: AsyncSession,
+    job: OutboxJob,
+    payload: dict[str, Any],
+    attempt: int,
 ) -> None:
     """Run an ordinary job in the claiming transaction and mark it done there."""
     handler = JOBS.get(job.name)
@@ -134,7 +138,7 @@ class _NoHandler(Exception):
 
 
 async def _pending_job(
-    runtime: Runtime, session: AsyncSession, job_id: uuid.UUID, *, starting: bool = True
+    runtime: WorkerHost, session: AsyncSession, job_id: uuid.UUID, *, starting: bool = True
 ) -> OutboxJob:
     """The job's row, locked (PostgreSQL; SQLite's write lock is already held); ``_Skip``
     when it is gone, done or failed, or, when ``starting`` a run, held by another worker or
@@ -154,7 +158,7 @@ class _LeaseLost(Exception):
     """Another worker took the job over (our lease ran out): our results are not recorded."""
 
 
-def _lease(runtime: Runtime, job: OutboxJob) -> uuid.UUID:
+def _lease(runtime: WorkerHost, job: OutboxJob) -> uuid.UUID:
     """Give the locked ``job`` to a new run for :data:`LEASE` (a run that died holds it
     only until then); ``_Skip`` while another run holds it."""
     now = runtime.clock()
@@ -166,7 +170,7 @@ def _lease(runtime: Runtime, job: OutboxJob) -> uuid.UUID:
 
 
 async def _run_phased(
-    runtime: Runtime,
+    runtime: WorkerHost,
     job_id: uuid.UUID,
     name: str,
     payload: dict[str, Any],
@@ -222,7 +226,9 @@ async def _run_phased(
     return False
 
 
-async def _complete(runtime: Runtime, session: AsyncSession, job: OutboxJob, attempt: int) -> None:
+async def _complete(
+    runtime: WorkerHost, session: AsyncSession, job: OutboxJob, attempt: int
+) -> None:
     """Mark ``job`` done in the transaction that holds its results."""
     await run_before_commit(session)
     job.done_at = runtime.clock()
@@ -232,7 +238,7 @@ async def _complete(runtime: Runtime, session: AsyncSession, job: OutboxJob, att
 
 
 async def _failed(
-    runtime: Runtime,
+    runtime: WorkerHost,
     job_id: uuid.UUID,
     name: str,
     attempt: int,
@@ -253,7 +259,7 @@ async def _failed(
 
 
 async def _reschedule(
-    runtime: Runtime,
+    runtime: WorkerHost,
     job_id: uuid.UUID,
     attempt: int,
     error: str,

@@ -30,7 +30,7 @@ from passmint.passes.apple.apns import (
     TokenAuth,
     provider_token,
 )
-from passmint.passes.apple.devpki import generate_dev_pki
+from passmint.wallet.apple.devpki import generate_dev_pki
 from tests.fixtures.apns_server import FakeApns, issue_leaf, make_ca
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from importlib.resources import files
 
-from passmint.passes.google.schema import Discovery, load_discovery
+from passmint.wallet.google.schema import Discovery, load_discovery
 
 DISCOVERY_FILE = (
     files("googleapiclient") / "discovery_cache" / "documents" / "walletobjects.v1.json"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import exceptions as google_exceptions
 from google.oauth2 import service_account
 
-from passmint.passes.google.callbacks import RootKeys, verify_callback
+from passmint.wallet.google.callbacks import RootKeys, verify_callback
 from tests.fixtures.google_server import (
     GOOGLE_TOKEN_URI,
     JWT_BEARER,

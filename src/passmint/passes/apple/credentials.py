@@ -21,7 +21,8 @@ from passmint.errors import PassmintError
 from passmint.kit.crypto import SecretBox
 from passmint.models import AppleCredential, Pass
 from passmint.passes import repository as pass_repository
-from passmint.passes.apple.certificates import (
+from passmint.passes.errors import CredentialsMissing
+from passmint.wallet.apple.certificates import (
     CertificateError,
     SigningIdentity,
     apple_wwdr_g4,
@@ -31,8 +32,7 @@ from passmint.passes.apple.certificates import (
     load_identity_pem,
     load_private_key,
 )
-from passmint.passes.apple.signing import ManifestSigner
-from passmint.passes.errors import CredentialsMissing
+from passmint.wallet.apple.signing import ManifestSigner
 
 
 class InvalidApnsKey(PassmintError):

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from passmint.passes.apple import service
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.passes.host import ServiceHost
 
 _PREFIX = "/apple/v1/"
 _ERROR_401 = json.dumps(
@@ -38,7 +38,7 @@ _ERROR_401 = json.dumps(
 
 
 class DeviceFastPath:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, runtime: ServiceHost) -> None:
         self.app = app
         self.runtime = runtime
 

@@ -25,24 +25,24 @@ from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.passes.host import ServiceHost
 
 log = structlog.get_logger("passmint.apple.push")
 RETRY_DELAY = timedelta(seconds=30)
 MAX_GENERATIONS = 5  # follow-up jobs for devices APNs kept refusing (429/5xx)
 
 
-def _pool(runtime: Runtime) -> ApnsClientPool:
+def _pool(runtime: ServiceHost) -> ApnsClientPool:
     return runtime.cache("apns", ApnsClientPool)
 
 
-async def close_clients(runtime: Runtime) -> None:
+async def close_clients(runtime: ServiceHost) -> None:
     pool = runtime.caches.pop("apns", None)
     if isinstance(pool, ApnsClientPool):
         await pool.aclose()
 
 
-async def client_for(runtime: Runtime, credential: AppleCredential) -> ApnsClient:
+async def client_for(runtime: ServiceHost, credential: AppleCredential) -> ApnsClient:
     settings = runtime.settings
 
     def factory() -> ApnsClient:
@@ -70,7 +70,7 @@ async def client_for(runtime: Runtime, credential: AppleCredential) -> ApnsClien
 
 
 @job(PUSH_JOB, phased=True)
-async def push_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def push_passes(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     """Read the devices, push them with no transaction open (APNs may take seconds), then
     record every result in one short write transaction that completes the job."""
     runtime = ctx.runtime

@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse
 from passmint.errors import PassmintError
 from passmint.passes import service as pass_service
 from passmint.passes.apple import service
-from passmint.passes.apple.bundle import PKPASS_MIME
 from passmint.passes.apple.service import BadRequest
+from passmint.wallet.apple.bundle import PKPASS_MIME
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 
 router = APIRouter(prefix="/apple/v1", tags=["apple web service"])

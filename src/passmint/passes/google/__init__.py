@@ -1,10 +1,2 @@
-"""Google Wallet (walletobjects v1): verticals, pure class/object rendering, schema checks.
-
-* :mod:`.verticals`: style → vertical, resource and schema names.
-* :mod:`.render`: design + pass data → class and object JSON (pure).
-* :mod:`.schema`: offline validation against the discovery document (pure).
-"""
-
-from passmint.passes.google.verticals import Vertical, vertical_for
-
-__all__ = ["Vertical", "vertical_for"]
+"""Google Wallet, the service side: credentials, the REST client, sync jobs, callbacks
+endpoint. The pure renderers are in :mod:`passmint.wallet.google`."""

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from passmint.errors import PassmintError
 from passmint.kit.crypto import SecretBox
 from passmint.models import GoogleCredential
-from passmint.passes.google.savelink import (
+from passmint.wallet.google.savelink import (
     InvalidServiceAccount,
     ServiceAccount,
     parse_service_account,

@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from passmint.errors import PassmintError
 from passmint.passes.google import credentials as google_credentials
 from passmint.passes.google import service as google_service
-from passmint.passes.google.callbacks import (
+from passmint.passes.host import ServiceHost
+from passmint.wallet.google.callbacks import (
     CallbackRejected,
     InvalidRootKeys,
     RootKeys,
     verify_callback,
 )
-from passmint.runtime import Runtime
 from passmint.web.deps import CredentialsRead, CredentialsWrite, RuntimeDep
 
 log = structlog.get_logger("passmint.google.callbacks")
@@ -74,7 +74,7 @@ async def put_google_credentials(
     return {**described, "warnings": _deployment_warnings(runtime)}
 
 
-def _deployment_warnings(runtime: Runtime) -> list[dict[str, str]]:
+def _deployment_warnings(runtime: ServiceHost) -> list[dict[str, str]]:
     public_url = runtime.settings.public_url
     if public_url.startswith("https://"):
         return []
@@ -146,7 +146,7 @@ class RootKeyCache:
         self._until_ms = min(keys.expires_at_ms - KEYS_MARGIN_MS, now_ms + KEYS_MAX_AGE_MS)
 
 
-def _root_keys(runtime: Runtime) -> RootKeyCache:
+def _root_keys(runtime: ServiceHost) -> RootKeyCache:
     url = runtime.settings.google_root_keys_url
     return runtime.cache("google_root_keys", lambda: RootKeyCache(url))
 

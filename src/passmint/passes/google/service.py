@@ -27,16 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from passmint.errors import PassmintError
 from passmint.models import GoogleCredential, GoogleObject, Pass, Template, TemplateVersion
 from passmint.passes import repository as pass_repository
-from passmint.passes.apple.problems import errors_only
-from passmint.passes.apple.styles import PassStyle
-from passmint.passes.designs.schemas import DesignError, TemplateDesign
 from passmint.passes.events import EventKind, record
 from passmint.passes.google import credentials, repository
-from passmint.passes.google.callbacks import CallbackEvent
-from passmint.passes.google.render import render_class, render_object
-from passmint.passes.google.savelink import SaveLinkTooLong, save_link
-from passmint.passes.google.verticals import Vertical, vertical_for
 from passmint.passes.service import PassContext, parsed_design
+from passmint.wallet.apple.problems import errors_only
+from passmint.wallet.apple.styles import PassStyle
+from passmint.wallet.designs.schemas import DesignError, TemplateDesign
+from passmint.wallet.google.callbacks import CallbackEvent
+from passmint.wallet.google.render import render_class, render_object
+from passmint.wallet.google.savelink import SaveLinkTooLong, save_link
+from passmint.wallet.google.verticals import Vertical, vertical_for
 
 log = structlog.get_logger("passmint.google")
 NOTIFY_BUDGET: Final = 3

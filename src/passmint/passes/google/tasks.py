@@ -53,20 +53,20 @@ from passmint.passes.google.client import (
     Transient,
     WalletClient,
 )
-from passmint.passes.google.savelink import MAX_JWT_LENGTH, jwt_length
 from passmint.passes.service import GOOGLE_SYNC_JOB, PassContext
+from passmint.wallet.google.savelink import MAX_JWT_LENGTH, jwt_length
 from passmint.worker.outbox import enqueue
 from passmint.worker.registry import JobContext, job
 
 if TYPE_CHECKING:
-    from passmint.runtime import Runtime
+    from passmint.passes.host import ServiceHost
 
 log = structlog.get_logger("passmint.google.sync")
 RETRY_DELAY: Final = timedelta(seconds=15)
 MAX_GENERATIONS: Final = 8
 
 
-def _pool(runtime: Runtime) -> ClientPool:
+def _pool(runtime: ServiceHost) -> ClientPool:
     settings = runtime.settings
     return runtime.cache(
         "google_clients",
@@ -74,7 +74,7 @@ def _pool(runtime: Runtime) -> ClientPool:
     )
 
 
-async def close_clients(runtime: Runtime) -> None:
+async def close_clients(runtime: ServiceHost) -> None:
     pool = runtime.caches.pop("google_clients", None)
     if isinstance(pool, ClientPool):
         await pool.aclose()
@@ -237,7 +237,7 @@ async def _send(
     return class_results
 
 
-def _client(runtime: Runtime, credential: GoogleCredential) -> WalletClient:
+def _client(runtime: ServiceHost, credential: GoogleCredential) -> WalletClient:
     return _pool(runtime).client(
         (str(credential.id), credential.updated_at.isoformat()),
         credentials.service_account_info(credential, runtime.box),
@@ -245,7 +245,7 @@ def _client(runtime: Runtime, credential: GoogleCredential) -> WalletClient:
 
 
 async def publish_on_issue(
-    runtime: Runtime,
+    runtime: ServiceHost,
     ctx: PassContext,
     pass_: Pass,
     template: Template,
@@ -260,7 +260,7 @@ async def publish_on_issue(
     SQLite's write lock for the round trip): the response that carries the link, and the
     idempotency record that stores it, are built inside that transaction by each caller
     (passes, loyalty accounts, coupons). Moving the call after the commit needs an
-    after-commit step in ``Runtime.transaction`` and the job runner, and those responses
+    after-commit step in ``ServiceHost.transaction`` and the job runner, and those responses
     built after it."""
     credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
     if credential is None:
@@ -368,7 +368,7 @@ async def _schedule_expiry(
 
 
 @job(GOOGLE_SYNC_JOB, phased=True)
-async def sync_passes(ctx: JobContext, payload: dict[str, Any]) -> None:
+async def sync_passes(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     """Plan in a read session, talk to Google with no transaction open (SQLite's single
     write lock and PostgreSQL's row locks are not held across REST calls), then record the
     results in one short write transaction that completes the job."""
