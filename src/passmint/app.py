@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from passmint import __version__
+from passmint import __version__, logs
 from passmint.config import Settings, get_settings
 from passmint.coupons import endpoints as coupon_endpoints
 from passmint.coupons import tasks as _coupon_tasks  # noqa: F401 - registers jobs
@@ -25,7 +25,8 @@ from passmint.passes.google import tasks as _google_tasks  # noqa: F401 - regist
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
 from passmint.tenants import endpoints as tenant_endpoints
-from passmint.web import docs, errors
+from passmint.web import docs, errors, observe
+from passmint.web.limits import BodyLimits, describe_limits
 
 _SLASHES = re.compile(r"/{2,}")
 
@@ -57,6 +58,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not fast_path:  # served by uvicorn (_served): its signal handlers are in place
+            logs.announce("web")
         await runtime.start(worker=worker, migrate=migrate)
         try:
             yield
@@ -66,7 +69,7 @@ def create_app(
     app = FastAPI(
         title="passmint",
         version=__version__,
-        description=docs.DESCRIPTION,
+        description=docs.DESCRIPTION + describe_limits(runtime.settings),
         lifespan=lifespan,
         docs_url=None,  # docs.install serves both from installed files, not a CDN
         redoc_url=None,
@@ -81,14 +84,17 @@ def create_app(
     app.include_router(coupon_endpoints.router)
     app.include_router(public_endpoints.router)
     app.include_router(loyalty_endpoints.router)
+    app.include_router(observe.router)  # /metrics, /readyz
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    if fast_path:  # when served by uvicorn, _served() puts both outside the framework
+    if fast_path:  # when served by uvicorn, _served() puts these outside the framework
         app.add_middleware(DeviceFastPath, runtime=runtime)
         app.add_middleware(CollapseSlashes)
+        app.add_middleware(BodyLimits, settings=runtime.settings)
+        app.add_middleware(observe.Observe)  # outermost: request ids and metrics
     return app
 
 
@@ -97,17 +103,26 @@ def register_jobs() -> None:
 
 
 def _served(app: FastAPI) -> ASGIApp:
-    # Outermost, so device polls skip the framework's middleware stack entirely.
+    # Outermost, so device polls skip the framework's middleware stack entirely; body
+    # limits outside even that (a body-less poll passes them at the cost of a header scan).
     runtime = app.state.runtime
     assert isinstance(runtime, Runtime)
-    return DeviceFastPath(CollapseSlashes(app), runtime)
+    served = BodyLimits(DeviceFastPath(CollapseSlashes(app), runtime), runtime.settings)
+    return observe.Observe(served)  # every request gets an id and is counted, device polls too
 
 
 def web_app() -> ASGIApp:
     """uvicorn factory: web only (jobs run in `passmint worker` or go to Redis)."""
-    return _served(create_app(worker=False, migrate=False, fast_path=False))
+    return _served(create_app(_logged(), worker=False, migrate=False, fast_path=False))
 
 
 def embedded_app() -> ASGIApp:
     """uvicorn factory: web and the in-process worker (embedded mode)."""
-    return _served(create_app(worker=True, migrate=False, fast_path=False))
+    return _served(create_app(_logged(), worker=True, migrate=False, fast_path=False))
+
+
+def _logged() -> Settings:
+    # A web process uvicorn spawns starts here: it logs the way `passmint serve` does.
+    settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
+    return settings

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
+    IPv4Network("127.0.0.0/8"),
+    IPv6Network("::1/128"),
+)
 
 
 class QueueMode(StrEnum):
@@ -59,6 +67,62 @@ class Settings(BaseSettings):
         description="Sites allowed to show the Save to Google Wallet button (JSON list).",
     )
     google_concurrency: int = Field(default=16, ge=1, le=200)
+    shutdown_grace: int = Field(
+        default=25,
+        ge=0,
+        le=3600,
+        description="Seconds a stopping process gives in-flight requests, then running jobs.",
+    )
+    # Request bodies, by route class (see passmint.web.limits); a larger body is a 413.
+    max_body_api: int = Field(default=1024 * 1024, ge=1024, description="JSON API bodies.")
+    max_body_images: int = Field(default=10 * 1024 * 1024, ge=1024, description="PNG uploads.")
+    max_body_imports: int = Field(default=32 * 1024 * 1024, ge=1024, description="CSV imports.")
+    max_body_devices: int = Field(
+        default=8 * 1024, ge=1024, description="Apple device registrations and logs."
+    )
+    max_body_callbacks: int = Field(default=64 * 1024, ge=1024, description="Google callbacks.")
+    max_json_depth: int = Field(default=32, ge=4, le=256, description="JSON body nesting.")
+    max_devices_per_pass: int = Field(default=20, ge=1, description="Devices on one pass.")
+    max_passes_per_device: int = Field(default=1000, ge=1, description="Passes on one device.")
+    # Quotas: rows a tenant may store (passmint.tenants.quotas); a tenant's own limit, set
+    # with `passmint tenants quota`, overrides these. Beyond one: a 403 quota_exceeded.
+    quota_codes: int = Field(default=1_000_000, ge=0, description="Coupon codes per tenant.")
+    quota_passes: int = Field(default=1_000_000, ge=0, description="Passes per tenant.")
+    quota_templates: int = Field(default=1_000, ge=0, description="Templates per tenant.")
+    quota_images: int = Field(default=10_000, ge=0, description="Uploaded images per tenant.")
+    # Rate limits (passmint.web.ratelimit): counted in Redis when redis_url is set.
+    rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        description='Named rate limits to change, as JSON: {"auth_failures": "10/minute"}.',
+    )
+    rate_limits_enabled: bool = Field(default=True, description="false turns every one off.")
+
+    # Operating it (README "Operating it"): logs, metrics.
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info", description="Lowest level logged."
+    )
+    log_format: Literal["json", "console"] | None = Field(
+        default=None, description="json or console; unset: console on a terminal, else json."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Bearer token that may read /metrics from any address."
+    )
+    metrics_allow: list[IPv4Network | IPv6Network] = Field(
+        default_factory=lambda: [*LOOPBACK],
+        description="Client networks that may read /metrics without the token (JSON list).",
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_parse(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            try:
+                parse_many(text)
+            except ValueError:
+                raise ValueError(
+                    f"rate limit {name!r}: {text!r} is not like '30/minute' or '5/second;100/hour'"
+                ) from None
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -7,19 +7,25 @@ drivers (asyncpg, aiosqlite) are filled in here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DontWrapMixin
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from passmint.errors import InvalidText
+from passmint.kit import metrics
 
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 
@@ -45,8 +51,58 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={WRITE_OPTION: True})
 
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # \u0000, not \\u0000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnstorableText(InvalidText, DontWrapMixin):
+    """Text a statement was about to send that the database cannot hold: raised as is, not
+    wrapped in SQLAlchemy's StatementError, so the error handler answers it (a 400)."""
+
+
+def storable_json(value: Any) -> str:
+    """JSON columns' serializer: refuses NUL (PostgreSQL's JSONB cannot hold it) and lone
+    surrogates (no encoding can), whichever code wrote the value."""
+    text = json.dumps(value, ensure_ascii=False)
+    if ("\\u0000" in text and _NUL_ESCAPE.search(text)) or (
+        not text.isascii() and _SURROGATE.search(text)
+    ):
+        raise UnstorableText("text with NUL or a lone surrogate cannot be stored")
+    return text
+
+
+def _parameters(parameters: Any, executemany: bool) -> Iterator[object]:
+    """The values of a statement's parameters: one row (a tuple or a mapping) or, for an
+    executemany, a sequence of rows."""
+    for row in parameters if executemany else (parameters,):
+        if isinstance(row, Mapping):
+            yield from row.values()
+        elif isinstance(row, tuple | list):
+            yield from row
+        else:
+            yield row
+
+
+def _refuse_unstorable(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    for value in _parameters(parameters, executemany):
+        if type(value) is str and (
+            "\x00" in value or (not value.isascii() and _SURROGATE.search(value))
+        ):
+            raise UnstorableText("text with NUL or a lone surrogate cannot be stored")
+
+
+def refuse_unstorable_text(engine: AsyncEngine) -> None:
+    """The last line behind the typed edge (kit.text): no statement sends PostgreSQL a NUL
+    or a lone surrogate, which it would answer with an error (and SQLite would store).
+    Costs a scan of each statement's string parameters."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_unstorable)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    kwargs.setdefault("json_serializer", storable_json)
     final = async_url(url)
     parsed = make_url(final)
     if parsed.get_backend_name() == "sqlite":
@@ -192,6 +248,8 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
+        metrics.watch_pool(self.engine)
+        refuse_unstorable_text(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single-statement reads without BEGIN/ROLLBACK round trips (the device polling paths).
         self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -215,7 +273,14 @@ class Database:
         await self.engine.dispose()
 
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# In a checkout beside src/; in an installed wheel, inside the package (pyproject.toml
+# force-includes them there).
+_PACKAGED_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = (
+    _PACKAGED_MIGRATIONS
+    if _PACKAGED_MIGRATIONS.is_dir()
+    else Path(__file__).resolve().parents[2] / "migrations"
+)
 
 
 def run_migrations(url: str) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from passmint.kit import jsonobject
+from passmint.kit.text import INVALID_TEXT
+
 
 class PassmintError(Exception):
     """Base of all errors a client or operator can cause."""
@@ -23,3 +26,62 @@ class PassmintError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+class InvalidText(PassmintError):
+    """Text holding a character it may not hold (NUL, another control character, a lone
+    surrogate): see :mod:`passmint.kit.text`."""
+
+    code = INVALID_TEXT
+    status = 400
+
+
+class JsonTooManyKeys(PassmintError):
+    code = jsonobject.TOO_MANY_KEYS
+    status = 400
+
+
+class JsonTooDeep(PassmintError):
+    code = jsonobject.TOO_DEEP
+    status = 400
+
+
+class JsonKeyTooLong(PassmintError):
+    code = jsonobject.KEY_TOO_LONG
+    status = 400
+
+
+class JsonTooLarge(PassmintError):
+    code = jsonobject.TOO_LARGE
+    status = 400
+
+
+class InvalidJsonValue(PassmintError):
+    code = jsonobject.INVALID_VALUE
+    status = 400
+
+
+_JSON_ERRORS: dict[str, type[PassmintError]] = {
+    error.code: error
+    for error in (
+        InvalidText,
+        JsonTooManyKeys,
+        JsonTooDeep,
+        JsonKeyTooLong,
+        JsonTooLarge,
+        InvalidJsonValue,
+    )
+}
+
+
+def check_json_object(value: object, limits: jsonobject.JsonLimits, field: str) -> None:
+    """:meth:`JsonLimits.check` for service code (a merged ``data``): the error names the
+    limit in its code and ``field`` (with the path inside it) in its details."""
+    try:
+        limits.check(value)
+    except jsonobject.JsonProblem as problem:
+        where = f"{field}.{problem.at}" if problem.at else field
+        details: dict[str, Any] = {"field": where}
+        if problem.limit is not None:
+            details["limit"] = problem.limit
+        raise _JSON_ERRORS[problem.code](f"{where}: {problem.message}", details=details) from None

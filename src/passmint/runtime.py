@@ -26,6 +26,8 @@ from passmint.passes.apple.credentials import CredentialCache
 from passmint.passes.google.credentials import AccountCache
 from passmint.passes.google.tasks import publish_on_issue
 from passmint.passes.service import PassContext
+from passmint.tenants.quotas import QuotaLimits
+from passmint.web import ratelimit
 from passmint.worker.embedded import EmbeddedWorker
 from passmint.worker.outbox import take_pending
 from passmint.worker.redis_queue import RedisDispatcher
@@ -33,11 +35,16 @@ from passmint.worker.redis_queue import RedisDispatcher
 T = TypeVar("T")
 
 
+def master_key_file(settings: Settings) -> Path:
+    """The master key's file in the data directory (used when PASSMINT_SECRET_KEY is unset)."""
+    return Path(settings.data_dir) / "secret.key"
+
+
 def load_master_key(settings: Settings) -> bytes:
     """PASSMINT_SECRET_KEY, or a key file generated once in the data directory (0600)."""
     if settings.secret_key:
         return parse_master_key(settings.secret_key)
-    path = Path(settings.data_dir) / "secret.key"
+    path = master_key_file(settings)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -73,8 +80,8 @@ class Runtime:
                 self.worker.start()
 
     async def stop(self) -> None:
-        if self.worker is not None:
-            await self.worker.stop()
+        if self.worker is not None:  # running jobs finish first, within the grace period
+            await self.worker.stop(grace=self.settings.shutdown_grace)
         if self.redis is not None:
             await self.redis.stop()
         from passmint.passes.apple.push import close_clients
@@ -82,6 +89,7 @@ class Runtime:
 
         await close_clients(self)
         await close_google_clients(self)
+        await ratelimit.close(self)
         await self.db.dispose()
 
     def dispatch(self, job_ids: list[uuid.UUID]) -> None:
@@ -115,6 +123,12 @@ class Runtime:
             google_origins=tuple(self.settings.google_origins),
             google_accounts=self.cache("google_accounts", AccountCache),
             google_publisher=partial(publish_on_issue, self),
+            quotas=QuotaLimits(
+                codes=self.settings.quota_codes,
+                passes=self.settings.quota_passes,
+                templates=self.settings.quota_templates,
+                images=self.settings.quota_images,
+            ),
         )
 
     @asynccontextmanager

@@ -108,15 +108,16 @@ async def make_customer(rt: Runtime, tenant_id: str, *, tier: str | None = None)
     return str(customer.id)
 
 
-async def pos_key(rt: Runtime, tenant_id: str) -> str:
-    """An API key that may only validate and redeem (a POS or a scanner)."""
+async def pos_key(rt: Runtime, tenant_id: str, *more: Scope) -> str:
+    """An API key that may only redeem (a POS or a scanner), and do what ``more`` allows
+    (``validations:write`` for a till that previews)."""
     async with rt.transaction() as session:
         created = await tenants.create_api_key(
             session,
             uuid.UUID(tenant_id),
             name="till",
             now=rt.clock(),
-            scopes=[Scope.REDEMPTIONS_WRITE],
+            scopes=[Scope.REDEMPTIONS_WRITE, *more],
         )
     return created.secret
 

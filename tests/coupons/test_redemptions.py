@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from passmint.runtime import Runtime
+from passmint.tenants.scopes import Scope
 from tests.coupons.conftest import (
     auth,
     make_campaign,
@@ -34,7 +35,7 @@ async def test_single_use_discount(
     client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str]
 ) -> None:
     key = tenant["api_key"]
-    till = await pos_key(runtime, tenant["tenant_id"])
+    till = await pos_key(runtime, tenant["tenant_id"], Scope.VALIDATIONS_WRITE)
     campaign = await make_campaign(client, key, max_discount=400)
     [code] = await make_codes(client, key, campaign["id"], 1, pattern="####-####")
     typed = code.lower().replace("-", " ")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from passmint.kit import lengths
 from passmint.kit.useragent import parse_user_agent
 
 
@@ -39,3 +40,10 @@ def test_ios_version() -> None:
         parse_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)").os_version
         == "18.1"
     )
+
+
+def test_a_model_is_cut_to_the_event_log_s_column() -> None:
+    """The header is the client's: an endless model name must not overflow the column."""
+    ua = f"Mozilla/5.0 (Linux; Android 14; {'M' * 300}) AppleWebKit/537.36 Chrome/130 Mobile"
+    model = parse_user_agent(ua).device_model
+    assert model == "M" * lengths.DEVICE_MODEL

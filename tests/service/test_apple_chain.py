@@ -39,6 +39,10 @@ def _upload(pki: DevPki, kind: str) -> dict[str, Any]:
         "p12": _p12(pki, with_intermediate=False),
         "pem+wwdr": {**pem, "wwdr": files["wwdr.pem"]},
         "pem chain": {**pem, "certificate": files["pass-cert.pem"] + files["wwdr.pem"]},
+        "pem chain, intermediate first": {
+            **pem,
+            "certificate": files["wwdr.pem"] + files["pass-cert.pem"],
+        },
         "p12 chain": _p12(pki, with_intermediate=True),
     }[kind]
 
@@ -61,7 +65,9 @@ async def test_a_certificate_without_its_intermediate_is_refused(
     assert stored.status_code == 409  # nothing was stored
 
 
-@pytest.mark.parametrize("kind", ["pem+wwdr", "pem chain", "p12 chain"])
+@pytest.mark.parametrize(
+    "kind", ["pem+wwdr", "pem chain", "pem chain, intermediate first", "p12 chain"]
+)
 async def test_the_chain_is_taken_from_the_upload(
     client: httpx.AsyncClient,
     tenant: dict[str, str],

@@ -25,7 +25,9 @@ def json_body_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[
         (method, path, operation)
         for path, item in document["paths"].items()
         for method, operation in item.items()
-        if "application/json" in operation.get("requestBody", {}).get("content", {})
+        # the API's; the device and callback protocols read their JSON bodies themselves
+        if path.startswith("/api/")
+        and "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
 
 

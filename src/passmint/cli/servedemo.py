@@ -353,6 +353,8 @@ def demo(
     """Create a demo tenant with test certificates, a loyalty program and cards; serve."""
     import os
 
+    from passmint.cli.processes import start_logging
+
     if not seed_only and port_in_use(host, port):
         typer.echo(
             f"error: port {port} on {host} is already in use (another passmint demo?). "
@@ -366,6 +368,7 @@ def demo(
     if "PASSMINT_PUBLIC_URL" not in os.environ:
         os.environ["PASSMINT_PUBLIC_URL"] = api_base
         get_settings.cache_clear()
+    start_logging()
     settings = get_settings()
     public_base = settings.public_url.rstrip("/")
     state = asyncio.run(seed(settings))
@@ -394,4 +397,4 @@ def demo(
         return
     from passmint.cli.server import serve
 
-    serve(host=host, port=port, workers=1, no_worker=False, log_level="info")
+    serve(host=host, port=port, workers=1, no_worker=False, log_level=None)

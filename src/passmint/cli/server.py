@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from passmint import logs
 from passmint.config import QueueMode, get_settings
 from passmint.db import run_migrations
 
@@ -24,13 +25,19 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run jobs in this process.")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str | None, typer.Option(help="Lowest level logged (default: PASSMINT_LOG_LEVEL, info).")
+    ] = None,
 ) -> None:
     """Run the web app; in embedded mode (no Redis) it also runs the job worker."""
     import uvicorn
     from uvicorn.config import LOG_LEVELS
 
+    from passmint.cli.processes import run_web, shared_metrics, start_logging
+
+    start_logging(log_level)  # for the web processes too
     settings = get_settings()
+    log_level = settings.log_level
     run_migrations(settings.resolved_database_url())
     if asyncio.run(_tenant_count(settings.resolved_database_url())) == 0:
         typer.echo(empty_database_hint(settings.resolved_database_url()), err=True)
@@ -42,9 +49,13 @@ def serve(
             err=True,
         )
     factory = "passmint.app:web_app" if no_worker or not embedded else "passmint.app:embedded_app"
-    uvicorn.run(
+    # uvicorn re-raises the SIGTERM it shut down on once it is done; stopping on request
+    # is a clean exit (status 0), and a SIGTERM before uvicorn listens ends us at once.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    config = uvicorn.Config(
         factory,
         factory=True,
+        log_config=None,  # passmint.logs formats uvicorn's lines too
         host=host,
         port=port,
         workers=workers,
@@ -52,7 +63,16 @@ def serve(
         # Below info the access lines are dropped anyway; off, uvicorn skips building them.
         access_log=LOG_LEVELS.get(log_level.lower(), logging.INFO) <= logging.INFO,
         proxy_headers=True,
+        # On SIGTERM: no new connections; requests in flight get this long to finish, then
+        # the lifespan stops the runtime, whose embedded worker finishes its running jobs.
+        timeout_graceful_shutdown=settings.shutdown_grace,
     )
+    with shared_metrics(workers):
+        run_web(config)  # uvicorn.run, logging why each web process exits
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _tenant_count(url: str) -> int:
@@ -79,7 +99,10 @@ def empty_database_hint(url: str) -> str:
 
 def _run_worker(concurrency: int) -> None:
     from passmint.app import register_jobs
+    from passmint.cli.processes import start_logging
     from passmint.runtime import Runtime
+
+    start_logging()  # a spawned worker process starts here
 
     try:  # the same event loop uvicorn uses for the web processes
         import uvloop
@@ -97,7 +120,11 @@ def _run_worker(concurrency: int) -> None:
         assert settings.redis_url
         run_worker(
             worker_settings(
-                lambda: Runtime(settings), settings.redis_url, settings.queue_name, concurrency
+                lambda: Runtime(settings),
+                settings.redis_url,
+                settings.queue_name,
+                concurrency,
+                grace=settings.shutdown_grace,
             )
         )
         return
@@ -109,6 +136,7 @@ def _run_worker(concurrency: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        logs.announce("worker")
         await stop.wait()
         await runtime.stop()
 
@@ -120,6 +148,9 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs at once per process.")] = 16,
 ) -> None:
     """Run jobs: from Redis (production) or by polling the outbox (embedded database)."""
+    from passmint.cli.processes import start_logging, watch_workers
+
+    start_logging()
     run_migrations(get_settings().resolved_database_url())
     if processes == 1:
         _run_worker(concurrency)
@@ -128,19 +159,20 @@ def worker(
     children = [ctx.Process(target=_run_worker, args=(concurrency,)) for _ in range(processes)]
 
     def stop_children(signum: int, _frame: object) -> None:
-        # A supervisor stopping us must stop the workers too: orphans would keep taking jobs.
+        # A supervisor stopping us must stop the workers too: orphans would keep taking
+        # jobs. Each finishes its running jobs (within the grace period) and exits; we
+        # wait for them below and exit 0.
         for child in children:
             if child.is_alive():
                 child.terminate()
-        raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop_children)
     signal.signal(signal.SIGINT, stop_children)
+    logs.announce("worker supervisor")
     for child in children:
         child.start()
     try:
-        for child in children:
-            child.join()
+        watch_workers(children)  # logs each child's exit, with its exit code or signal
     finally:
         for child in children:
             if child.is_alive():
@@ -183,3 +215,64 @@ def create_tenant(
         typer.echo(json.dumps({"tenant_id": tenant_id, "api_key": api_key}))
     else:
         typer.echo(f"tenant {tenant_id}\nAPI key (shown once): {api_key}")
+
+
+@tenants.command("quota")
+def tenant_quota(
+    tenant_id: Annotated[str, typer.Argument(help="The tenant's id.")],
+    kind: Annotated[
+        str | None, typer.Argument(help="codes, passes, templates or images (to set it).")
+    ] = None,
+    limit: Annotated[
+        str | None, typer.Argument(help="The tenant's own limit, or 'default' for the setting.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a tenant's quotas (used, limit), or give it its own limit of one kind."""
+    import uuid
+
+    from passmint.errors import PassmintError
+    from passmint.runtime import Runtime
+    from passmint.tenants import quotas
+
+    try:
+        owner = uuid.UUID(tenant_id)
+        quota = quotas.Quota(kind) if kind is not None else None
+        own = None if limit in (None, "default") else int(limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if quota is not None and limit is None:
+        raise typer.BadParameter("give the limit (a number, or 'default')", param_hint="LIMIT")
+    if own is not None and own < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="LIMIT")
+
+    async def run() -> dict[quotas.Quota, tuple[int, int, bool]]:
+        runtime = Runtime(get_settings())
+        await asyncio.to_thread(run_migrations, runtime.db.url)
+        try:
+            async with runtime.transaction() as session:
+                ctx = runtime.pass_context(session, owner)
+                assert ctx.quotas is not None
+                if quota is not None:
+                    await quotas.set_limit(session, owner, quota, own)
+                return await quotas.usage(session, owner, ctx.quotas)
+        finally:
+            await runtime.db.dispose()
+
+    try:
+        usage = asyncio.run(run())
+    except PassmintError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    q.value: {"used": used, "limit": cap, "own": mine}
+                    for q, (used, cap, mine) in usage.items()
+                }
+            )
+        )
+        return
+    for q, (used, cap, mine) in usage.items():
+        typer.echo(f"{q.value:<10} {used:>10} of {cap:<10} {'(own)' if mine else '(setting)'}")

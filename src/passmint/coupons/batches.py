@@ -33,6 +33,8 @@ from passmint.coupons.service import get_campaign
 from passmint.kit.ids import uuid7
 from passmint.models import Campaign, CodeBatch
 from passmint.passes.service import PassContext
+from passmint.tenants import quotas
+from passmint.tenants.quotas import Quota
 from passmint.worker.outbox import enqueue
 
 GENERATE_JOB = "coupons.generate_codes"
@@ -43,6 +45,9 @@ MAX_IMPORT_ROWS = 200_000
 MAX_IMPORT_BYTES = 16 * 1024 * 1024
 MAX_REPORTED = 100
 IMPORT_COLUMNS = {"code", "balance", "max_uses", "expires_at"}
+# A pattern's space must hold this many times the codes made from it: a guess then hits a
+# code with a probability of 1/1,000 at most (about log2(1,000 × codes) bits of entropy).
+MIN_SPACE_FACTOR = 1_000
 
 
 def _usable(campaign: Campaign) -> None:
@@ -61,13 +66,8 @@ async def create_batch(ctx: PassContext, campaign_id: uuid.UUID, body: BatchCrea
         )
     except PatternError as exc:
         raise InvalidPattern(str(exc), details={"field": exc.field}) from None
-    if body.count > spec.space // 2:
-        field = "pattern" if body.pattern is not None else "length"
-        raise PatternSpaceTooSmall(
-            f"{field}: the pattern makes {spec.space} distinct codes; a batch may take at most "
-            f"half ({spec.space // 2}) so that codes stay random and hard to guess",
-            details={"field": field, "possible": spec.space, "requested": body.count},
-        )
+    await _check_space(ctx, spec, body)
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.CODES, body.count)
     sent = body.model_fields_set
     max_uses = body.max_uses if "max_uses" in sent else campaign.code_max_uses
     if max_uses is not None and not 1 <= max_uses <= MAX_COUNT:
@@ -116,6 +116,33 @@ async def create_batch(ctx: PassContext, campaign_id: uuid.UUID, body: BatchCrea
         )
     await ctx.session.flush()
     return batch
+
+
+async def _check_space(ctx: PassContext, spec: CodeSpec, body: BatchCreate) -> None:
+    """At most one code in ``MIN_SPACE_FACTOR`` of a pattern's space may exist, counting the
+    tenant's earlier batches of the same pattern, so that a guess finds a code with a
+    probability of 1/1,000 at most (the rate limits bound how many guesses there are)."""
+    earlier = await repository.codes_of_pattern(
+        ctx.session, ctx.tenant_id, spec.prefix or None, spec.pattern, spec.charset
+    )
+    needed = (earlier + body.count) * MIN_SPACE_FACTOR
+    if spec.space >= needed:
+        return
+    field = "pattern" if body.pattern is not None else "length"
+    with_earlier = f" with the {earlier} made earlier from it" if earlier else ""
+    raise PatternSpaceTooSmall(
+        f"{field}: the pattern makes {spec.space} distinct codes, and {body.count} codes"
+        f"{with_earlier} need at least {MIN_SPACE_FACTOR:,} times as many ({needed}) to be "
+        "hard to guess: use a longer pattern or a larger charset",
+        details={
+            "field": field,
+            "possible": spec.space,
+            "requested": body.count,
+            "earlier": earlier,
+            "needed": needed,
+            "factor": MIN_SPACE_FACTOR,
+        },
+    )
 
 
 def spec_of(batch: CodeBatch) -> CodeSpec:
@@ -282,6 +309,7 @@ async def import_codes(ctx: PassContext, campaign_id: uuid.UUID, data: bytes) ->
     _usable(campaign)
     report = _Report()
     rows = _lines(data, report)
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.CODES, len(rows))
     gift = campaign.kind == Kind.GIFT_CARD
     first: dict[str, int] = {}
     shown: list[str] = []

@@ -1,8 +1,14 @@
 """HTTP API of campaigns, code batches, codes, validations and redemptions (``/api/v1``).
 
 Scopes: campaigns, batches, codes and publications need ``coupons:read`` / ``coupons:write``;
-validations, redemptions and rollbacks accept ``redemptions:write`` (a POS or scanner key)
-or ``coupons:write``.
+redemptions and rollbacks accept ``redemptions:write`` (a POS or scanner key) or
+``coupons:write``; validations need ``validations:write`` or ``coupons:read``, not
+``redemptions:write`` alone: a dry run that tells a valid code from a dead one for free
+would make a till's key an oracle for finding codes.
+
+Guessing pays nothing: validations and redemptions are rate-limited per API key and per
+client address, ``code_not_found`` answers more strictly (then any code gets 429), and a
+burst of them is recorded in the tenant's event log (:class:`Guesses`).
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ import hashlib
 import uuid
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from passmint.coupons import batches, redemptions, service
-from passmint.coupons.errors import Rejection
+from passmint.coupons.errors import CodeNotFound, Rejection
 from passmint.coupons.rules import Kind, Value, uses_left
 from passmint.coupons.schemas import (
     BatchCreate,
@@ -37,11 +44,13 @@ from passmint.coupons.schemas import (
 from passmint.kit.ids import uuid7
 from passmint.models import Campaign, Code, CodeBatch, Redemption, RedemptionRollback
 from passmint.passes import service as pass_service
-from passmint.passes.endpoints import decode_cursor, encode_cursor, pass_out
+from passmint.passes.endpoints import Cursor, decode_cursor, encode_cursor, pass_out
+from passmint.passes.host import ServiceHost
 from passmint.passes.schemas import Page
 from passmint.passes.service import PassContext
 from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal
+from passmint.web import ratelimit
 from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, pass_context, requires
 from passmint.web.errors import error_body
 from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
@@ -51,6 +60,54 @@ Redeemer = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.
 RedemptionReader = Annotated[
     Principal, Depends(requires(Scope.REDEMPTIONS_WRITE, Scope.COUPONS_READ))
 ]
+Validator = Annotated[Principal, Depends(requires(Scope.VALIDATIONS_WRITE, Scope.COUPONS_READ))]
+log = structlog.get_logger("passmint.coupons")
+
+
+class Guesses:
+    """One validation or redemption, against guessing. Per API key and per client address,
+    attempts count against ``coupon_attempts`` and ``code_not_found`` answers against
+    ``coupon_misses``; a key or address over its misses gets 429 for any code, valid or not,
+    until the window ends, so guessing learns nothing more. Misses past ``guess_alarm``
+    are recorded in the tenant's event log (``code_guessing``) and logged, once a window."""
+
+    def __init__(self, runtime: ServiceHost, request: Request, principal: Principal) -> None:
+        self.runtime = runtime
+        self.principal = principal
+        self.limiter = ratelimit.shared(runtime)
+        self.client = ratelimit.client_ip(request.scope)
+        self.by = {"api_key": ("key", str(principal.api_key_id)), "address": ("ip", self.client)}
+
+    async def admit(self) -> None:
+        for ids in self.by.values():
+            self.limiter.check("coupon_misses", *ids)
+            await self.limiter.hit("coupon_attempts", *ids)
+
+    async def judged(self, rejection: Rejection) -> None:
+        if not isinstance(rejection, CodeNotFound):
+            return
+        tenant = str(self.principal.tenant_id)
+        for by, ids in self.by.items():
+            await self.limiter.count("coupon_misses", *ids)
+            crossed = await self.limiter.crossed("guess_alarm", tenant, *ids)
+            if crossed is not None:
+                await self._alarm(by, str(crossed))
+
+    async def _alarm(self, by: str, limit: str) -> None:
+        key_id = self.principal.api_key_id
+        log.warning(
+            "coupon code guessing",
+            tenant_id=str(self.principal.tenant_id),
+            by=by,
+            api_key_id=str(key_id),
+            client=self.client,
+            limit=limit,
+        )
+        async with self.runtime.transaction() as session:
+            ctx = pass_context(self.runtime, session, self.principal)
+            await service.record_guessing(
+                ctx, api_key_id=key_id, client=self.client, by=by, limit=limit
+            )
 
 
 # -- representations -------------------------------------------------------------------------
@@ -183,7 +240,7 @@ async def create_campaign(
 async def list_campaigns(
     runtime: RuntimeDep,
     principal: CouponsRead,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CampaignOut]:
     async with runtime.db.sessions() as session:
@@ -232,8 +289,10 @@ async def create_batch(
     principal: CouponsWrite,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """A pattern whose space is too small for the count is a 400
-    ``pattern_space_too_small``."""
+    """A pattern whose space is under 1,000 times the codes made from it (this batch and
+    the tenant's earlier batches of the same pattern) is a 400 ``pattern_space_too_small``:
+    a guess must find a code with a probability of 1/1,000 at most. The default (10
+    characters of 31) leaves room for 8×10^11 codes."""
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)
@@ -305,7 +364,7 @@ async def list_codes(
     principal: CouponsRead,
     batch_id: uuid.UUID | None = None,
     customer_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[CodeOut]:
     async with runtime.db.sessions() as session:
@@ -386,35 +445,59 @@ async def publish(
 # -- validations and redemptions -------------------------------------------------------------
 
 
-@router.post("/validations", response_model=ValidationOut, tags=["redemptions"])
-async def validate(body: RedeemIn, runtime: RuntimeDep, principal: Redeemer) -> ValidationOut:
+@router.post(
+    "/validations",
+    response_model=ValidationOut,
+    tags=["redemptions"],
+    responses=ratelimit.RATE_LIMITED_RESPONSES,
+)
+async def validate(
+    body: RedeemIn, request: Request, runtime: RuntimeDep, principal: Validator
+) -> ValidationOut:
     """A dry run of ``POST /redemptions``: nothing changes. **A completed check answers 200**
     with ``valid: true`` and the value, or ``valid: false`` and ``error`` carrying the code
     the redemption would fail with (``code_not_found``, ``code_expired``,
     ``usage_limit_reached``, ``code_not_active_yet``, ``conditions_not_met`` with
     ``details.condition``, ``insufficient_balance``). Bad input (malformed code, unknown
-    currency, negative amount, unknown customer) is a 4xx like anywhere else."""
+    currency, negative amount, unknown customer) is a 4xx like anywhere else.
+
+    Needs ``validations:write`` or ``coupons:read``. Rate-limited like redemptions: a key or
+    address with too many ``code_not_found`` gets 429 ``rate_limited`` for any code."""
+    guesses = Guesses(runtime, request, principal)
+    await guesses.admit()
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
         try:
             verdict = await redemptions.validate(ctx, body)
         except Rejection as exc:
-            error = error_body(exc.code, exc.message, exc.details)["error"]
-            return ValidationOut(valid=False, error=ErrorOut.model_validate(error))
-        return ValidationOut(
-            valid=True,
-            code=verdict.code.code,
-            campaign=CampaignRef(
-                id=verdict.campaign.id, name=verdict.campaign.name, kind=Kind(verdict.campaign.kind)
-            ),
-            value=value_out(verdict.value),
-            uses_left=verdict.uses_left,
-        )
+            rejection = exc
+        else:
+            return ValidationOut(
+                valid=True,
+                code=verdict.code.code,
+                campaign=CampaignRef(
+                    id=verdict.campaign.id,
+                    name=verdict.campaign.name,
+                    kind=Kind(verdict.campaign.kind),
+                ),
+                value=value_out(verdict.value),
+                uses_left=verdict.uses_left,
+            )
+    await guesses.judged(rejection)  # after the session: an alarm writes in its own
+    error = error_body(rejection.code, rejection.message, rejection.details)["error"]
+    return ValidationOut(valid=False, error=ErrorOut.model_validate(error))
 
 
-@router.post("/redemptions", status_code=201, response_model=RedemptionOut, tags=["redemptions"])
+@router.post(
+    "/redemptions",
+    status_code=201,
+    response_model=RedemptionOut,
+    tags=["redemptions"],
+    responses=ratelimit.RATE_LIMITED_RESPONSES,
+)
 async def redeem(
     body: RedeemIn,
+    request: Request,
     runtime: RuntimeDep,
     principal: Redeemer,
     idempotency_key: IdempotencyKey = None,
@@ -422,7 +505,10 @@ async def redeem(
     """Redeem a code. **Requires ``Idempotency-Key``**: a replay returns the first result;
     the same key with another body is a 409. Rejections are 4xx with the codes listed under
     ``POST /validations`` (``code_not_found`` is a 404). Concurrent redemptions never exceed
-    a code's uses, a gift card's balance, a customer's or the campaign's limit."""
+    a code's uses, a gift card's balance, a customer's or the campaign's limit. Rate-limited
+    per API key and per address; too many ``code_not_found`` and any code gets a 429."""
+    guesses = Guesses(runtime, request, principal)
+    await guesses.admit()
     key = require_key(idempotency_key)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
@@ -433,9 +519,13 @@ async def redeem(
         code, rollbacks = await redemptions.describe(ctx, redemption)
         return 201, redemption_out(redemption, code, rollbacks).model_dump(mode="json")
 
-    return await run_idempotent(
-        runtime, principal, key, "POST /redemptions", body.model_dump(mode="json"), operation
-    )
+    try:
+        return await run_idempotent(
+            runtime, principal, key, "POST /redemptions", body.model_dump(mode="json"), operation
+        )
+    except Rejection as exc:
+        await guesses.judged(exc)
+        raise
 
 
 @router.get("/redemptions/{redemption_id}", response_model=RedemptionOut, tags=["redemptions"])

@@ -162,7 +162,9 @@ class InvalidPattern(PassmintError):
 
 
 class PatternSpaceTooSmall(PassmintError):
-    """The pattern cannot make that many unique codes: at most half its space per batch."""
+    """The pattern's space is under 1,000 times the codes made from it (this batch and the
+    tenant's earlier ones of the same pattern): codes would be too easy to guess.
+    ``details``: ``possible``, ``requested``, ``earlier``, ``needed``, ``factor``."""
 
     code = "pattern_space_too_small"
     status = 400

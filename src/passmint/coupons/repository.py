@@ -209,6 +209,21 @@ async def get_batch(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def codes_of_pattern(
+    session: AsyncSession, tenant_id: uuid.UUID, prefix: str | None, pattern: str, charset: str
+) -> int:
+    """How many codes the tenant's generated batches of this pattern asked for (the codes
+    that share its space)."""
+    query = select(func.coalesce(func.sum(CodeBatch.requested), 0)).where(
+        CodeBatch.tenant_id == tenant_id,
+        CodeBatch.pattern == pattern,
+        CodeBatch.charset == charset,
+        CodeBatch.prefix.is_not_distinct_from(prefix),
+        CodeBatch.source == "generated",
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
 def uuid7_texts(count: int) -> list[str]:
     """``count`` UUIDv7 strings for one bulk insert, ascending (so the primary key index is
     appended to, not split): the same millisecond, sorted random bits."""

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from passmint.coupons.rules import Kind
+from passmint.kit import lengths
+from passmint.kit.text import Line, Multiline
+from passmint.kit.values import AwareDateTime, Count, Money
 from passmint.passes.schemas import PassOut
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -20,33 +23,38 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Name = Annotated[Line, Field(min_length=1, max_length=lengths.NAME)]
+Sku = Annotated[Line, Field(min_length=1, max_length=lengths.SKU)]
+Currency = Annotated[Line, Field(max_length=8, examples=["EUR"])]
+"""Checked against ISO 4217 by the rules (``unknown_currency``): what is stored has 3 letters."""
+Reason = Annotated[Multiline, Field(max_length=lengths.NOTE)]
+HoursMinutes = Annotated[Line, Field(pattern=HHMM)]
+
+
 class CampaignRules(Strict):
     """When and for whom codes are valid. Leave a field out for no restriction. Checked
     against each other: a contradiction is a 400 ``invalid_rules`` naming the field."""
 
-    starts_at: AwareDatetime | None = Field(default=None, description="Valid from (inclusive).")
-    ends_at: AwareDatetime | None = Field(default=None, description="Expires at (exclusive).")
-    timezone: str = Field(
-        default="UTC", max_length=64, description="IANA zone of weekdays and hours."
+    starts_at: AwareDateTime | None = Field(default=None, description="Valid from (inclusive).")
+    ends_at: AwareDateTime | None = Field(default=None, description="Expires at (exclusive).")
+    timezone: Annotated[Line, Field(max_length=lengths.TIMEZONE)] = Field(
+        default="UTC", description="IANA zone of weekdays and hours."
     )
-    weekdays: list[int] | None = Field(
+    weekdays: list[StrictInt] | None = Field(
         default=None, max_length=7, description="ISO weekdays: 1 = Monday … 7 = Sunday."
     )
-    hours_from: str | None = Field(
-        default=None, pattern=HHMM, description="Local time of day, HH:MM."
-    )
-    hours_to: str | None = Field(
+    hours_from: HoursMinutes | None = Field(default=None, description="Local time of day, HH:MM.")
+    hours_to: HoursMinutes | None = Field(
         default=None,
-        pattern=HHMM,
         description="HH:MM, exclusive; earlier than hours_from for a window across midnight.",
     )
-    min_order_amount: int | None = Field(default=None, description="Minor units, `currency`.")
-    max_order_amount: int | None = Field(default=None, description="Minor units, `currency`.")
-    per_customer_limit: int | None = Field(
+    min_order_amount: Money | None = Field(default=None, description="Minor units, `currency`.")
+    max_order_amount: Money | None = Field(default=None, description="Minor units, `currency`.")
+    per_customer_limit: Count | None = Field(
         default=None, description="Redemptions per customer in this campaign."
     )
-    total_limit: int | None = Field(default=None, description="Redemptions in this campaign.")
-    max_uses_per_code: int | None = Field(
+    total_limit: Count | None = Field(default=None, description="Redemptions in this campaign.")
+    max_uses_per_code: Count | None = Field(
         default=None,
         description="Uses of each new code (null: unlimited). Defaults to 1 for discount and "
         "free_item campaigns and to unlimited for gift cards (spent by balance).",
@@ -54,7 +62,7 @@ class CampaignRules(Strict):
     customer_ids: list[uuid.UUID] | None = Field(
         default=None, max_length=1000, description="Only these customers."
     )
-    tiers: list[str] | None = Field(
+    tiers: list[Annotated[Line, Field(max_length=lengths.KEY)]] | None = Field(
         default=None,
         max_length=100,
         description="Only customers with a loyalty card in one of these tiers.",
@@ -67,16 +75,16 @@ class CampaignCreate(Strict):
     ``gift_card`` (``initial_balance`` + ``currency``). With a ``template_id``, each code
     handed to a customer gets its own pass showing the code's state."""
 
-    name: str = Field(min_length=1, max_length=255, examples=["Spring 10 % off"])
+    name: Name = Field(examples=["Spring 10 % off"])
     kind: Kind
     status: Literal["active", "paused"] = "active"
-    percent_off_bp: int | None = Field(default=None, description="Basis points: 1000 = 10 %.")
-    amount_off: int | None = Field(default=None, description="Minor units of `currency`.")
-    max_discount: int | None = Field(default=None, description="Caps a percentage discount.")
-    currency: str | None = Field(default=None, max_length=8, examples=["EUR"])
-    item_sku: str | None = Field(default=None, min_length=1, max_length=64)
-    item_name: str | None = Field(default=None, min_length=1, max_length=255)
-    initial_balance: int | None = Field(default=None, description="Gift cards, minor units.")
+    percent_off_bp: Count | None = Field(default=None, description="Basis points: 1000 = 10 %.")
+    amount_off: Money | None = Field(default=None, description="Minor units of `currency`.")
+    max_discount: Money | None = Field(default=None, description="Caps a percentage discount.")
+    currency: Currency | None = None
+    item_sku: Sku | None = None
+    item_name: Name | None = None
+    initial_balance: Money | None = Field(default=None, description="Gift cards, minor units.")
     template_id: uuid.UUID | None = None
     rules: CampaignRules = Field(default_factory=CampaignRules)
 
@@ -85,14 +93,14 @@ class CampaignPatch(Strict):
     """Fields to change; in ``rules`` only the fields sent change (null clears one). The
     kind and currency are fixed. Existing codes keep their own ``max_uses``."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     status: Literal["active", "paused", "archived"] | None = None
-    percent_off_bp: int | None = None
-    amount_off: int | None = None
-    max_discount: int | None = None
-    item_sku: str | None = Field(default=None, min_length=1, max_length=64)
-    item_name: str | None = Field(default=None, min_length=1, max_length=255)
-    initial_balance: int | None = None
+    percent_off_bp: Count | None = None
+    amount_off: Money | None = None
+    max_discount: Money | None = None
+    item_sku: Sku | None = None
+    item_name: Name | None = None
+    initial_balance: Money | None = None
     template_id: uuid.UUID | None = None
     rules: CampaignRules | None = None
 
@@ -125,18 +133,22 @@ class BatchCreate(Strict):
     request (201, status ``ready``); larger batches are made by jobs (202, status
     ``generating``, ``inserted`` grows; poll the batch)."""
 
-    count: int = Field(ge=1, le=1_000_000)
-    prefix: str | None = Field(default=None, max_length=64, examples=["SPRING-"])
-    pattern: str | None = Field(default=None, max_length=128, examples=["####-####"])
-    charset: str | None = Field(default=None, max_length=128)
-    length: int | None = Field(default=None, description="Without a pattern; default 10.")
-    max_uses: int | None = Field(
+    count: Count = Field(ge=1, le=1_000_000)
+    prefix: Annotated[Line, Field(max_length=lengths.CODE_PREFIX)] | None = Field(
+        default=None, examples=["SPRING-"]
+    )
+    pattern: Annotated[Line, Field(max_length=lengths.CODE_PATTERN)] | None = Field(
+        default=None, examples=["####-####"]
+    )
+    charset: Annotated[Line, Field(max_length=lengths.CODE_CHARSET)] | None = None
+    length: Count | None = Field(default=None, description="Without a pattern; default 10.")
+    max_uses: Count | None = Field(
         default=None, description="Uses of each code; defaults to the campaign's."
     )
-    balance: int | None = Field(
+    balance: Money | None = Field(
         default=None, description="Gift cards: each code's balance; defaults to the campaign's."
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: AwareDateTime | None = None
 
 
 class BatchOut(BaseModel):
@@ -187,35 +199,37 @@ class PublicationIn(Strict):
 
 
 class OrderItem(Strict):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(default=1, ge=1, le=100_000)
-    unit_price: int | None = Field(default=None, ge=0, le=10**12)
+    sku: Sku
+    quantity: Count = Field(default=1, ge=1, le=100_000)
+    unit_price: Money | None = Field(default=None, ge=0, le=10**12)
 
 
 class OrderIn(Strict):
-    amount: int = Field(description="Order total, minor units.")
-    currency: str = Field(max_length=8, examples=["EUR"])
+    amount: Money = Field(description="Order total, minor units.")
+    currency: Currency
     items: list[OrderItem] = Field(default_factory=list, max_length=500)
-    id: str | None = Field(default=None, max_length=255, description="Your order reference.")
+    id: Annotated[Line, Field(max_length=lengths.EXTERNAL_ID)] | None = Field(
+        default=None, description="Your order reference."
+    )
 
 
 class RedeemIn(Strict):
     """A code as typed or scanned, the order it applies to, and for gift cards the
     ``amount`` to charge (default: the order amount)."""
 
-    code: str = Field(min_length=1, max_length=200)
+    code: Annotated[Line, Field(min_length=1, max_length=200)]
     customer_id: uuid.UUID | None = None
     order: OrderIn | None = None
-    amount: int | None = Field(default=None, description="Gift cards: minor units to charge.")
+    amount: Money | None = Field(default=None, description="Gift cards: minor units to charge.")
 
 
 class RollbackIn(Strict):
-    amount: int | None = Field(
+    amount: Money | None = Field(
         default=None,
         description="Gift cards: part of the charge to give back (default: all that is left). "
         "Other redemptions are rolled back whole.",
     )
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Reason | None = None
 
 
 class CampaignRef(BaseModel):

@@ -39,7 +39,10 @@ from passmint.kit.ids import uuid7
 from passmint.models import Campaign, Code
 from passmint.passes import service as passes
 from passmint.passes.errors import PassVoided
+from passmint.passes.events import EventKind, record
 from passmint.passes.service import PassContext
+from passmint.tenants import quotas
+from passmint.tenants.quotas import Quota
 
 NEW_CODE_ATTEMPTS = 5
 
@@ -404,6 +407,7 @@ async def _check_customer(ctx: PassContext, customer_id: uuid.UUID | None) -> No
 async def _new_code(
     ctx: PassContext, campaign: Campaign, customer_id: uuid.UUID | None, key: str
 ) -> uuid.UUID:
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.CODES)
     spec = codes.parse_spec(prefix=None, pattern=None, charset=None, length=None)
     for _ in range(NEW_CODE_ATTEMPTS):
         shown, normal = codes.generate(spec, 1, secrets.token_bytes)
@@ -544,3 +548,31 @@ async def customer_wallet(
                 }
             )
     return {"coupons": coupons, "gift_cards": gift_cards}
+
+
+# -- guessing --------------------------------------------------------------------------------
+
+
+async def record_guessing(
+    ctx: PassContext,
+    *,
+    api_key_id: uuid.UUID,
+    client: str,
+    by: str,
+    limit: str,
+) -> None:
+    """The tenant's alarm: ``by`` (``api_key`` or ``address``) got more ``code_not_found``
+    answers than ``limit`` allows (``100 per 1 hour``), which is what guessing codes looks
+    like. Recorded in the event log as ``code_guessing``, once per window."""
+    await record(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        kind=EventKind.CODE_GUESSING,
+        now=ctx.now,
+        data={
+            "by": by,
+            "api_key_id": str(api_key_id),
+            "client": client,
+            "limit": limit,
+        },
+    )

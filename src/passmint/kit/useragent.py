@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from passmint.kit import lengths
+
 _ANDROID_MODEL = re.compile(
     r"Android [\d.]+; (?:[a-z]{2}[-_][a-zA-Z]{2}; )?([^;)]+?)(?: Build/[^;)]*)?[;)]"
 )
@@ -32,7 +34,8 @@ def parse_user_agent(ua: str | None) -> Client:
     if "Android" in text:
         android = re.search(r"Android ([\d.]+)", text)
         model_match = _ANDROID_MODEL.search(text)
-        model = str(model_match[1]).strip() if model_match else None
+        # the header is the client's to fill: keep what fits the event log's column
+        model = str(model_match[1]).strip()[: lengths.DEVICE_MODEL] if model_match else None
         return Client(
             "android", model if model and model != "K" else None, android[1] if android else None
         )

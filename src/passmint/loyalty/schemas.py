@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from passmint.kit import lengths
 from passmint.kit.currencies import is_currency
+from passmint.kit.jsonobject import ATTRIBUTES, DETAILS
+from passmint.kit.text import Line, Multiline
+from passmint.kit.values import AwareDateTime, Count, IsoDate, Money, Points
 
 MAX_POINTS = 10**12  # absurd beyond this: refused
 MAX_AMOUNT = 10**13  # minor units
@@ -25,14 +29,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Key = Annotated[Line, Field(pattern=KEY, max_length=lengths.KEY)]
+"""An earn rule, tier, currency or event key."""
+Name = Annotated[Line, Field(min_length=1, max_length=lengths.NAME)]
+ExternalId = Annotated[Line, Field(min_length=1, max_length=lengths.EXTERNAL_ID)]
+Currency = Annotated[Line, Field(max_length=lengths.CURRENCY, examples=["EUR"])]
+Reason = Annotated[Multiline, Field(max_length=lengths.NOTE)]
+
+
 class CurrencyConfig(Strict):
-    code: str = Field(
+    code: Key = Field(
         default="points",
-        pattern=KEY,
         description="points, stamps, miles, or your own: also the pass data key of the balance.",
     )
-    name: str = Field(default="point", min_length=1, max_length=40)
-    plural: str = Field(default="points", min_length=1, max_length=40)
+    name: Annotated[Line, Field(min_length=1, max_length=40)] = "point"
+    plural: Annotated[Line, Field(min_length=1, max_length=40)] = "points"
 
 
 Trigger = Literal["purchase", "visit", "enrollment", "birthday", "referral", "custom"]
@@ -43,18 +54,20 @@ class EarnRule(Strict):
     ``currency`` spent (rounded ``down``, ``nearest`` or ``up``); the others: a fixed
     ``points``. ``referral`` rewards both sides of a qualified referral."""
 
-    key: str = Field(pattern=KEY)
+    key: Key
     trigger: Trigger
-    points: int = Field(ge=1, le=MAX_POINTS)
-    per_amount: int | None = Field(default=None, ge=1, le=MAX_AMOUNT)
-    currency: str | None = None
+    points: Points = Field(ge=1, le=MAX_POINTS)
+    per_amount: Money | None = Field(default=None, ge=1, le=MAX_AMOUNT)
+    currency: Currency | None = None
     rounding: Literal["down", "nearest", "up"] = "down"
-    min_amount: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    event: str | None = Field(default=None, pattern=KEY, description="custom: the event name.")
-    tiers: list[str] | None = Field(default=None, description="Only for these tiers.")
-    daily_cap: int | None = Field(default=None, ge=1, le=MAX_POINTS)
-    customer_cap: int | None = Field(default=None, ge=1, le=MAX_POINTS)
-    cooldown_minutes: int | None = Field(default=None, ge=1, le=525_600)
+    min_amount: Money = Field(default=0, ge=0, le=MAX_AMOUNT)
+    event: Key | None = Field(default=None, description="custom: the event name.")
+    tiers: list[Key] | None = Field(
+        default=None, max_length=20, description="Only for these tiers."
+    )
+    daily_cap: Points | None = Field(default=None, ge=1, le=MAX_POINTS)
+    customer_cap: Points | None = Field(default=None, ge=1, le=MAX_POINTS)
+    cooldown_minutes: Count | None = Field(default=None, ge=1, le=525_600)
 
     @model_validator(mode="after")
     def _consistent(self) -> EarnRule:
@@ -71,19 +84,19 @@ class EarnRule(Strict):
 
 
 class Tier(Strict):
-    key: str = Field(pattern=KEY)
-    name: str = Field(min_length=1, max_length=60)
-    threshold: int = Field(ge=0, le=MAX_POINTS, description="Qualifying points to reach it.")
-    multiplier: int = Field(
+    key: Key
+    name: Annotated[Line, Field(min_length=1, max_length=60)]
+    threshold: Points = Field(ge=0, le=MAX_POINTS, description="Qualifying points to reach it.")
+    multiplier: Count = Field(
         default=10_000, ge=0, le=1_000_000, description="Earn multiplier in basis points."
     )
 
 
 class TierPolicy(Strict):
     metric: Literal["lifetime", "rolling", "calendar"] = "lifetime"
-    rolling_days: int | None = Field(default=None, ge=1, le=3660)
+    rolling_days: Count | None = Field(default=None, ge=1, le=3660)
     period: Literal["month", "quarter", "year"] | None = None
-    grace_days: int = Field(default=0, ge=0, le=366)
+    grace_days: Count = Field(default=0, ge=0, le=366)
 
     @model_validator(mode="after")
     def _consistent(self) -> TierPolicy:
@@ -96,7 +109,7 @@ class TierPolicy(Strict):
 
 class ExpiryPolicy(Strict):
     kind: Literal["none", "rolling", "period_end", "inactivity"] = "none"
-    days: int | None = Field(default=None, ge=1, le=3660)
+    days: Count | None = Field(default=None, ge=1, le=3660)
     period: Literal["month", "quarter", "year"] | None = None
 
     @model_validator(mode="after")
@@ -116,8 +129,12 @@ class ProgramConfig(Strict):
     tiers: list[Tier] = Field(default_factory=list, max_length=20)
     tier_policy: TierPolicy = Field(default_factory=TierPolicy)
     expiry: ExpiryPolicy = Field(default_factory=ExpiryPolicy)
-    pending_days: int = Field(default=0, ge=0, le=365, description="Earned points wait this long.")
-    timezone: str = Field(default="UTC", description="For days, periods and birthdays.")
+    pending_days: Count = Field(
+        default=0, ge=0, le=365, description="Earned points wait this long."
+    )
+    timezone: Annotated[Line, Field(max_length=lengths.TIMEZONE)] = Field(
+        default="UTC", description="For days, periods and birthdays."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -149,13 +166,13 @@ class ProgramConfig(Strict):
 
 
 class ProgramCreate(Strict):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     template_id: uuid.UUID = Field(description="The pass template of the program's cards.")
     config: ProgramConfig = Field(default_factory=ProgramConfig)
 
 
 class ProgramPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     status: Literal["active", "paused", "archived"] | None = None
     config: ProgramConfig | None = None
 
@@ -176,13 +193,18 @@ PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class CustomerIn(Strict):
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, description="E.164, e.g. +33612345678.")
-    name: str | None = Field(default=None, max_length=255)
-    birthday: date | None = None
-    locale: str | None = Field(default=None, max_length=35)
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    external_id: ExternalId | None = None
+    email: Annotated[Line, Field(max_length=lengths.EMAIL)] | None = None
+    phone: Annotated[Line, Field(max_length=64)] | None = Field(
+        default=None, description="E.164, e.g. +33612345678."
+    )
+    name: Annotated[Line, Field(max_length=lengths.NAME)] | None = None
+    birthday: IsoDate | None = None
+    locale: Annotated[Line, Field(max_length=lengths.LOCALE)] | None = None
+    attributes: Annotated[dict[str, Any], ATTRIBUTES] = Field(
+        default_factory=dict,
+        description=f"Your own fields, merged into the stored ones. {ATTRIBUTES.summary}",
+    )
 
     @field_validator("email")
     @classmethod
@@ -222,8 +244,8 @@ class CustomerOut(BaseModel):
 
 class AccountCreate(Strict):
     customer: CustomerIn | None = Field(default=None, description="Created or matched.")
-    external_id: str | None = Field(default=None, min_length=1, max_length=255)
-    referral_code: str | None = Field(default=None, max_length=32)
+    external_id: ExternalId | None = None
+    referral_code: Annotated[Line, Field(max_length=lengths.REFERRAL_CODE)] | None = None
 
 
 class AccountPatch(Strict):
@@ -267,29 +289,31 @@ class EntryOut(BaseModel):
 
 class ActivityIn(Strict):
     account_id: uuid.UUID | None = None
-    card_number: str | None = Field(
+    card_number: Annotated[Line, Field(max_length=512)] | None = Field(
         default=None,
-        max_length=512,
         description="Whatever the till scanned or the cashier typed: the card number, or the "
         "message of the card pass's barcode (its serial number, if the design encodes that).",
     )
-    barcode_value: str | None = Field(
+    barcode_value: Annotated[Line, Field(max_length=512)] | None = Field(
         default=None,
-        max_length=512,
         description="Deprecated: the same as card_number, which takes any scanned value.",
         json_schema_extra={"deprecated": True},
     )
     kind: Literal["purchase", "visit", "return", "custom"]
-    amount: int = Field(default=0, ge=0, le=MAX_AMOUNT, description="Minor units.")
-    currency: str | None = None
-    items: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
-    event: str | None = Field(default=None, pattern=KEY, description="custom activities")
-    external_id: str = Field(min_length=1, max_length=255)
-    source: str | None = Field(default=None, min_length=1, max_length=64)
-    original_external_id: str | None = Field(
-        default=None, max_length=255, description="return: the purchase it returns."
+    amount: Money = Field(default=0, ge=0, le=MAX_AMOUNT, description="Minor units.")
+    currency: Currency | None = None
+    items: list[Annotated[dict[str, Any], DETAILS]] = Field(
+        default_factory=list,
+        max_length=500,
+        description=f"The order's lines, as you describe them. Each: {DETAILS.summary}",
     )
-    occurred_at: datetime | None = None
+    event: Key | None = Field(default=None, description="custom activities")
+    external_id: ExternalId
+    source: Annotated[Line, Field(min_length=1, max_length=lengths.SOURCE)] | None = None
+    original_external_id: ExternalId | None = Field(
+        default=None, description="return: the purchase it returns."
+    )
+    occurred_at: AwareDateTime | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityIn:
@@ -310,18 +334,18 @@ class ActivityIn(Strict):
 
 
 class SpendIn(Strict):
-    amount: int = Field(ge=1, le=MAX_POINTS)
-    reason: str | None = Field(default=None, max_length=500)
+    amount: Points = Field(ge=1, le=MAX_POINTS)
+    reason: Reason | None = None
 
 
 class RefundIn(Strict):
-    amount: int | None = Field(default=None, ge=1, le=MAX_POINTS, description="Default: all.")
-    reason: str | None = Field(default=None, max_length=500)
+    amount: Points | None = Field(default=None, ge=1, le=MAX_POINTS, description="Default: all.")
+    reason: Reason | None = None
 
 
 class AdjustIn(Strict):
-    amount: int = Field(ge=-MAX_POINTS, le=MAX_POINTS)
-    reason: str = Field(min_length=1, max_length=500)
+    amount: Points = Field(ge=-MAX_POINTS, le=MAX_POINTS)
+    reason: Annotated[Multiline, Field(min_length=1, max_length=lengths.NOTE)]
 
     @field_validator("amount")
     @classmethod
@@ -332,13 +356,13 @@ class AdjustIn(Strict):
 
 
 class RewardIn(Strict):
-    name: str = Field(min_length=1, max_length=255)
-    cost: int = Field(ge=1, le=MAX_POINTS)
-    stock: int | None = Field(default=None, ge=0, le=MAX_POINTS)
-    per_customer_limit: int | None = Field(default=None, ge=1, le=1_000_000)
+    name: Name
+    cost: Points = Field(ge=1, le=MAX_POINTS)
+    stock: Points | None = Field(default=None, ge=0, le=MAX_POINTS)
+    per_customer_limit: Count | None = Field(default=None, ge=1, le=1_000_000)
     kind: Literal["coupon", "credit"]
     campaign_id: uuid.UUID | None = None
-    credit_amount: int | None = Field(default=None, ge=1, le=MAX_POINTS)
+    credit_amount: Points | None = Field(default=None, ge=1, le=MAX_POINTS)
 
     @model_validator(mode="after")
     def _consistent(self) -> RewardIn:

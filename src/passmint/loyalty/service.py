@@ -29,7 +29,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from passmint.coupons import service as coupons
+from passmint.errors import check_json_object
 from passmint.kit.ids import uuid7
+from passmint.kit.jsonobject import ATTRIBUTES
 from passmint.loyalty import repository
 from passmint.loyalty.errors import (
     AccountClosed,
@@ -208,7 +210,9 @@ async def upsert_customer(ctx: PassContext, data: CustomerIn) -> Customer:
         updatable = name in ("name", "birthday", "locale")  # identifiers only fill gaps
         if value is not None and (current is None or (updatable and current != value)):
             setattr(customer, name, value)
-    customer.attributes = {**(customer.attributes or {}), **data.attributes}
+    attributes = {**(customer.attributes or {}), **data.attributes}
+    check_json_object(attributes, ATTRIBUTES, "attributes")  # merges must not grow past them
+    customer.attributes = attributes
     customer.updated_at = ctx.now
     await ctx.session.flush()
     return customer

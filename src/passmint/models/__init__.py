@@ -30,7 +30,7 @@ from passmint.models.loyalty import (
 )
 from passmint.models.passes import Counter, Device, Pass, PassBundle, Registration
 from passmint.models.templates import Asset, Template, TemplateVersion
-from passmint.models.tenants import ApiKey, Tenant
+from passmint.models.tenants import ApiKey, Tenant, TenantQuota
 
 __all__ = [
     "Account",
@@ -67,4 +67,5 @@ __all__ = [
     "Template",
     "TemplateVersion",
     "Tenant",
+    "TenantQuota",
 ]

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from passmint.kit import lengths
 from passmint.models.base import Base, id_column
 
 
@@ -35,20 +36,20 @@ class Campaign(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(lengths.NAME))
     kind: Mapped[str] = mapped_column(String(16))  # discount | free_item | gift_card
     status: Mapped[str] = mapped_column(String(16))  # active | paused | archived
     percent_off_bp: Mapped[int | None] = mapped_column(Integer)  # 1000 = 10 %
     amount_off: Mapped[int | None] = mapped_column(BigInteger)
     max_discount: Mapped[int | None] = mapped_column(BigInteger)  # caps a percentage
-    item_sku: Mapped[str | None] = mapped_column(String(64))
-    item_name: Mapped[str | None] = mapped_column(String(255))
+    item_sku: Mapped[str | None] = mapped_column(String(lengths.SKU))
+    item_name: Mapped[str | None] = mapped_column(String(lengths.NAME))
     initial_balance: Mapped[int | None] = mapped_column(BigInteger)
-    currency: Mapped[str | None] = mapped_column(String(3))
+    currency: Mapped[str | None] = mapped_column(String(lengths.CURRENCY))
     template_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("templates.id"))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
-    timezone: Mapped[str] = mapped_column(String(64))
+    timezone: Mapped[str] = mapped_column(String(lengths.TIMEZONE))
     weekdays: Mapped[list[Any] | None]  # ISO weekdays, 1 = Monday
     hours_from: Mapped[int | None] = mapped_column(Integer)  # minute of the local day
     hours_to: Mapped[int | None] = mapped_column(Integer)
@@ -77,9 +78,9 @@ class CodeBatch(Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
     source: Mapped[str] = mapped_column(String(16))  # generated | imported
     status: Mapped[str] = mapped_column(String(16))  # generating | ready | failed
-    prefix: Mapped[str | None] = mapped_column(String(32))
-    pattern: Mapped[str | None] = mapped_column(String(64))
-    charset: Mapped[str | None] = mapped_column(String(64))
+    prefix: Mapped[str | None] = mapped_column(String(lengths.CODE_PREFIX))
+    pattern: Mapped[str | None] = mapped_column(String(lengths.CODE_PATTERN))
+    charset: Mapped[str | None] = mapped_column(String(lengths.CODE_CHARSET))
     requested: Mapped[int] = mapped_column(BigInteger)
     inserted: Mapped[int] = mapped_column(BigInteger)
     max_uses: Mapped[int | None] = mapped_column(Integer)
@@ -127,8 +128,8 @@ class Code(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("code_batches.id"))
-    code: Mapped[str] = mapped_column(String(64))
-    code_normalized: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(lengths.CODE))
+    code_normalized: Mapped[str] = mapped_column(String(lengths.CODE))
     status: Mapped[str] = mapped_column(String(16))  # active | voided
     max_uses: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
     used_count: Mapped[int] = mapped_column(Integer)
@@ -172,9 +173,9 @@ class Redemption(Base):
     status: Mapped[str] = mapped_column(String(16))  # committed | rolled_back
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)  # discount given or gift-card charge
-    currency: Mapped[str | None] = mapped_column(String(3))
+    currency: Mapped[str | None] = mapped_column(String(lengths.CURRENCY))
     order_amount: Mapped[int | None] = mapped_column(BigInteger)
-    order_ref: Mapped[str | None] = mapped_column(String(255))
+    order_ref: Mapped[str | None] = mapped_column(String(lengths.EXTERNAL_ID))
     balance_after: Mapped[int | None] = mapped_column(BigInteger)
     rolled_back_amount: Mapped[int] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]]
@@ -196,6 +197,6 @@ class RedemptionRollback(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
-    reason: Mapped[str | None] = mapped_column(String(500))
+    reason: Mapped[str | None] = mapped_column(String(lengths.NOTE))
     idempotency_key: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from passmint.kit import lengths
 from passmint.models.base import Base, id_column
 
 
@@ -28,7 +29,7 @@ class Event(Base):
     pass_id: Mapped[uuid.UUID | None]
     kind: Mapped[str] = mapped_column(String(32))
     platform: Mapped[str | None] = mapped_column(String(16))
-    device_model: Mapped[str | None] = mapped_column(String(64))
+    device_model: Mapped[str | None] = mapped_column(String(lengths.DEVICE_MODEL))
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
 
@@ -57,7 +58,7 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(lengths.IDEMPOTENCY_KEY), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from passmint.kit import lengths
 from passmint.models.base import Base, id_column
 
 
@@ -24,10 +25,10 @@ class GoogleCredential(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    issuer_id: Mapped[str] = mapped_column(String(32))
-    client_email: Mapped[str] = mapped_column(String(320))
-    private_key_id: Mapped[str] = mapped_column(String(128))
-    token_uri: Mapped[str] = mapped_column(String(500))
+    issuer_id: Mapped[str] = mapped_column(String(lengths.GOOGLE_ISSUER_ID))
+    client_email: Mapped[str] = mapped_column(String(lengths.GOOGLE_CLIENT_EMAIL))
+    private_key_id: Mapped[str] = mapped_column(String(lengths.GOOGLE_PRIVATE_KEY_ID))
+    token_uri: Mapped[str] = mapped_column(String(lengths.GOOGLE_TOKEN_URI))
     service_account_enc: Mapped[bytes] = mapped_column(LargeBinary)
     last_error: Mapped[str | None] = mapped_column(String(1000))
     last_error_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from passmint.kit import lengths
 from passmint.models.base import Base, id_column
 
 
@@ -31,12 +32,12 @@ class Customer(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    external_id: Mapped[str | None] = mapped_column(String(255))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
-    name: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(lengths.EXTERNAL_ID))
+    email: Mapped[str | None] = mapped_column(String(lengths.EMAIL))
+    phone: Mapped[str | None] = mapped_column(String(lengths.PHONE))  # E.164
+    name: Mapped[str | None] = mapped_column(String(lengths.NAME))
     birthday: Mapped[date | None] = mapped_column(Date)
-    locale: Mapped[str | None] = mapped_column(String(35))
+    locale: Mapped[str | None] = mapped_column(String(lengths.LOCALE))
     attributes: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -50,7 +51,7 @@ class Program(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(lengths.NAME))
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("templates.id"))
     status: Mapped[str] = mapped_column(String(16))  # active | paused | archived
     config: Mapped[dict[str, Any]]
@@ -74,17 +75,17 @@ class Account(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(lengths.EXTERNAL_ID))
     number: Mapped[str] = mapped_column(String(32))
     pass_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("passes.id"))
     status: Mapped[str] = mapped_column(String(16))  # active | closed
     balance: Mapped[int] = mapped_column(BigInteger)  # available
     pending: Mapped[int] = mapped_column(BigInteger)
     lifetime_earned: Mapped[int] = mapped_column(BigInteger)
-    tier: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(lengths.KEY))
     tier_since: Mapped[datetime | None]
     tier_review_at: Mapped[datetime | None]  # when a downgrade may happen (period end + grace)
-    referral_code: Mapped[str] = mapped_column(String(32))
+    referral_code: Mapped[str] = mapped_column(String(lengths.REFERRAL_CODE))
     referred_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
     last_activity_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -115,11 +116,11 @@ class LedgerEntry(Base):
     activity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id"))
     reward_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rewards.id"))
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_entries.id"))
-    rule: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str | None] = mapped_column(String(lengths.KEY))
     actor_type: Mapped[str] = mapped_column(String(16))  # api_key | staff | rule | system
     actor_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(300))
-    note: Mapped[str | None] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(String(lengths.NOTE))
     created_at: Mapped[datetime]
 
 
@@ -142,13 +143,13 @@ class Activity(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    source: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(lengths.SOURCE))
+    external_id: Mapped[str] = mapped_column(String(lengths.EXTERNAL_ID))
     request_hash: Mapped[str] = mapped_column(String(64))
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str | None] = mapped_column(String(3))
+    currency: Mapped[str | None] = mapped_column(String(lengths.CURRENCY))
     items: Mapped[list[Any]]
     original_activity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("activities.id"))
     returned_amount: Mapped[int] = mapped_column(BigInteger)
@@ -166,7 +167,7 @@ class Reward(Base):
     id: Mapped[uuid.UUID] = id_column()
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
     program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("programs.id"))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(lengths.NAME))
     cost: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int | None] = mapped_column(BigInteger)  # left; None = unlimited
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from passmint.kit import lengths
 from passmint.models.base import Base, id_column
 
 
@@ -36,12 +37,12 @@ class Pass(Base):
     template_version: Mapped[int] = mapped_column(Integer)
     # None while the tenant issues to Google Wallet only: set to the Apple credential's pass
     # type id when the pass is issued, or for all such passes when Apple credentials arrive.
-    pass_type_id: Mapped[str | None] = mapped_column(String(255))
-    serial_number: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str | None] = mapped_column(String(255))
+    pass_type_id: Mapped[str | None] = mapped_column(String(lengths.PASS_TYPE_ID))
+    serial_number: Mapped[str] = mapped_column(String(lengths.SERIAL_NUMBER))
+    external_id: Mapped[str | None] = mapped_column(String(lengths.EXTERNAL_ID))
     auth_token_hash: Mapped[str] = mapped_column(String(64))
     auth_token_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    download_token: Mapped[str] = mapped_column(String(64))
+    download_token: Mapped[str] = mapped_column(String(lengths.DOWNLOAD_TOKEN))
     data: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
@@ -67,7 +68,7 @@ class Device(Base):
     __tablename__ = "devices"
 
     id: Mapped[uuid.UUID] = id_column()
-    device_library_id: Mapped[str] = mapped_column(String(255), unique=True)
+    device_library_id: Mapped[str] = mapped_column(String(lengths.DEVICE_LIBRARY_ID), unique=True)
     push_token: Mapped[str] = mapped_column(Text)  # stored as received: no length cap
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -83,7 +84,7 @@ class Registration(Base):
     id: Mapped[uuid.UUID] = id_column()
     device_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("devices.id"))
     pass_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("passes.id"))
-    pass_type_id: Mapped[str] = mapped_column(String(255))
+    pass_type_id: Mapped[str] = mapped_column(String(lengths.PASS_TYPE_ID))
     created_at: Mapped[datetime]
 
 

@@ -10,13 +10,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
+from passmint.kit import lengths
+from passmint.kit.text import Line
 from passmint.models import Pass, Template, TemplateVersion
 from passmint.passes import service
 from passmint.passes.apple import credentials as apple_credentials
 from passmint.passes.apple.credentials import ApnsKeyInput
 from passmint.passes.errors import InvalidInput
 from passmint.passes.google import service as google_service
+from passmint.passes.host import ServiceHost
 from passmint.passes.schemas import (
     AppleCredentialsIn,
     ImageOut,
@@ -33,7 +37,9 @@ from passmint.passes.schemas import (
     TemplatePlaceholder,
     TemplateWarning,
 )
+from passmint.tenants.service import Principal
 from passmint.wallet.apple.styles import PassStyle
+from passmint.wallet.designs.schemas import TemplateDesign
 from passmint.web.deps import (
     CredentialsRead,
     CredentialsWrite,
@@ -47,6 +53,8 @@ from passmint.web.deps import (
 from passmint.web.idempotency import IdempotencyKey, run_idempotent
 
 router = APIRouter(prefix="/api/v1")
+
+Cursor = Annotated[Line, Field(max_length=64, description="`next_cursor` of the previous page.")]
 
 
 def encode_cursor(last: uuid.UUID) -> str:
@@ -152,14 +160,25 @@ async def pass_out(ctx: service.PassContext, pass_: Pass) -> PassOut:
     return (await pass_outs(ctx, [pass_]))[0]
 
 
-@router.post("/images", status_code=201, response_model=ImageOut, tags=["templates"])
+@router.post(
+    "/images",
+    status_code=201,
+    response_model=ImageOut,
+    tags=["templates"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def upload_image(
     request: Request, runtime: RuntimeDep, principal: TemplatesWrite
 ) -> ImageOut:
     """Upload a PNG (the raw body, ``Content-Type: image/png``); designs refer to its id."""
-    data = await request.body()
+    image = await service.check_image(await request.body())  # decoded before the write lock
     async with runtime.transaction() as session:
-        asset = await service.upload_image(pass_context(runtime, session, principal), data)
+        asset = await service.upload_image(pass_context(runtime, session, principal), image)
         return ImageOut(id=asset.id, sha256=asset.sha256, width=asset.width, height=asset.height)
 
 
@@ -173,11 +192,12 @@ async def create_template(
     """A template and its first version. The response lists the design's placeholders
     and warns about names no known source provides (``{{ serial }}``: did you mean
     ``serial_number``?); a malformed placeholder is refused with its path."""
+    compiled = await _compiled(runtime, principal, body.style, body.design)
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)
         template, version = await service.create_template(
-            ctx, name=body.name, style=body.style, design=body.design
+            ctx, name=body.name, style=body.style, design=body.design, compiled=compiled
         )
         return 201, (await template_out(ctx, template, version)).model_dump(mode="json")
 
@@ -195,7 +215,7 @@ async def create_template(
 async def list_templates(
     runtime: RuntimeDep,
     principal: TemplatesRead,
-    cursor: str | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TemplateOut]:
     async with runtime.db.sessions() as session:
@@ -225,12 +245,30 @@ async def patch_template(
     """A new design makes a new version; every pass is re-rendered and pushed. Placeholders
     and warnings are those of the new version, checked against the loyalty programs the
     template backs."""
+    compiled = None
+    if body.design is not None:
+        async with runtime.db.sessions() as session:
+            template, _ = await service.get_template(
+                pass_context(runtime, session, principal), template_id
+            )
+        style = PassStyle(template.style)  # a template keeps its style
+        compiled = await _compiled(runtime, principal, style, body.design)
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
         template, version = await service.update_template(
-            ctx, template_id, name=body.name, design=body.design
+            ctx, template_id, name=body.name, design=body.design, compiled=compiled
         )
         return await template_out(ctx, template, version)
+
+
+async def _compiled(
+    runtime: ServiceHost, principal: Principal, style: PassStyle, design: TemplateDesign
+) -> service.CompiledDesign:
+    """The design's images rendered before the write transaction opens (it holds SQLite's
+    one write lock), off the event loop: reading them is all this needs a session for."""
+    async with runtime.db.sessions() as session:
+        assets = await service.design_assets(pass_context(runtime, session, principal), design)
+    return await service.compile_design(style, design, assets)
 
 
 @router.post("/passes", status_code=201, response_model=PassOut, tags=["passes"])
@@ -257,8 +295,8 @@ async def list_passes(
     runtime: RuntimeDep,
     principal: PassesRead,
     template_id: uuid.UUID | None = None,
-    external_id: str | None = None,
-    cursor: str | None = None,
+    external_id: Annotated[Line, Field(max_length=lengths.EXTERNAL_ID)] | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[PassOut]:
     async with runtime.db.sessions() as session:

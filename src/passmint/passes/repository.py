@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from passmint.kit.ids import uuid7
 from passmint.kit.sql import in_ids, insert_for, is_postgresql
 from passmint.models import Asset, Counter, Pass, PassBundle, Template, TemplateVersion
 
@@ -104,16 +105,18 @@ async def public_asset(session: AsyncSession, asset_id: uuid.UUID) -> Asset | No
 
 
 async def store_asset(session: AsyncSession, asset: Asset) -> Asset:
-    existing = (
-        await session.execute(
-            select(Asset).where(Asset.tenant_id == asset.tenant_id, Asset.sha256 == asset.sha256)
-        )
-    ).scalar_one_or_none()
+    """The tenant's asset with these bytes: ``asset``'s row, or the one stored before.
+    Requests storing the same bytes at once (two template saves sharing an image) meet on
+    the unique key, where a check-then-insert would let the second fail."""
+    same = select(Asset).where(Asset.tenant_id == asset.tenant_id, Asset.sha256 == asset.sha256)
+    existing = (await session.execute(same)).scalar_one_or_none()
     if existing is not None:
         return existing
-    session.add(asset)
-    await session.flush()
-    return asset
+    values = {column.key: getattr(asset, column.key) for column in Asset.__table__.columns}
+    values["id"] = asset.id or uuid7()
+    insert = insert_for(session, Asset).values(**values)
+    await session.execute(insert.on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
+    return (await session.execute(same)).scalar_one()
 
 
 def _pass_type_lock_key(tenant_id: uuid.UUID) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from passmint.kit import lengths
+from passmint.kit.jsonobject import PASS_DATA
+from passmint.kit.text import Line, Multiline, PemText
 from passmint.wallet.apple.styles import PassStyle
 from passmint.wallet.designs.schemas import TemplateDesign
 from passmint.wallet.designs.usage import Source
@@ -19,6 +22,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+PassData = Annotated[dict[str, Any], PASS_DATA]
+"""A pass's ``data``: bounded (see :data:`passmint.kit.jsonobject.PASS_DATA`)."""
+TemplateName = Annotated[Line, Field(min_length=1, max_length=lengths.TITLE)]
+ExternalId = Annotated[Line, Field(max_length=lengths.EXTERNAL_ID)]
+Pem = Annotated[PemText, Field(max_length=64 * 1024)]
+
+
 class ImageOut(BaseModel):
     id: uuid.UUID
     sha256: str
@@ -27,13 +37,13 @@ class ImageOut(BaseModel):
 
 
 class TemplateCreate(Strict):
-    name: str = Field(min_length=1, max_length=200, examples=["Café Lumen loyalty"])
+    name: TemplateName = Field(examples=["Café Lumen loyalty"])
     style: PassStyle = Field(description="Apple pass style; Google's vertical follows from it.")
     design: TemplateDesign
 
 
 class TemplatePatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: TemplateName | None = None
     design: TemplateDesign | None = Field(
         default=None, description="A new design makes a new version; passes follow it."
     )
@@ -107,16 +117,22 @@ class Page(BaseModel, Generic[T]):
 
 class PassCreate(Strict):
     template_id: uuid.UUID
-    data: dict[str, Any] = Field(
-        default_factory=dict, description="Values for the design's {{ placeholders }}."
+    data: PassData = Field(
+        default_factory=dict,
+        description=f"Values for the design's {{{{ placeholders }}}}. {PASS_DATA.summary}",
     )
-    external_id: str | None = Field(
-        default=None, max_length=255, description="Your id for the pass (CRM, POS…)."
+    external_id: ExternalId | None = Field(
+        default=None, description="Your id for the pass (CRM, POS…)."
     )
 
 
 class PassPatch(Strict):
-    data: dict[str, Any] = Field(description="Merged into the pass's data; null removes a key.")
+    data: PassData = Field(
+        description=(
+            "Merged into the pass's data; null removes a key. The merged data keeps the "
+            f"limits of `data`: {PASS_DATA.summary}"
+        )
+    )
 
 
 class PassUrls(BaseModel):
@@ -132,8 +148,8 @@ class PassUrls(BaseModel):
 
 
 class MessageIn(Strict):
-    header: str = Field(min_length=1, max_length=100)
-    body: str = Field(min_length=1, max_length=1000)
+    header: Annotated[Line, Field(min_length=1, max_length=100)]
+    body: Annotated[Multiline, Field(min_length=1, max_length=1000)]
 
 
 class PassWarning(BaseModel):
@@ -183,9 +199,9 @@ class PassOut(BaseModel):
 
 class ApnsTokenIn(Strict):
     auth: Literal["token"]
-    key_p8: str = Field(description="The .p8 auth key (PEM).")
-    key_id: str = Field(min_length=10, max_length=10)
-    team_id: str = Field(min_length=10, max_length=10)
+    key_p8: Pem = Field(description="The .p8 auth key (PEM).")
+    key_id: Annotated[Line, Field(min_length=10, max_length=10)]
+    team_id: Annotated[Line, Field(min_length=10, max_length=10)]
 
 
 class ApnsCertificateIn(Strict):
@@ -196,10 +212,12 @@ class AppleCredentialsIn(Strict):
     """The Pass Type ID certificate and key, as PEM or as a base64 .p12 with its password."""
 
     format: Literal["pem", "p12"] = "pem"
-    certificate: str = Field(description="PEM certificate, or base64 of the .p12 file.")
-    private_key: str | None = Field(default=None, description="PEM private key (format pem).")
-    password: str | None = Field(default=None, description="Key or .p12 password.")
-    wwdr: str | None = Field(default=None, description="WWDR intermediate override (PEM).")
+    certificate: Pem = Field(description="PEM certificate, or base64 of the .p12 file.")
+    private_key: Pem | None = Field(default=None, description="PEM private key (format pem).")
+    password: Annotated[Line, Field(max_length=1024)] | None = Field(
+        default=None, description="Key or .p12 password."
+    )
+    wwdr: Pem | None = Field(default=None, description="WWDR intermediate override (PEM).")
     apns: ApnsTokenIn | ApnsCertificateIn = Field(
         default_factory=ApnsCertificateIn, discriminator="auth"
     )

@@ -19,8 +19,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from passmint.errors import check_json_object
+from passmint.kit import offload
 from passmint.kit.crypto import SecretBox, TokenHasher, random_token
 from passmint.kit.ids import uuid7
+from passmint.kit.jsonobject import PASS_DATA
 from passmint.kit.uow import before_commit
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
@@ -39,8 +42,10 @@ from passmint.passes.errors import (
 from passmint.passes.events import EventKind, record, record_many
 from passmint.passes.google.credentials import AccountCache
 from passmint.passes.google.credentials import get_credential as google_credential
+from passmint.tenants import quotas  # before the tags' hook below: see tenants.quotas
+from passmint.tenants.quotas import Quota, QuotaLimits
 from passmint.wallet.apple.bundle import PassTemplate
-from passmint.wallet.apple.images import png_size
+from passmint.wallet.apple.images import check_png
 from passmint.wallet.apple.problems import InvalidPass, errors_only
 from passmint.wallet.apple.styles import PassStyle
 from passmint.wallet.apple.validation import validate_pass_json
@@ -88,6 +93,9 @@ class PassContext:
     # Inserts a new pass at Google before its save link is handed out, when the link can
     # only reference the object (see passmint.passes.google.tasks.publish_on_issue).
     google_publisher: GooglePublisher | None = None
+    # The tenant quotas' defaults (None: no quotas), checked before passes, templates,
+    # images and codes are created (passmint.tenants.quotas).
+    quotas: QuotaLimits | None = None
 
 
 GooglePublisher = Callable[[PassContext, Pass, Template, TemplateVersion], Awaitable[None]]
@@ -96,25 +104,48 @@ GooglePublisher = Callable[[PassContext, Pass, Template, TemplateVersion], Await
 # -- images ----------------------------------------------------------------------------------
 
 
-async def upload_image(ctx: PassContext, data: bytes) -> Asset:
+@dataclass(frozen=True)
+class CheckedImage:
+    """An uploaded PNG every pixel of which decoded (:func:`check_image`)."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+async def check_image(data: bytes) -> CheckedImage:
+    """Decode an upload in full (a truncated file is refused now, not when a template uses
+    it), off the event loop (:mod:`kit.offload`). Call it before the write transaction
+    opens: on SQLite that transaction holds the database's one write lock."""
     if len(data) > MAX_IMAGE_BYTES:
         raise InvalidInput(f"images are limited to {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
-    width, height = png_size(data, path="upload")  # raises ImageError for non-PNG
-    return await repository.store_asset(
-        ctx.session,
-        Asset(
-            tenant_id=ctx.tenant_id,
-            sha256=hashlib.sha256(data).hexdigest(),
-            content_type="image/png",
-            width=width,
-            height=height,
-            data=data,
-            created_at=ctx.now,
-        ),
+    width, height = await offload.run(check_png, data, path="upload")  # raises ImageError
+    return CheckedImage(data, width, height)
+
+
+async def upload_image(ctx: PassContext, image: CheckedImage | bytes) -> Asset:
+    """Store a PNG (checked here unless :func:`check_image` checked it already)."""
+    checked = image if isinstance(image, CheckedImage) else await check_image(image)
+    data, width, height = checked.data, checked.width, checked.height
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.IMAGES)
+    asset = Asset(
+        id=uuid7(),
+        tenant_id=ctx.tenant_id,
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_type="image/png",
+        width=width,
+        height=height,
+        data=data,
+        created_at=ctx.now,
     )
+    stored = await repository.store_asset(ctx.session, asset)
+    if stored.id != asset.id:  # the same image again: no new one to count
+        quotas.give_back(ctx.session, ctx.tenant_id, Quota.IMAGES)
+    return stored
 
 
-async def _design_assets(ctx: PassContext, design: TemplateDesign) -> dict[str, bytes]:
+async def design_assets(ctx: PassContext, design: TemplateDesign) -> dict[str, bytes]:
+    """The uploaded images ``design`` refers to, by id (reads only)."""
     wanted: set[str] = set()
     for value in design.images.model_dump(exclude_none=True).values():
         wanted.add(str(value))
@@ -155,22 +186,57 @@ async def _store_files(ctx: PassContext, files: dict[str, bytes]) -> dict[str, s
 # -- templates -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CompiledDesign:
+    """A design checked and rendered for a style: its bundle files (:func:`compile_design`)."""
+
+    style: PassStyle
+    design: TemplateDesign
+    files: dict[str, bytes]
+
+
+async def compile_design(
+    style: PassStyle, design: TemplateDesign, assets: Mapping[str, bytes]
+) -> CompiledDesign:
+    """Check ``design`` and render its images (``assets``: :func:`design_assets`) off the
+    event loop, a few at a time (:mod:`kit.offload`). Needs no session: call it before the
+    write transaction that stores the template opens (on SQLite that transaction holds the
+    database's one write lock), and hand the result to :func:`create_template` or
+    :func:`update_template`."""
+    files = await offload.run(_design_files, design, style, assets)
+    return CompiledDesign(style, design, files)
+
+
 async def _compile_design(
-    ctx: PassContext, style: PassStyle, design: TemplateDesign
+    ctx: PassContext, style: PassStyle, design: TemplateDesign, compiled: CompiledDesign | None
 ) -> dict[str, str]:
-    assets = await _design_assets(ctx, design)
+    if compiled is None or compiled.design is not design or compiled.style is not style:
+        compiled = await compile_design(style, design, await design_assets(ctx, design))
+    return await _store_files(ctx, compiled.files)
+
+
+def _design_files(
+    design: TemplateDesign, style: PassStyle, assets: Mapping[str, bytes]
+) -> dict[str, bytes]:
     problems = errors_only(
         validate_design(design, style, assets=assets) + validate_design_for_google(design, style)
     )
     if problems:
         raise DesignError(problems)
-    return await _store_files(ctx, render_files(design, style, assets))
+    return render_files(design, style, assets)
 
 
 async def create_template(
-    ctx: PassContext, *, name: str, style: PassStyle, design: TemplateDesign
+    ctx: PassContext,
+    *,
+    name: str,
+    style: PassStyle,
+    design: TemplateDesign,
+    compiled: CompiledDesign | None = None,
 ) -> tuple[Template, TemplateVersion]:
-    files = await _compile_design(ctx, style, design)
+    """``compiled``: :func:`compile_design` of this style and design, done beforehand."""
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.TEMPLATES)
+    files = await _compile_design(ctx, style, design, compiled)
     template = Template(
         tenant_id=ctx.tenant_id,
         name=name,
@@ -205,8 +271,14 @@ async def get_template(
 
 
 async def update_template(
-    ctx: PassContext, template_id: uuid.UUID, *, name: str | None, design: TemplateDesign | None
+    ctx: PassContext,
+    template_id: uuid.UUID,
+    *,
+    name: str | None,
+    design: TemplateDesign | None,
+    compiled: CompiledDesign | None = None,
 ) -> tuple[Template, TemplateVersion]:
+    """``compiled``: :func:`compile_design` of the template's style and this design."""
     template = await repository.get_template(ctx.session, ctx.tenant_id, template_id, lock=True)
     if template is None:
         raise TemplateNotFound(f"no template {template_id}")
@@ -217,7 +289,7 @@ async def update_template(
     if design is None:
         template.updated_at = ctx.now
         return template, current
-    files = await _compile_design(ctx, PassStyle(template.style), design)
+    files = await _compile_design(ctx, PassStyle(template.style), design, compiled)
     template.version += 1
     template.updated_at = ctx.now
     version = TemplateVersion(
@@ -520,6 +592,7 @@ async def issue_pass(
     # while the version commits could be rendered with the old one after the version's
     # re-render had passed it by.
     template, version = await get_template(ctx, template_id, share=True)
+    await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.PASSES)
     credential = await _issuing_credential(ctx)
     token = random_token(24)
     pass_ = Pass(
@@ -743,6 +816,7 @@ async def update_pass(ctx: PassContext, pass_id: uuid.UUID, patch: dict[str, Any
             merged.pop(key, None)
         else:
             merged[key] = value
+    check_json_object(merged, PASS_DATA, "data")  # patches must not grow it past the limits
     pass_.data = merged
     await refresh_pass(ctx, pass_, reason="data")
     return pass_

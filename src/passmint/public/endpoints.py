@@ -6,10 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from passmint.errors import PassmintError
+from passmint.kit.text import Line
 from passmint.kit.useragent import parse_user_agent
 from passmint.passes import service as pass_service
 from passmint.passes.google import service as google_service
@@ -19,10 +20,19 @@ from passmint.public.pages import HEADERS as PAGE_HEADERS
 from passmint.public.pages import Page
 from passmint.public.pages import render as render_page
 from passmint.wallet.apple.bundle import PKPASS_MIME
+from passmint.web import ratelimit
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 from passmint.web.negotiation import prefers_html
 
-router = APIRouter(tags=["public"])
+# Per client address: pass links, landing pages, images (a 429 with Retry-After beyond it).
+router = APIRouter(
+    tags=["public"],
+    dependencies=[Depends(ratelimit.per_ip("public"))],
+    responses=ratelimit.RATE_LIMITED_RESPONSES,
+)
+
+Token = Line
+"""A pass link's token; one of another length is simply unknown (404)."""
 
 MACHINE_PATHS = ("/api/", "/apple/", "/google/", "/docs/assets/", "/openapi.json")
 """Addresses only programs call: their errors stay JSON whatever ``Accept`` says."""
@@ -71,7 +81,7 @@ async def home(request: Request) -> Response:
 
 
 @router.get("/p/{token}.pkpass", response_class=Response)
-async def download(token: str, request: Request, runtime: RuntimeDep) -> Response:
+async def download(token: Token, request: Request, runtime: RuntimeDep) -> Response:
     """The signed pass; the URL is the secret (unguessable, per pass)."""
     async with runtime.transaction() as session:
         pass_ = await pass_service.pass_by_download_token(session, token)
@@ -90,7 +100,7 @@ async def download(token: str, request: Request, runtime: RuntimeDep) -> Respons
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
-async def landing(token: str, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+async def landing(token: Token, request: Request, runtime: RuntimeDep) -> HTMLResponse:
     """The pass's page: Apple Wallet on iPhones, Google Wallet on Android, both and a QR
     code on desktops; in the visitor's language."""
     user_agent = request.headers.get("user-agent")

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from passmint.kit import lengths
+from passmint.kit.text import Line
 from passmint.tenants import service
 from passmint.tenants.scopes import ALL_SCOPES, Scope
 from passmint.tenants.service import Principal
@@ -20,7 +22,9 @@ KeysAdmin = Annotated[Principal, Depends(requires(Scope.API_KEYS_WRITE))]
 
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200, examples=["POS terminal 3"])
+    name: Annotated[Line, Field(min_length=1, max_length=lengths.TITLE)] = Field(
+        examples=["POS terminal 3"]
+    )
     scopes: list[Scope] = Field(default_factory=lambda: list(ALL_SCOPES))
 
 

@@ -22,3 +22,11 @@ class NotFound(PassmintError):
 
     code = "not_found"
     status = 404
+
+
+class QuotaExceeded(PassmintError):
+    """The tenant stores as many of these as it may. ``details``: ``quota`` (``codes``,
+    ``passes``, ``templates`` or ``images``), ``limit``, ``used`` and ``requested``."""
+
+    code = "quota_exceeded"
+    status = 403

@@ -18,7 +18,11 @@ class Scope(StrEnum):
     LOYALTY_WRITE = "loyalty:write"
     COUPONS_READ = "coupons:read"
     COUPONS_WRITE = "coupons:write"
-    REDEMPTIONS_WRITE = "redemptions:write"  # a POS or scanner: validate and redeem only
+    REDEMPTIONS_WRITE = "redemptions:write"  # a POS or scanner: redeem and roll back only
+    # A dry run of a redemption: tells whether a code is usable, its campaign and its value
+    # without using it up. Not in redemptions:write, or a till's key would be an oracle
+    # for finding valid codes; a till that previews holds both (coupons:read also may).
+    VALIDATIONS_WRITE = "validations:write"
 
 
 ALL_SCOPES = tuple(Scope)

@@ -14,6 +14,7 @@ from passmint.passes.host import ServiceHost
 from passmint.passes.service import PassContext
 from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal, authenticate
+from passmint.web import ratelimit
 
 
 def get_runtime(request: Request) -> ServiceHost:
@@ -45,7 +46,11 @@ def requires(
     async def dependency(request: Request, credentials: BearerCredentials) -> Principal:
         runtime = get_runtime(request)
         presented = credentials.credentials.strip() if credentials else None
-        async with runtime.db.sessions() as session:
+        # Failed keys count per address; past the limit a 429 without a database query.
+        async with (
+            ratelimit.authenticating(runtime, request.scope),
+            runtime.db.sessions() as session,
+        ):
             principal = await authenticate(session, presented)
         principal.require(scope, *alternatives)
         return principal

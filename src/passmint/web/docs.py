@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from passmint.web.errors import ERROR_SCHEMA, JSON_MEDIA_TYPE
+from passmint.web.limits import document_limits
+from passmint.web.openapi_errors import document_errors
 
 ASSETS: Final = "/docs/assets"
 
@@ -80,10 +82,10 @@ def redoc_page(title: str, root: str, openapi_url: str) -> str:
 
 def document_json_bodies(schema: dict[str, Any]) -> None:
     """Every operation whose body is JSON may answer 415 (see ``errors._not_json``)."""
-    for path in schema.get("paths", {}).values():
+    for url, path in schema.get("paths", {}).items():
         for operation in path.values():
-            if not isinstance(operation, dict):
-                continue
+            if not isinstance(operation, dict) or not url.startswith("/api/"):
+                continue  # devices and Google callbacks read their JSON bodies themselves
             if JSON_MEDIA_TYPE in operation.get("requestBody", {}).get("content", {}):
                 operation.setdefault("responses", {}).setdefault(
                     "415", UNSUPPORTED_MEDIA_TYPE_RESPONSE
@@ -122,6 +124,8 @@ def install(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()  # also caches it as app.openapi_schema
         document_json_bodies(schema)
+        document_limits(schema)
+        document_errors(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

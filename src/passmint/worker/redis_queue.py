@@ -18,7 +18,8 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
-from passmint.worker.runner import LEASE, claim_due, run_job
+from passmint import logs
+from passmint.worker.runner import LEASE, claim_due, release, run_job
 
 if TYPE_CHECKING:
     from passmint.worker.host import WorkerHost
@@ -67,7 +68,13 @@ class RedisDispatcher:
 
 async def run_outbox_job(ctx: dict[str, Any], job_id: str) -> bool:
     runtime: WorkerHost = ctx["runtime"]
-    return await run_job(runtime, uuid.UUID(job_id))
+    try:
+        return await run_job(runtime, uuid.UUID(job_id))
+    except asyncio.CancelledError:
+        # Cancelled by a shutdown past its grace (or arq's timeout): the sweeper sends the
+        # job again once its lease is released, instead of when it runs out.
+        await asyncio.shield(release(runtime, [uuid.UUID(job_id)]))
+        raise
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -85,10 +92,15 @@ async def sweep(ctx: dict[str, Any]) -> int:
     return len(ids)
 
 
-def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrency: int) -> type:
-    """arq WorkerSettings bound to a runtime built in the worker process."""
+def worker_settings(
+    runtime_factory: Any, redis_url: str, queue: str, concurrency: int, grace: int = 0
+) -> type:
+    """arq WorkerSettings bound to a runtime built in the worker process. On SIGTERM or
+    SIGINT the worker takes no more jobs and gives the running ones ``grace`` seconds to
+    finish before it cancels them."""
 
     async def startup(ctx: dict[str, Any]) -> None:
+        logs.announce("worker")  # arq's handlers are in place: log what stops us
         runtime = runtime_factory()
         await runtime.start(worker=False, migrate=False)  # the CLI migrated once
         ctx["runtime"] = runtime
@@ -106,6 +118,7 @@ def worker_settings(runtime_factory: Any, redis_url: str, queue: str, concurrenc
         max_jobs = concurrency
         poll_delay = POLL_DELAY
         allow_abort_jobs = False
+        job_completion_wait = grace
         # arq cancels a job after job_timeout: no sooner than its lease runs out (a
         # cancelled phased run keeps the job until then, and the sweeper sends it again).
         job_timeout = int(LEASE.total_seconds())

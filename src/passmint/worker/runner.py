@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import traceback
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.db import begin_write
+from passmint.kit import metrics
 from passmint.kit.sql import in_ids
 from passmint.kit.uow import run_before_commit
 from passmint.models import OutboxJob
@@ -80,6 +82,26 @@ async def claim_due(
     return ids
 
 
+async def release(runtime: WorkerHost, job_ids: list[uuid.UUID]) -> None:
+    """Hand back jobs whose runs were cancelled (a shutdown past its grace period): their
+    leases end now, so that the next worker takes them at once rather than when the
+    leases run out. A cancelled run rolled back, or, for a phased job, records nothing
+    once its run id is gone; a job done or failed meanwhile is left alone."""
+    if not job_ids:
+        return
+    async with runtime.db.sessions() as session, session.begin():
+        await begin_write(session)
+        await session.execute(
+            update(OutboxJob)
+            .where(
+                in_ids(session, OutboxJob.id, job_ids),
+                OutboxJob.done_at.is_(None),
+                OutboxJob.failed_at.is_(None),
+            )
+            .values(locked_until=None, run_id=None)
+        )
+
+
 class _Skip(Exception):
     """The job is done, failed, or held by another worker: nothing to run."""
 
@@ -92,15 +114,19 @@ async def run_job(runtime: WorkerHost, job_id: uuid.UUID) -> bool:
     no transaction held across its I/O, and is marked done in its own write transaction."""
     name, attempt = "?", 1
     run_id: uuid.UUID | None = None
+    started = time.perf_counter()
     async with runtime.db.sessions() as session:
         try:
             async with session.begin():
                 await begin_write(session)
                 job = await _pending_job(runtime, session, job_id)
                 name, payload, attempt = job.name, dict(job.payload), job.attempts + 1
+                lag = (runtime.clock() - job.available_at).total_seconds()
                 if name in PHASED:
                     run_id = _lease(runtime, job)  # committed as this block ends
+                    metrics.job_started(name, lag)
                 else:
+                    metrics.job_started(name, lag)
                     await _run_here(runtime, session, job, payload, attempt)
             runtime.dispatch(take_pending(session))
         except _Skip:
@@ -108,14 +134,16 @@ async def run_job(runtime: WorkerHost, job_id: uuid.UUID) -> bool:
         except _NoHandler:
             await _reschedule(runtime, job_id, attempt, f"no handler for job {name!r}", None,
                               failure=True, final=True)  # fmt: skip
+            metrics.JOBS.labels(name, "dead").inc()
             return False
         except Exception as exc:  # a job's failure is recorded, never lost
             take_pending(session)
             await _failed(runtime, job_id, name, attempt, exc)
             return False
-    if run_id is None:
+    if run_id is None or await _run_phased(runtime, job_id, name, payload, attempt, run_id):
+        metrics.job_finished(name, "done", time.perf_counter() - started)
         return True
-    return await _run_phased(runtime, job_id, name, payload, attempt, run_id)
+    return False
 
 
 async def _run_here(
@@ -249,10 +277,12 @@ async def _failed(
     """Put a job that raised back in the outbox: ``RetryLater`` when it asked, else with
     backoff as a failure (failed for good after :data:`MAX_ATTEMPTS`)."""
     if isinstance(exc, RetryLater):
+        metrics.JOBS.labels(name, "retry").inc()
         await _reschedule(
             runtime, job_id, attempt, str(exc), exc.seconds, failure=False, run_id=run_id
         )
         return
+    metrics.JOBS.labels(name, "dead" if attempt >= MAX_ATTEMPTS else "failed").inc()
     log.warning("job failed", job=name, job_id=str(job_id), attempt=attempt, error=str(exc))
     error = "".join(traceback.format_exception_only(exc))[-2000:]
     await _reschedule(runtime, job_id, attempt, error, None, failure=True, run_id=run_id)

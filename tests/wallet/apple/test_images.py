@@ -11,6 +11,7 @@ from PIL import Image
 
 from passmint.wallet.apple.images import (
     IMAGE_SPECS,
+    LARGEST_SIDE,
     MAX_PIXELS,
     Fit,
     ImageCorruptError,
@@ -20,6 +21,7 @@ from passmint.wallet.apple.images import (
     ImageTooManyPixelsError,
     ImageTooSmallError,
     check_images,
+    check_png,
     png_size,
     point_size,
     prepare_images,
@@ -28,6 +30,7 @@ from passmint.wallet.apple.images import (
 )
 from passmint.wallet.apple.problems import Problem, Severity, errors_only
 from passmint.wallet.apple.styles import PassStyle
+from tests.fixtures.images import png16
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -343,6 +346,38 @@ def test_png_size_reads_header_only() -> None:
     assert png_size(png(31, 17)) == (31, 17)
     with pytest.raises(ImageNotPngError):
         png_size(b"GIF89a....")
+
+
+def test_the_pixel_limit_follows_from_the_largest_slot() -> None:
+    """No slot needs more than its @3x size: the widest is a strip (375 pt, 1,125 px); a
+    square twice that side covers any slot with room to crop."""
+    widest = max(
+        max(point_size(name, style, gift_card=gift) or (0, 0))
+        for name, spec in IMAGE_SPECS.items()
+        for style in spec.styles
+        for gift in (False, True)
+    )
+    assert LARGEST_SIDE == 3 * widest == 1125
+    assert MAX_PIXELS == (2 * LARGEST_SIDE) ** 2 == 5_062_500
+
+
+def test_the_issues_6300_px_16_bit_png_is_refused_from_its_header() -> None:
+    with pytest.raises(ImageTooManyPixelsError) as caught:
+        check_png(png16(6300, 6300), path="upload")
+    assert caught.value.details["max_pixels"] == MAX_PIXELS
+    assert (caught.value.details["width"], caught.value.details["height"]) == (6300, 6300)
+    assert "at most 5,062,500" in caught.value.message
+    assert check_png(png16(2250, 2250)) == (2250, 2250)
+
+
+def test_check_png_decodes_every_pixel() -> None:
+    """png_size reads the header only, so it takes a truncated file; check_png does not."""
+    data = png(300, 300)
+    truncated = data[: len(data) * 2 // 3]
+    assert png_size(truncated) == (300, 300)
+    with pytest.raises(ImageCorruptError, match="damaged PNG"):
+        check_png(truncated)
+    assert check_png(data) == (300, 300)
 
 
 # --- check 16 -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.errors import PassmintError
+from passmint.kit import lengths
 from passmint.kit.crypto import SecretBox
 from passmint.models import AppleCredential, Pass
 from passmint.passes import repository as pass_repository
@@ -118,6 +119,14 @@ async def put_credentials(
         )
     if wwdr is not None:
         load_certificates(wwdr, what="WWDR certificate")
+    if (
+        len(identity.pass_type_id) > lengths.PASS_TYPE_ID
+        or len(identity.team_id) > lengths.APPLE_TEAM_ID
+    ):
+        raise CertificateError(
+            "the certificate's pass type id or team id is longer than Apple's identifiers "
+            f"({lengths.PASS_TYPE_ID} and {lengths.APPLE_TEAM_ID} characters at most)"
+        )
     _check_chain(identity)
     if apns_key is not None:
         _check_apns_key(apns_key)

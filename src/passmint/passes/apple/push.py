@@ -15,9 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from passmint.kit import metrics
 from passmint.models import AppleCredential
 from passmint.passes.apple import repository
-from passmint.passes.apple.apns import ApnsClient, ApnsClientPool, CertificateAuth, TokenAuth
+from passmint.passes.apple.apns import (
+    ApnsClient,
+    ApnsClientPool,
+    CertificateAuth,
+    PushResult,
+    TokenAuth,
+)
 from passmint.passes.apple.credentials import CredentialCache, get_credential
 from passmint.passes.events import EventKind, record_many
 from passmint.passes.service import PUSH_JOB
@@ -69,6 +76,19 @@ async def client_for(runtime: ServiceHost, credential: AppleCredential) -> ApnsC
     return await _pool(runtime).get((credential.id, credential.updated_at), factory)
 
 
+def _result_name(result: PushResult) -> str:
+    """The result label of the pushes metric."""
+    if result.ok:
+        return "delivered"
+    if result.unregistered:
+        return "unregistered"
+    if result.retryable:
+        return "retry"
+    if result.credential_error:
+        return "credential_error"
+    return "rejected"
+
+
 @job(PUSH_JOB, phased=True)
 async def push_passes(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> None:
     """Read the devices, push them with no transaction open (APNs may take seconds), then
@@ -104,6 +124,8 @@ async def push_passes(ctx: JobContext[ServiceHost], payload: dict[str, Any]) -> 
         # pass type) covers all of its passes in the batch; each registration gets the result.
         tokens = list(dict.fromkeys(token for *_, token in rows))
         results = await client.push_many(tokens, credential.pass_type_id)
+        for result_name, count in Counter(_result_name(r) for r in results).items():
+            metrics.APNS_PUSHES.labels(result_name).inc(count)
         by_token = dict(zip(tokens, results, strict=True))
         for registration, device, pass_id, token in rows:
             result = by_token[token]

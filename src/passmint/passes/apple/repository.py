@@ -118,6 +118,28 @@ async def registration_count(session: AsyncSession, pass_id: uuid.UUID) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
+async def registration_exists(session: AsyncSession, device: uuid.UUID, pass_id: uuid.UUID) -> bool:
+    query = select(
+        exists().where(Registration.device_id == device, Registration.pass_id == pass_id)
+    )
+    return bool((await session.execute(query)).scalar_one())
+
+
+async def registrations_up_to(
+    session: AsyncSession,
+    limit: int,
+    *,
+    pass_id: uuid.UUID | None = None,
+    device: uuid.UUID | None = None,
+) -> int:
+    """The registrations of a pass or of a device, counted no further than ``limit``
+    (all a cap needs to know, read from the index on either column)."""
+    column = Registration.pass_id if pass_id is not None else Registration.device_id
+    rows = select(Registration.id).where(column == (pass_id or device)).limit(limit)
+    query = select(func.count()).select_from(rows.subquery())
+    return int((await session.execute(query)).scalar_one())
+
+
 async def push_targets(
     session: AsyncSession, pass_ids: list[uuid.UUID]
 ) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, str, uuid.UUID]]:

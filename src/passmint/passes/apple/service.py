@@ -9,6 +9,7 @@ nothing about which passes exist.
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -35,6 +36,47 @@ class NotAuthorized(PassmintError):
 class BadRequest(PassmintError):
     code = "invalid_body"
     status = 400
+
+
+# Apple's web service answers a registration 201, 200 or 401; a request the server cannot
+# take is a 400 (spec §3), which the device treats as a failed registration.
+
+
+class PushTokenTooLong(PassmintError):
+    """The ``pushToken`` is longer than an APNs device token can be
+    (``details.max_length``)."""
+
+    code = "push_token_too_long"
+    status = 400
+
+
+class TooManyDevices(PassmintError):
+    """The pass is registered on as many devices as allowed (``details.limit``,
+    ``PASSMINT_MAX_DEVICES_PER_PASS``); a device already registered still renews."""
+
+    code = "too_many_devices"
+    status = 400
+
+
+class TooManyPasses(PassmintError):
+    """The device has as many passes registered as allowed (``details.limit``,
+    ``PASSMINT_MAX_PASSES_PER_DEVICE``)."""
+
+    code = "too_many_passes"
+    status = 400
+
+
+MAX_APNS_TOKEN_CHARS = 200
+"""APNs device tokens are 32 bytes, sent as 64 hex characters; Apple warns they may grow,
+so up to 200 characters are kept and anything longer is no device token."""
+
+
+@dataclass(frozen=True)
+class RegistrationLimits:
+    """How many devices one pass, and how many passes one device, may register."""
+
+    devices_per_pass: int
+    passes_per_device: int
 
 
 def if_modified_since(value: str) -> datetime | None:
@@ -121,9 +163,23 @@ async def register(
     push_token: str,
     user_agent: str | None,
     now: datetime,
+    limits: RegistrationLimits,
 ) -> bool:
-    """Upsert the device and the registration; True when the registration is new."""
+    """Upsert the device and the registration; True when the registration is new.
+
+    A new registration is refused past ``limits`` (the pass row is locked by
+    :func:`authorized_pass` and the device row by its upsert, so concurrent registrations
+    count one after the other); refusing rolls the device's upsert back with the rest.
+    """
+    if len(push_token) > MAX_APNS_TOKEN_CHARS:
+        raise PushTokenTooLong(
+            f"pushToken is {len(push_token)} characters; an APNs device token has at most "
+            f"{MAX_APNS_TOKEN_CHARS}",
+            details={"max_length": MAX_APNS_TOKEN_CHARS},
+        )
     device = await repository.upsert_device(session, device_library_id, push_token, now)
+    if not await repository.registration_exists(session, device, pass_.id):
+        await _check_limits(session, device, pass_, limits)
     created = await repository.add_registration(session, device, pass_, now)
     if created:
         client = parse_user_agent(user_agent)
@@ -140,6 +196,26 @@ async def register(
         if pass_.status == "issued":
             pass_.status = "installed"
     return created
+
+
+async def _check_limits(
+    session: AsyncSession, device: uuid.UUID, pass_: Pass, limits: RegistrationLimits
+) -> None:
+    devices = await repository.registrations_up_to(
+        session, limits.devices_per_pass, pass_id=pass_.id
+    )
+    if devices >= limits.devices_per_pass:
+        raise TooManyDevices(
+            f"this pass is registered on {limits.devices_per_pass} devices, the most allowed; "
+            "remove it from one of them first",
+            details={"limit": limits.devices_per_pass},
+        )
+    passes = await repository.registrations_up_to(session, limits.passes_per_device, device=device)
+    if passes >= limits.passes_per_device:
+        raise TooManyPasses(
+            f"this device has {limits.passes_per_device} passes registered, the most allowed",
+            details={"limit": limits.passes_per_device},
+        )
 
 
 async def unregister(

@@ -7,43 +7,75 @@ missing or wrong ``ApplePass`` token and for unknown passes alike.
 
 from __future__ import annotations
 
-import json
-import time
-from collections import deque
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 import structlog
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
-from passmint.errors import PassmintError
+from passmint.errors import InvalidText
+from passmint.kit import jsondepth, lengths
+from passmint.kit.text import LINE, Line
 from passmint.passes import service as pass_service
 from passmint.passes.apple import service
 from passmint.passes.apple.service import BadRequest
 from passmint.wallet.apple.bundle import PKPASS_MIME
+from passmint.web import ratelimit
 from passmint.web.deps import RuntimeDep, tenant_pass_context
 
-router = APIRouter(prefix="/apple/v1", tags=["apple web service"])
+# Rate limits per device, per pass and per address: a 429 with Retry-After, a failure the
+# device retries with backoff (spec §3) like any other.
+router = APIRouter(
+    prefix="/apple/v1",
+    tags=["apple web service"],
+    dependencies=[Depends(ratelimit.passkit)],
+    responses=ratelimit.RATE_LIMITED_RESPONSES,
+)
 log = structlog.get_logger("passmint.apple.devices")
 MAX_LOG_ENTRIES = 20
 MAX_LOG_CHARS = 1000
-MAX_LOG_BODY = 1024 * 1024
-
-
-class LogTooLarge(PassmintError):
-    code = "payload_too_large"
-    status = 413
 
 
 Authorization = Annotated[str | None, Header()]
 
+# What devices put in the paths and the query, typed once: the device fast path checks its
+# requests with the same types and leaves any they refuse to these routes to answer.
+DeviceLibraryId = Annotated[Line, Field(max_length=lengths.DEVICE_LIBRARY_ID)]
+PassTypeId = Annotated[Line, Field(max_length=lengths.PASS_TYPE_ID)]
+SerialNumber = Annotated[Line, Field(max_length=lengths.SERIAL_NUMBER)]
+UpdateTag = Annotated[Line, Field(max_length=64)]
 
-@router.post("/devices/{device_library_id}/registrations/{pass_type_id}/{serial}")
+
+def _documented_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """An operation that reads its JSON body itself, described for the OpenAPI document."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_REGISTRATION_BODY: Final = _documented_body(
+    {"type": "object", "required": ["pushToken"], "properties": {"pushToken": {"type": "string"}}}
+)
+_LOG_BODY: Final = _documented_body(
+    {
+        "type": "object",
+        "required": ["logs"],
+        "properties": {"logs": {"type": "array", "items": {"type": "string"}}},
+    }
+)
+
+
+@router.post(
+    "/devices/{device_library_id}/registrations/{pass_type_id}/{serial}",
+    status_code=201,
+    response_class=Response,
+    responses={200: {"description": "The device was registered for this pass already."}},
+    openapi_extra=_REGISTRATION_BODY,
+)
 async def register(
-    device_library_id: str,
-    pass_type_id: str,
-    serial: str,
+    device_library_id: DeviceLibraryId,
+    pass_type_id: PassTypeId,
+    serial: SerialNumber,
     request: Request,
     runtime: RuntimeDep,
     authorization: Authorization = None,
@@ -52,13 +84,16 @@ async def register(
         pass_ = await service.authorized_pass(
             session, runtime.hasher, pass_type_id, serial, authorization
         )
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadRequest('the body must be JSON: {"pushToken": "…"}') from None
+        body = _json_body(
+            await request.body(), runtime.settings.max_json_depth, '{"pushToken": "…"}'
+        )
         token = body.get("pushToken") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token.strip():
             raise BadRequest("pushToken is missing or not a string")
+        if LINE.problem(token.strip()) is not None:
+            raise InvalidText(
+                f"pushToken: {LINE.message(token.strip())}", details={"field": "pushToken"}
+            )
         created = await service.register(
             session,
             pass_,
@@ -66,16 +101,32 @@ async def register(
             push_token=token.strip(),
             user_agent=request.headers.get("user-agent"),
             now=runtime.clock(),
+            limits=service.RegistrationLimits(
+                devices_per_pass=runtime.settings.max_devices_per_pass,
+                passes_per_device=runtime.settings.max_passes_per_device,
+            ),
         )
     return Response(status_code=201 if created else 200)
 
 
-@router.get("/devices/{device_library_id}/registrations/{pass_type_id}")
+def _json_body(body: bytes, max_depth: int, shape: str) -> object:
+    """The body as JSON, nested no deeper than the setting allows (the body-limit layer
+    already refused deeper ones; this keeps the route safe on its own)."""
+    try:
+        return jsondepth.loads(body, max_depth)
+    except ValueError:  # not JSON, not UTF-8, or too deep
+        raise BadRequest(f"the body must be JSON: {shape}") from None
+
+
+@router.get(
+    "/devices/{device_library_id}/registrations/{pass_type_id}",
+    responses={204: {"description": "No pass of this type changed for the device."}},
+)
 async def updated_serials(
-    device_library_id: str,
-    pass_type_id: str,
+    device_library_id: DeviceLibraryId,
+    pass_type_id: PassTypeId,
     runtime: RuntimeDep,
-    passesUpdatedSince: str | None = None,
+    passesUpdatedSince: UpdateTag | None = None,
 ) -> Response:
     async with runtime.db.reads.connect() as conn:
         result = await service.updated_serials(
@@ -86,11 +137,13 @@ async def updated_serials(
     return JSONResponse({"serialNumbers": result.serials, "lastUpdated": result.last_updated})
 
 
-@router.delete("/devices/{device_library_id}/registrations/{pass_type_id}/{serial}")
+@router.delete(
+    "/devices/{device_library_id}/registrations/{pass_type_id}/{serial}", response_class=Response
+)
 async def unregister(
-    device_library_id: str,
-    pass_type_id: str,
-    serial: str,
+    device_library_id: DeviceLibraryId,
+    pass_type_id: PassTypeId,
+    serial: SerialNumber,
     runtime: RuntimeDep,
     authorization: Authorization = None,
 ) -> Response:
@@ -104,10 +157,13 @@ async def unregister(
     return Response(status_code=200)
 
 
-@router.get("/passes/{pass_type_id}/{serial}")
+@router.get(
+    "/passes/{pass_type_id}/{serial}",
+    responses={304: {"description": "Not modified since `If-Modified-Since`."}},
+)
 async def latest_pass(
-    pass_type_id: str,
-    serial: str,
+    pass_type_id: PassTypeId,
+    serial: SerialNumber,
     request: Request,
     runtime: RuntimeDep,
     authorization: Authorization = None,
@@ -132,41 +188,16 @@ async def latest_pass(
     )
 
 
-class LogLimiter:
-    """Per-client token bucket for the device log endpoint (it keeps nothing unbounded)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self.hits: dict[str, deque[float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        window = self.hits.setdefault(client, deque())
-        while window and now - window[0] > 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        if len(self.hits) > 10_000:  # forget idle clients instead of growing forever
-            for key in [k for k, v in self.hits.items() if not v or now - v[-1] > 60]:
-                del self.hits[key]
-        return True
-
-
-@router.post("/log")
+@router.post("/log", response_class=Response, openapi_extra=_LOG_BODY)
 async def device_log(request: Request, runtime: RuntimeDep) -> Response:
-    per_minute = runtime.settings.log_requests_per_minute
-    limiter = runtime.cache("device-log-limiter", lambda: LogLimiter(per_minute))
     client = request.client.host if request.client else "unknown"
-    if not limiter.allow(client):
+    # PASSMINT_LOG_REQUESTS_PER_MINUTE per address (the "device_log" rate limit)
+    if not await ratelimit.shared(runtime).allowed(
+        "device_log", ratelimit.client_ip(request.scope)
+    ):
         return Response(status_code=200)  # the device does not retry logs: drop quietly
-    body = await request.body()
-    if len(body) > MAX_LOG_BODY:
-        raise LogTooLarge(f"log bodies are limited to {MAX_LOG_BODY // 1024} KB")
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest('the body must be JSON: {"logs": ["…"]}') from None
+    # The body-limit layer bounds the body (PASSMINT_MAX_BODY_DEVICES) as it streams in.
+    payload = _json_body(await request.body(), runtime.settings.max_json_depth, '{"logs": ["…"]}')
     logs = payload.get("logs") if isinstance(payload, dict) else None
     if not isinstance(logs, list):
         raise BadRequest("logs must be a list of strings")

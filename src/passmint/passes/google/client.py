@@ -25,6 +25,8 @@ from google.auth import exceptions as google_exceptions
 from google.auth import transport
 from google.oauth2 import service_account
 
+from passmint.kit import metrics
+
 SCOPE: Final = "https://www.googleapis.com/auth/wallet_object.issuer"
 TIMEOUT: Final = httpx.Timeout(15.0, connect=5.0)
 
@@ -162,6 +164,16 @@ def _is_quota(response: httpx.Response, message: str) -> bool:
     return "quota" in text or "rate limit" in text
 
 
+_RESULTS: Final[dict[type[GoogleApiError], str]] = {
+    NotFound: "not_found",
+    AlreadyExists: "conflict",
+    QuotaExceeded: "quota",
+    Transient: "transient",
+    Rejected: "rejected",
+}
+"""The result label of the Google calls metric, by error."""
+
+
 class WalletClient:
     """One issuer's REST client over a shared httpx client (HTTP/1.1 keep-alive pool)."""
 
@@ -171,6 +183,15 @@ class WalletClient:
         self._tokens = tokens
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        try:
+            answer = await self._send(method, path, body)
+        except GoogleApiError as exc:
+            metrics.GOOGLE_CALLS.labels(method, _RESULTS.get(type(exc), "transient")).inc()
+            raise
+        metrics.GOOGLE_CALLS.labels(method, "ok").inc()
+        return answer
+
+    async def _send(self, method: str, path: str, body: Any) -> dict[str, Any]:
         url = f"{self.base_url}/{path}"
         content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         force = False

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.errors import PassmintError
+from passmint.kit import jsondepth, lengths
 from passmint.kit.crypto import SecretBox
 from passmint.models import GoogleCredential
 from passmint.wallet.google.savelink import (
@@ -56,19 +57,34 @@ def check_issuer_id(value: object) -> str:
 def check_service_account(value: object) -> ServiceAccount:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = jsondepth.loads(value)
         except ValueError:
             raise InvalidGoogleCredentials(
                 "service_account is not JSON: send the key file's JSON object",
                 details={"field": "service_account"},
             ) from None
     try:
-        return parse_service_account(value)
+        account = parse_service_account(value)
     except InvalidServiceAccount as exc:
         name = f"service_account.{exc.details.get('field', '')}".rstrip(".")
         raise InvalidGoogleCredentials(
             f"{name}: {exc.details.get('problem', exc.message)}", details={"field": name}
         ) from None
+    for field, limit in _STORED_LENGTHS.items():
+        if len(getattr(account, field)) > limit:
+            raise InvalidGoogleCredentials(
+                f"service_account.{field}: longer than {limit} characters",
+                details={"field": f"service_account.{field}"},
+            )
+    return account
+
+
+_STORED_LENGTHS: Final = {
+    "client_email": lengths.GOOGLE_CLIENT_EMAIL,
+    "private_key_id": lengths.GOOGLE_PRIVATE_KEY_ID,
+    "token_uri": lengths.GOOGLE_TOKEN_URI,
+}
+"""The service account's texts kept in columns of these lengths."""
 
 
 async def get_credential(session: AsyncSession, tenant_id: uuid.UUID) -> GoogleCredential | None:

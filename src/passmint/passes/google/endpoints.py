@@ -4,17 +4,19 @@ save/delete callbacks Google posts to ``/google/callbacks`` (spec §4)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import httpx
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from passmint.errors import PassmintError
+from passmint.kit import jsondepth, lengths
+from passmint.kit.jsonobject import JsonLimits
+from passmint.kit.text import Line, PemText
 from passmint.passes.google import credentials as google_credentials
 from passmint.passes.google import service as google_service
 from passmint.passes.host import ServiceHost
@@ -24,6 +26,7 @@ from passmint.wallet.google.callbacks import (
     RootKeys,
     verify_callback,
 )
+from passmint.web import ratelimit
 from passmint.web.deps import CredentialsRead, CredentialsWrite, RuntimeDep
 
 log = structlog.get_logger("passmint.google.callbacks")
@@ -34,12 +37,23 @@ KEYS_MAX_AGE_MS: Final = 24 * 60 * 60 * 1000
 KEYS_MIN_INTERVAL_MS: Final = 5 * 60 * 1000  # between fetches, whatever their outcome
 
 
+SERVICE_ACCOUNT: Final = JsonLimits(
+    max_keys=50, max_depth=3, max_key_length=64, max_bytes=64 * 1024
+)
+ServiceAccountJson = Annotated[dict[str, Any], SERVICE_ACCOUNT]
+
+
 class GoogleCredentialsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    issuer_id: Any = Field(description="The numeric issuer id (Google Pay & Wallet Console).")
-    service_account: Any = Field(
-        description="The service-account key JSON (object, or its text) the issuer authorised."
+    issuer_id: Annotated[Line, Field(max_length=lengths.GOOGLE_ISSUER_ID)] | StrictInt = Field(
+        description="The numeric issuer id (Google Pay & Wallet Console)."
+    )
+    service_account: ServiceAccountJson | Annotated[PemText, Field(max_length=64 * 1024)] = Field(
+        description=(
+            "The service-account key JSON (object, or its text) the issuer authorised. "
+            f"{SERVICE_ACCOUNT.summary}"
+        )
     )
 
 
@@ -154,8 +168,8 @@ def _root_keys(runtime: ServiceHost) -> RootKeyCache:
 def _claimed_issuer(body: bytes) -> str:
     """The issuer a callback claims to be for (checked by the signature afterwards)."""
     try:
-        envelope = json.loads(body)
-        message = json.loads(envelope["signedMessage"]) if isinstance(envelope, dict) else None
+        envelope = jsondepth.loads(body)
+        message = jsondepth.loads(envelope["signedMessage"]) if isinstance(envelope, dict) else None
     except (ValueError, KeyError, TypeError):
         raise CallbackRejected("malformed", "the body is not a signed callback") from None
     class_id = message.get("classId") if isinstance(message, Mapping) else None
@@ -164,7 +178,33 @@ def _claimed_issuer(body: bytes) -> str:
     return class_id.split(".", 1)[0]
 
 
-@router.post("/google/callbacks", tags=["public"], response_class=JSONResponse)
+@router.post(
+    "/google/callbacks",
+    tags=["public"],
+    response_class=JSONResponse,
+    dependencies=[Depends(ratelimit.per_ip("callbacks"))],  # per address
+    responses=ratelimit.RATE_LIMITED_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "Google's ECv2SigningOnly envelope.",
+                        "required": ["protocolVersion", "signature", "signedMessage"],
+                        "properties": {
+                            "protocolVersion": {"type": "string"},
+                            "signature": {"type": "string"},
+                            "intermediateSigningKey": {"type": "object"},
+                            "signedMessage": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 async def google_callback(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Save and delete callbacks, verified as ECv2SigningOnly; a replayed nonce is answered
     200 and changes nothing."""

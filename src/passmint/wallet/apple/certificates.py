@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
 from cryptography.x509.oid import NameOID
 
 from passmint.errors import PassmintError
@@ -325,15 +325,26 @@ def load_identity_pem(
 ) -> SigningIdentity:
     """The signing identity from a PEM certificate and a PEM key (optionally encrypted).
 
-    Extra certificates after the first in ``certificate_pem`` are taken as its chain when
-    no ``wwdr_pem`` is given and they include the issuer.
+    ``certificate_pem`` may hold a chain in any order: the leaf is the certificate of the
+    key, the others are taken as its chain when no ``wwdr_pem`` is given.
     """
     certs = load_certificates(certificate_pem)
     key = load_private_key(key_pem, password)
+    public = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    leaf = next(
+        (
+            c
+            for c in certs
+            if c.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+            == public
+        ),
+        certs[0],  # none matches: SigningIdentity.create names the mismatch
+    )
+    rest = [c for c in certs if c is not leaf]
     wwdr = load_certificates(wwdr_pem, what="WWDR certificate") if wwdr_pem else None
-    if wwdr is None and len(certs) > 1:
-        wwdr = certs[1:]
-    return SigningIdentity.create(certs[0], key, now=now, wwdr=wwdr)
+    if wwdr is None and rest:
+        wwdr = rest
+    return SigningIdentity.create(leaf, key, now=now, wwdr=wwdr)
 
 
 def load_identity_p12(

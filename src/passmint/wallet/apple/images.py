@@ -11,7 +11,8 @@ resized.
 
 Untrusted PNGs are decoded only after their IHDR header has been read by hand: an image
 with more than :data:`MAX_PIXELS` pixels is refused before Pillow allocates anything, so a
-tiny zlib bomb cannot exhaust memory (and Pillow's own bomb warning never fires).
+tiny zlib bomb cannot exhaust memory (and Pillow's own bomb warning never fires). The
+limit follows from the size table: a source needs no more than its slot at @3x.
 """
 
 from __future__ import annotations
@@ -42,15 +43,13 @@ __all__ = [
     "ImageTooManyPixelsError",
     "ImageTooSmallError",
     "check_images",
+    "check_png",
     "png_size",
     "point_size",
     "prepare_images",
     "render_image_set",
     "supported_images",
 ]
-
-MAX_PIXELS = 40_000_000
-"""Largest source accepted (width × height), checked from the header before decoding."""
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -209,6 +208,22 @@ _THUMBNAIL_MIN_ASPECT = (2, 3)
 _THUMBNAIL_MAX_ASPECT = (3, 2)
 
 
+def _largest_side() -> int:
+    boxes = [spec.points for spec in IMAGE_SPECS.values() if spec.points is not None]
+    boxes += [*_STRIP_POINTS.values(), _GIFT_CARD_STRIP]
+    return max(max(box) for box in boxes) * max(SCALES)
+
+
+LARGEST_SIDE = _largest_side()
+"""The longest side of any image at @3x, in pixels (a strip: 375 pt, 1,125 px)."""
+
+MAX_PIXELS = (2 * LARGEST_SIDE) ** 2
+"""Largest source accepted (width × height), checked from the header before decoding:
+a square twice the longest @3x side (2,250 × 2,250 px, about 5 megapixels), which covers
+every slot with room to crop, in any aspect ratio. Decoded, that is at most 20 MB of
+8-bit RGBA (Pillow reads 16-bit colour as 8-bit), and a fraction of a second of work."""
+
+
 def point_size(name: str, style: PassStyle, *, gift_card: bool = False) -> tuple[int, int] | None:
     """The (width, height) in points of ``name`` on ``style``: exact, or the maximum box.
 
@@ -278,11 +293,14 @@ def _header_size(path: str, data: bytes) -> tuple[int, int]:
     if width == 0 or height == 0:
         raise ImageCorruptError(f"{path} is a damaged PNG: size {width}×{height}", path=path)
     if width * height > MAX_PIXELS:
-        raise ImageTooManyPixelsError(
-            f"{path} is {width}×{height} px ({width * height:,} pixels); "
-            f"at most {MAX_PIXELS:,} are accepted",
+        error = ImageTooManyPixelsError(
+            f"{path} is {width}×{height} px ({width * height:,} pixels); at most "
+            f"{MAX_PIXELS:,} are accepted (no pass image needs more than {LARGEST_SIDE:,} px "
+            "on a side): scale it down",
             path=path,
         )
+        error.details.update(max_pixels=MAX_PIXELS, width=width, height=height)
+        raise error
     return width, height
 
 
@@ -305,6 +323,14 @@ def _open(path: str, data: bytes, *, decode: bool) -> Image.Image:
 def png_size(data: bytes, *, path: str = "image.png") -> tuple[int, int]:
     """The pixel size of a PNG from its header (no pixel decoding). Raises ImageError."""
     return _open(path, data, decode=False).size
+
+
+def check_png(data: bytes, *, path: str = "image.png") -> tuple[int, int]:
+    """The pixel size of a PNG whose every pixel decodes: a truncated or damaged file is
+    refused here (ImageCorruptError), as is one over :data:`MAX_PIXELS`. Raises ImageError.
+    """
+    with _open(path, data, decode=True) as image:
+        return image.size
 
 
 # --- rendering ----------------------------------------------------------------------------

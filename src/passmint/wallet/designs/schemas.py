@@ -33,7 +33,6 @@ from pydantic import (
     PlainValidator,
     StrictFloat,
     StrictInt,
-    StrictStr,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -43,6 +42,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from passmint.errors import PassmintError
+from passmint.kit.jsonobject import JsonLimits
+from passmint.kit.text import MULTILINE, Line, Multiline
 from passmint.wallet.apple.problems import Problem
 from passmint.wallet.apple.strings import canonical_lproj_name
 from passmint.wallet.apple.styles import TransitType
@@ -160,13 +161,16 @@ def _check_template(value: str) -> str:
     return value
 
 
-Template = Annotated[StrictStr, AfterValidator(_check_template)]
-"""Text that may hold ``{{ placeholders }}``."""
+Template = Annotated[Line, AfterValidator(_check_template)]
+"""One line of text that may hold ``{{ placeholders }}``."""
+
+TextTemplate = Annotated[Multiline, AfterValidator(_check_template)]
+"""Free text (newlines and tabs kept) that may hold ``{{ placeholders }}``."""
 
 
 def _check_value(value: object) -> str | int | float:
     if isinstance(value, str):
-        return _check_template(value)
+        return _check_template(MULTILINE.check(value))
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PydanticCustomError(
             "invalid_type", "a value is text (placeholders allowed) or a finite number"
@@ -177,14 +181,21 @@ def _check_value(value: object) -> str | int | float:
 FieldValue = Annotated[
     str | int | float,
     PlainValidator(_check_value),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "pattern": MULTILINE.pattern}, {"type": "number"}]}
+    ),
 ]
 """A field value: text with placeholders, or a JSON number (kept as int or float)."""
 
-NonEmptyTemplate = Annotated[StrictStr, Field(min_length=1), AfterValidator(_check_template)]
+NonEmptyTemplate = Annotated[Line, Field(min_length=1), AfterValidator(_check_template)]
+NonEmptyTextTemplate = Annotated[Multiline, Field(min_length=1), AfterValidator(_check_template)]
+
+DESIGN_JSON = JsonLimits(max_keys=500, max_depth=8, max_key_length=128, max_bytes=64 * 1024)
+"""Limits of ``semantics`` and ``user_info``."""
+DesignJson = Annotated[dict[str, JsonValue], DESIGN_JSON]
 
 FieldKey = Annotated[
-    str,
+    Line,
     Field(
         pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
         description=(
@@ -196,7 +207,7 @@ FieldKey = Annotated[
 ]
 
 AssetId = Annotated[
-    str,
+    Line,
     Field(
         pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$",
         description="The id of an uploaded image asset (a high-resolution PNG).",
@@ -217,7 +228,7 @@ def _check_lang(tag: str) -> str:
     return tag
 
 
-LanguageTag = Annotated[str, AfterValidator(_check_lang)]
+LanguageTag = Annotated[Line, Field(max_length=35), AfterValidator(_check_lang)]
 
 _HEX6 = re.compile(r"#([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})([0-9A-Fa-f]{2})", re.ASCII)
 _HEX3 = re.compile(r"#([0-9A-Fa-f])([0-9A-Fa-f])([0-9A-Fa-f])", re.ASCII)
@@ -259,7 +270,7 @@ def _check_color(value: str) -> str:
 
 
 Color = Annotated[
-    str,
+    Line,
     AfterValidator(_check_color),
     WithJsonSchema(
         {
@@ -376,7 +387,7 @@ class DesignField(_DesignModel):
         ),
         examples=["{{ points }}", "{{ customer.first_name }}", 0],
     )
-    change_message: Template | None = Field(
+    change_message: TextTemplate | None = Field(
         None,
         description="Lock-screen message when the value changes; %@ stands for the new value.",
         examples=["You now have %@ points"],
@@ -441,13 +452,15 @@ class DesignBarcode(_DesignModel):
     """The barcode; Apple shows the first format the device supports."""
 
     format: BarcodeKind = Field(examples=["qr"])
-    message: NonEmptyTemplate = Field(
+    message: NonEmptyTextTemplate = Field(
         "{{ serial_number }}", description="What the code encodes (placeholders allowed)."
     )
     alt_text: Template | None = Field(
         None, description="Text under the code.", examples=["{{ serial_number }}"]
     )
-    encoding: str = Field("iso-8859-1", description="Character encoding of the message.")
+    encoding: Annotated[Line, Field(max_length=32)] = Field(
+        "iso-8859-1", description="Character encoding of the message."
+    )
 
     @field_validator("encoding")
     @classmethod
@@ -464,9 +477,11 @@ class DesignBarcode(_DesignModel):
 class DesignLocation(_DesignModel):
     """A place where the pass shows on the lock screen."""
 
-    latitude: float = Field(ge=-90, le=90, examples=[48.8566])
-    longitude: float = Field(ge=-180, le=180, examples=[2.3522])
-    altitude: float | None = Field(None, description="Metres.")
+    latitude: StrictFloat = Field(ge=-90, le=90, examples=[48.8566])
+    longitude: StrictFloat = Field(ge=-180, le=180, examples=[2.3522])
+    altitude: Annotated[StrictFloat, Field(allow_inf_nan=False)] | None = Field(
+        None, description="Metres."
+    )
     relevant_text: Template | None = Field(None, examples=["Your coffee is waiting"])
 
 
@@ -477,8 +492,8 @@ class DesignBeacon(_DesignModel):
         pattern=r"^[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$",
         examples=["E2C56DB5-DFFB-48D2-B060-D0F5A71096E0"],
     )
-    major: int | None = Field(None, ge=0, le=65535)
-    minor: int | None = Field(None, ge=0, le=65535)
+    major: Annotated[StrictInt, Field(ge=0, le=65535)] | None = None
+    minor: Annotated[StrictInt, Field(ge=0, le=65535)] | None = None
     relevant_text: Template | None = None
 
 
@@ -537,7 +552,7 @@ class TemplateDesign(_DesignModel):
     organization_name: NonEmptyTemplate = Field(
         description="Who issues the pass; shown on the lock screen.", examples=["Café Lumen"]
     )
-    description: NonEmptyTemplate = Field(
+    description: NonEmptyTextTemplate = Field(
         description="What the pass is (read by VoiceOver).", examples=["Loyalty card"]
     )
     logo_text: Template | None = Field(None, description="Text next to the logo.")
@@ -558,20 +573,22 @@ class TemplateDesign(_DesignModel):
     fields: DesignFields = Field(default_factory=DesignFields)
     barcode: DesignBarcode | None = None
     locations: list[DesignLocation] = Field(default_factory=list, max_length=10)
-    max_distance: StrictInt | StrictFloat | None = Field(
+    max_distance: StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | None = Field(
         None, gt=0, description="Metres from a location within which the pass is relevant."
     )
     beacons: list[DesignBeacon] = Field(default_factory=list, max_length=10)
     links: list[DesignLink] = Field(
         default_factory=list, max_length=20, description="Links on the back."
     )
-    localizations: dict[LanguageTag, dict[Annotated[str, Field(min_length=1)], str]] = Field(
-        default_factory=dict,
-        description=(
-            "Per language tag, translations keyed by the exact text used in the design "
-            "(a label such as 'POINTS', a static value, a change message, a link label)."
-        ),
-        examples=[{"fr": {"POINTS": "POINTS"}, "ar": {"POINTS": "النقاط"}}],
+    localizations: dict[LanguageTag, dict[Annotated[Multiline, Field(min_length=1)], Multiline]] = (
+        Field(
+            default_factory=dict,
+            description=(
+                "Per language tag, translations keyed by the exact text used in the design "
+                "(a label such as 'POINTS', a static value, a change message, a link label)."
+            ),
+            examples=[{"fr": {"POINTS": "POINTS"}, "ar": {"POINTS": "النقاط"}}],
+        )
     )
     expiration_date: Template | None = Field(
         None,
@@ -587,7 +604,7 @@ class TemplateDesign(_DesignModel):
     grouping_identifier: Template | None = Field(
         None, description="Groups event tickets or boarding passes of one event or trip."
     )
-    semantics: dict[str, JsonValue] | None = Field(
+    semantics: DesignJson | None = Field(
         None,
         description=(
             "Apple semantic tags (camelCase, passed through); placeholders in strings "
@@ -595,7 +612,7 @@ class TemplateDesign(_DesignModel):
         ),
         examples=[{"eventName": "Night of Strings", "venueName": "Salle Pleyel"}],
     )
-    user_info: dict[str, JsonValue] | None = Field(
+    user_info: DesignJson | None = Field(
         None, description="Hidden JSON for apps; placeholders in strings render as text."
     )
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from passmint.errors import PassmintError
+from passmint.kit import jsondepth
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -275,8 +275,8 @@ def _envelope(body: bytes | Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _json_object(text: str, what: str) -> Mapping[str, Any]:
     try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
+        value = jsondepth.loads(text)  # refuses deep nesting before json recurses into it
+    except ValueError:
         raise _malformed(f"{what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise _malformed(f"{what} is not a JSON object")

@@ -1,0 +1,1 @@
+"""Operating passmint: backup and restore of a whole installation."""
