@@ -15,6 +15,15 @@ class PassNotFound(PassmintError):
     status = 404
 
 
+class StoredDesignInvalid(PassmintError):
+    """A template version stored before a rule tightened (a tab or a newline in a one-line
+    text, a value over a newer limit) no longer validates: save the template's design again
+    (``PATCH /api/v1/templates/{id}``); ``details.problems`` says what to change."""
+
+    code = "template_design_outdated"
+    status = 409
+
+
 class ImageNotFound(PassmintError):
     code = "image_not_found"
     status = 404

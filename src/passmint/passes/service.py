@@ -37,6 +37,7 @@ from passmint.passes.errors import (
     InvalidInput,
     PassNotFound,
     PassVoided,
+    StoredDesignInvalid,
     TemplateNotFound,
 )
 from passmint.passes.events import EventKind, record, record_many
@@ -57,7 +58,7 @@ from passmint.wallet.designs.render_apple import (
     render_pass_json,
     validate_design,
 )
-from passmint.wallet.designs.schemas import DesignError, TemplateDesign, color_hex
+from passmint.wallet.designs.schemas import DesignError, TemplateDesign, color_hex, parse_design
 from passmint.wallet.google.render import validate_design_for_google
 from passmint.worker.outbox import enqueue
 
@@ -364,9 +365,16 @@ def _compiled(ctx: PassContext, version: TemplateVersion) -> _Compiled:
     cache: dict[uuid.UUID, _Compiled] = ctx.session.info.setdefault(DESIGNS_KEY, {})
     compiled = cache.get(version.id)
     if compiled is None:
+        try:
+            design = parse_design(version.design)
+        except DesignError as exc:  # stored under older rules: a clear 409, never a 500
+            raise StoredDesignInvalid(
+                f"template {version.template_id} version {version.version} was saved under "
+                "older rules and no longer validates: save its design again",
+                details={"problems": [str(p) for p in exc.problems]},
+            ) from None
         compiled = cache[version.id] = _Compiled(
-            TemplateDesign.model_validate(version.design),
-            json.dumps(version.files, sort_keys=True, ensure_ascii=False),
+            design, json.dumps(version.files, sort_keys=True, ensure_ascii=False)
         )
     return compiled
 
