@@ -42,6 +42,9 @@ class JsonTooManyKeys(PassmintError):
 
 
 class JsonTooDeep(PassmintError):
+    """JSON nested deeper than allowed: a body, before it is parsed (``details.max_depth``,
+    :mod:`passmint.web.limits`), or a value such as pass ``data`` (:mod:`kit.jsonobject`)."""
+
     code = jsonobject.TOO_DEEP
     status = 400
 

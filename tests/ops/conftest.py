@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import _run_id, _worker_id, pg_execute
 from tests.service.conftest import anyio_backend as anyio_backend
 from tests.service.conftest import apns as apns
@@ -62,6 +64,24 @@ def command_env(data_dir: Path, database_url: str, **settings: str) -> dict[str,
     env["PASSMINT_DATABASE_URL"] = database_url
     env.update({f"PASSMINT_{name.upper()}": value for name, value in settings.items()})
     return env
+
+
+def production_env(
+    data_dir: Path, database_url: str, *, base: str, apns: FakeApns, redis_url: str, **settings: str
+) -> dict[str, str]:
+    """:func:`command_env` for the production topology: web processes at ``base``, jobs
+    through Redis on a queue of the test's own, pushes to the APNs peer."""
+    return command_env(
+        data_dir,
+        database_url,
+        public_url=base,
+        apns_url=apns.base_url,
+        apns_ca_file=apns.ca_file,
+        redis_url=redis_url,
+        queue="redis",
+        queue_name=f"passmint:test:{uuid.uuid4()}",
+        **settings,
+    )
 
 
 BIN = Path(sys.executable).parent

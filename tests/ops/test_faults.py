@@ -14,7 +14,6 @@ import random
 import signal
 import subprocess
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,13 @@ import pytest
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import png
-from tests.ops.conftest import command_env, redis_base, start, tenant_key, wait_healthy
+from tests.ops.conftest import (
+    production_env,
+    redis_base,
+    start,
+    tenant_key,
+    wait_healthy,
+)
 from tests.service.test_serve_e2e import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -267,16 +272,13 @@ def test_kills_and_a_dropped_database_connection_lose_nothing_and_post_nothing_t
     redis = redis_base(request.config)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = command_env(
+    env = production_env(
         tmp_path / "data",
         fresh_postgres,
-        public_url=base,
-        secret_key="f" * 43,
-        apns_url=apns.base_url,
-        apns_ca_file=apns.ca_file,
+        base=base,
+        apns=apns,
         redis_url=redis,
-        queue="redis",
-        queue_name=f"passmint:test:{uuid.uuid4()}",
+        secret_key="f" * 43,
         shutdown_grace="5",
         rate_limits_enabled="false",  # one client sends it all: no throttling measured here
     )

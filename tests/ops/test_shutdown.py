@@ -33,7 +33,14 @@ from passmint.worker.registry import JobContext, job
 from passmint.worker.runner import LEASE, claim_due
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import png
-from tests.ops.conftest import command_env, redis_base, start, tenant_key, wait_healthy
+from tests.ops.conftest import (
+    command_env,
+    production_env,
+    redis_base,
+    start,
+    tenant_key,
+    wait_healthy,
+)
 from tests.service.conftest import make_settings
 from tests.service.test_serve_e2e import free_port, issue
 
@@ -208,16 +215,13 @@ def test_web_and_worker_processes_finish_their_requests_and_jobs_on_sigterm(
     redis = redis_base(request.config)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = command_env(
+    env = production_env(
         tmp_path / "data",
         fresh_postgres,
-        public_url=base,
-        secret_key="p" * 43,
-        apns_url=apns.base_url,
-        apns_ca_file=apns.ca_file,
+        base=base,
+        apns=apns,
         redis_url=redis,
-        queue="redis",
-        queue_name=f"passmint:test:{uuid.uuid4()}",
+        secret_key="p" * 43,
         shutdown_grace=str(GRACE),
     )
     key = tenant_key(env)  # migrates the database once, before the processes start

@@ -52,6 +52,7 @@ from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal
 from passmint.web import ratelimit
 from passmint.web.deps import CouponsRead, CouponsWrite, RuntimeDep, pass_context, requires
+from passmint.web.docs import read_body
 from passmint.web.errors import error_body
 from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
 
@@ -323,12 +324,7 @@ async def get_batch(
     status_code=201,
     response_model=BatchOut,
     tags=["codes"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
-    },
+    openapi_extra=read_body("text/csv", {"type": "string"}),
 )
 async def import_codes(
     campaign_id: uuid.UUID,

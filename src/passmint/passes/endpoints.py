@@ -50,6 +50,7 @@ from passmint.web.deps import (
     TemplatesWrite,
     pass_context,
 )
+from passmint.web.docs import read_body
 from passmint.web.idempotency import IdempotencyKey, run_idempotent
 
 router = APIRouter(prefix="/api/v1")
@@ -165,12 +166,7 @@ async def pass_out(ctx: service.PassContext, pass_: Pass) -> PassOut:
     status_code=201,
     response_model=ImageOut,
     tags=["templates"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=read_body("image/png", {"type": "string", "format": "binary"}),
 )
 async def upload_image(
     request: Request, runtime: RuntimeDep, principal: TemplatesWrite

@@ -52,6 +52,12 @@ UNSUPPORTED_MEDIA_TYPE_RESPONSE: Final[dict[str, Any]] = {
 }
 
 
+def read_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` of an operation that reads its body itself (an image, a CSV file,
+    a device's or Google's JSON): the body it expects, for the OpenAPI document."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+
+
 def _page(title: str, head: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

@@ -19,7 +19,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passmint.config import Settings
-from passmint.errors import PassmintError
+from passmint.errors import JsonTooDeep, PassmintError
 from passmint.kit import jsondepth
 from passmint.web.errors import ERROR_SCHEMA, JSON_MEDIA_TYPE, error_body
 
@@ -30,13 +30,6 @@ class BodyTooLarge(PassmintError):
 
     code = "body_too_large"
     status = 413
-
-
-class JsonTooDeep(PassmintError):
-    """The JSON body nests arrays and objects deeper than allowed (``details.max_depth``)."""
-
-    code = "json_too_deep"
-    status = 400
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ missing or wrong ``ApplePass`` token and for unknown passes alike.
 from __future__ import annotations
 
 from email.utils import format_datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -24,6 +24,7 @@ from passmint.passes.apple.service import BadRequest
 from passmint.wallet.apple.bundle import PKPASS_MIME
 from passmint.web import ratelimit
 from passmint.web.deps import RuntimeDep, tenant_pass_context
+from passmint.web.docs import read_body
 
 # Rate limits per device, per pass and per address: a 429 with Retry-After, a failure the
 # device retries with backoff (spec §3) like any other.
@@ -48,20 +49,17 @@ SerialNumber = Annotated[Line, Field(max_length=lengths.SERIAL_NUMBER)]
 UpdateTag = Annotated[Line, Field(max_length=64)]
 
 
-def _documented_body(schema: dict[str, Any]) -> dict[str, Any]:
-    """An operation that reads its JSON body itself, described for the OpenAPI document."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-_REGISTRATION_BODY: Final = _documented_body(
-    {"type": "object", "required": ["pushToken"], "properties": {"pushToken": {"type": "string"}}}
+_REGISTRATION_BODY: Final = read_body(
+    "application/json",
+    {"type": "object", "required": ["pushToken"], "properties": {"pushToken": {"type": "string"}}},
 )
-_LOG_BODY: Final = _documented_body(
+_LOG_BODY: Final = read_body(
+    "application/json",
     {
         "type": "object",
         "required": ["logs"],
         "properties": {"logs": {"type": "array", "items": {"type": "string"}}},
-    }
+    },
 )
 
 

@@ -28,8 +28,20 @@ from passmint.wallet.google.callbacks import (
 )
 from passmint.web import ratelimit
 from passmint.web.deps import CredentialsRead, CredentialsWrite, RuntimeDep
+from passmint.web.docs import read_body
 
 log = structlog.get_logger("passmint.google.callbacks")
+_CALLBACK_SCHEMA: Final[dict[str, Any]] = {
+    "type": "object",
+    "description": "Google's ECv2SigningOnly envelope.",
+    "required": ["protocolVersion", "signature", "signedMessage"],
+    "properties": {
+        "protocolVersion": {"type": "string"},
+        "signature": {"type": "string"},
+        "intermediateSigningKey": {"type": "object"},
+        "signedMessage": {"type": "string"},
+    },
+}
 router = APIRouter()
 MAX_CALLBACK_BYTES: Final = 64 * 1024
 KEYS_MARGIN_MS: Final = 60 * 60 * 1000  # refetch an hour before the earliest key expires
@@ -184,26 +196,7 @@ def _claimed_issuer(body: bytes) -> str:
     response_class=JSONResponse,
     dependencies=[Depends(ratelimit.per_ip("callbacks"))],  # per address
     responses=ratelimit.RATE_LIMITED_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "description": "Google's ECv2SigningOnly envelope.",
-                        "required": ["protocolVersion", "signature", "signedMessage"],
-                        "properties": {
-                            "protocolVersion": {"type": "string"},
-                            "signature": {"type": "string"},
-                            "intermediateSigningKey": {"type": "object"},
-                            "signedMessage": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=read_body("application/json", _CALLBACK_SCHEMA),
 )
 async def google_callback(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Save and delete callbacks, verified as ECv2SigningOnly; a replayed nonce is answered
