@@ -9,6 +9,15 @@
 
 ARG PYTHON_VERSION=3.12
 
+# The admin app's front-end libraries, at the versions package-lock.json pins (npm ci checks
+# its integrity hashes), copied where the wheel takes them from.
+FROM node:20-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+    && mkdir -p vendor \
+    && cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js vendor/
+
 FROM python:${PYTHON_VERSION}-slim AS build
 COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1
@@ -23,6 +32,7 @@ RUN uv pip compile pyproject.toml --constraint requirements.lock \
     && uv pip install --python /opt/passmint/bin/python --require-hashes \
         --requirements /tmp/runtime.txt --constraint requirements.lock
 COPY src ./src
+COPY --from=assets /src/vendor ./src/passmint/admin/static/vendor
 COPY migrations ./migrations
 RUN uv pip install --python /opt/passmint/bin/python --no-deps . \
     && /opt/passmint/bin/passmint --help > /dev/null

@@ -149,7 +149,11 @@ def _workdir(tmp_path: Path) -> Path:
     lands in the repository."""
     work = tmp_path / "clone"
     work.mkdir()
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", "examples", "src"):
+    # The admin app's front-end libraries are built already (src/…/vendor/.built is newer
+    # than the npm files), so `make demo` here runs no `npm ci`.
+    # README.md: an editable reinstall (after pyproject.toml changed) reads it.
+    names = ["Makefile", "pyproject.toml", "requirements.lock", "README.md"]
+    for name in (*names, "package.json", "package-lock.json", "examples", "src"):
         (work / name).symlink_to(ROOT / name)
     (work / ".venv").symlink_to(VENV_BIN.parent)
     return work

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from passmint import __version__, logs
+from passmint.admin import app as admin_app
 from passmint.config import Settings, get_settings
 from passmint.coupons import endpoints as coupon_endpoints
 from passmint.coupons import tasks as _coupon_tasks  # noqa: F401 - registers jobs
@@ -22,9 +23,11 @@ from passmint.passes.apple import webservice
 from passmint.passes.apple.fastpath import DeviceFastPath
 from passmint.passes.google import endpoints as google_endpoints
 from passmint.passes.google import tasks as _google_tasks  # noqa: F401 - registers jobs
+from passmint.passes.previews import endpoints as preview_endpoints
 from passmint.public import endpoints as public_endpoints
 from passmint.runtime import Runtime
 from passmint.tenants import endpoints as tenant_endpoints
+from passmint.tenants import tasks as _tenant_tasks  # noqa: F401 - registers jobs (email)
 from passmint.web import docs, errors, observe
 from passmint.web.limits import BodyLimits, describe_limits
 
@@ -78,6 +81,7 @@ def create_app(
     errors.install(app, pages=public_endpoints.error_page)
     docs.install(app)
     app.include_router(pass_endpoints.router)
+    app.include_router(preview_endpoints.router)
     app.include_router(tenant_endpoints.router)
     app.include_router(webservice.router)
     app.include_router(google_endpoints.router)
@@ -85,6 +89,7 @@ def create_app(
     app.include_router(public_endpoints.router)
     app.include_router(loyalty_endpoints.router)
     app.include_router(observe.router)  # /metrics, /readyz
+    admin_app.install(app)  # /admin: the staff's web app
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (
@@ -97,6 +97,28 @@ class Settings(BaseSettings):
     )
     rate_limits_enabled: bool = Field(default=True, description="false turns every one off.")
 
+    # Staff accounts (passmint.tenants): admin sessions and the email they get.
+    session_idle_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="An admin session ends after this idle."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=30 * 24, description="An admin session ends this long after login."
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for invitations and resets; unset: no email."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None, description="From address; unset: passmint@ the public URL's host."
+    )
+    smtp_starttls: bool | None = Field(
+        default=None, description="Upgrade with STARTTLS: true, false, or unset (if offered)."
+    )
+    smtp_tls: bool = Field(default=False, description="Implicit TLS from the start (port 465).")
+    smtp_timeout: float = Field(default=15.0, gt=0, le=300, description="SMTP timeout (s).")
+
     # Operating it (README "Operating it"): logs, metrics.
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         default="info", description="Lowest level logged."
@@ -123,6 +145,12 @@ class Settings(BaseSettings):
                     f"rate limit {name!r}: {text!r} is not like '30/minute' or '5/second;100/hour'"
                 ) from None
         return value
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Settings:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("PASSMINT_SMTP_TLS and PASSMINT_SMTP_STARTTLS exclude each other")
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

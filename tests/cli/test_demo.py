@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from passmint.cli.servedemo import DEMO_REWARD, demo_design
 from passmint.config import Settings
 from passmint.passes import service as passes
 from passmint.runtime import Runtime
+from passmint.tenants import sessions
+from passmint.web.deps import staff_context
 
 
 def test_demo_seeds_loyalty_cards_with_their_passes(tmp_path: Path) -> None:
@@ -80,6 +83,28 @@ def test_demo_seeds_loyalty_cards_with_their_passes(tmp_path: Path) -> None:
     env_file = (tmp_path / "demo.env").read_text()
     assert f"KEY={state['api_key']}" in env_file
     assert "http://0.0.0.0" not in done.stdout
+    # the admin app's owner: printed, in demo.env, and able to log in
+    assert state["admin_email"] == "owner@demo.passmint.test"
+    assert f"log in as {state['admin_email']} with the password {state['admin_password']}" in (
+        done.stdout
+    )
+    assert "/admin" in done.stdout
+    assert f"ADMIN_EMAIL={state['admin_email']}" in env_file
+    assert f"ADMIN_PASSWORD={shlex.quote(state['admin_password'])}" in env_file
+
+    async def log_in() -> object:
+        runtime = Runtime(Settings(data_dir=tmp_path, secret_key="d" * 43))
+        await runtime.start(worker=False, migrate=False)
+        try:
+            async with runtime.transaction() as session:
+                result = await sessions.log_in(
+                    staff_context(runtime, session), state["admin_email"], state["admin_password"]
+                )
+                return result.staff.role if result.staff else None
+        finally:
+            await runtime.stop()
+
+    assert anyio.run(log_in) == "owner"
 
 
 def _demo(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

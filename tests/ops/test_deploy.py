@@ -147,8 +147,14 @@ def dockerfile_stages() -> list[list[tuple[str, str]]]:
 def test_the_dockerfile_builds_a_slim_non_root_image_without_dev_dependencies() -> None:
     stages = dockerfile_stages()
     assert len(stages) >= 2, "multi-stage: installs happen in a build stage"
-    build, final = stages[0], stages[-1]
+    named = {stage[0][1].rsplit(" AS ", 1)[-1]: stage for stage in stages if " AS " in stage[0][1]}
+    build, final = named["build"], stages[-1]
     assert re.fullmatch(r"python:\$\{PYTHON_VERSION\}-slim", final[0][1])
+    # The admin app's front-end libraries: npm ci from the lock, copied into the package.
+    assets = named["assets"]
+    assert any(k == "RUN" and "npm ci" in a for k, a in assets)
+    assert ("COPY", "package.json package-lock.json ./") in assets
+    assert ("COPY", "--from=assets /src/vendor ./src/passmint/admin/static/vendor") in build
     assert "ARG PYTHON_VERSION=3.12" in (ROOT / "Dockerfile").read_text()
     # Dependencies from the lock, hash-checked, and no dependency group (dev) at all.
     installs = [args for keyword, args in build if keyword == "RUN" and " install" in args]
@@ -178,7 +184,15 @@ def test_the_build_context_is_an_allowlist() -> None:
     ]
     assert lines[0] == "*"
     allowed = {line.removeprefix("!").rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed == {"pyproject.toml", "requirements.lock", "README.md", "src", "migrations"}
+    assert allowed == {
+        "pyproject.toml",
+        "requirements.lock",
+        "package.json",
+        "package-lock.json",
+        "README.md",
+        "src",
+        "migrations",
+    }
     copied = {
         source
         for stage in dockerfile_stages()

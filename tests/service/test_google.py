@@ -4,7 +4,9 @@ links, callbacks, messages and the landing page, for every vertical, on both dat
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import hashlib
 import io
 import json
 import uuid
@@ -620,6 +622,12 @@ async def test_landing_page_offers_the_right_wallet(
 
     iphone = await client.get(landing, headers={"User-Agent": IPHONE})
     assert iphone.status_code == 200
+    # The page's secret URL never leaves in a Referer; its one stylesheet is allowed by hash.
+    assert iphone.headers["referrer-policy"] == "no-referrer"
+    assert iphone.headers["x-content-type-options"] == "nosniff"
+    style = iphone.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in iphone.headers["content-security-policy"]
     assert 'data-wallet="apple"' in iphone.text
     assert 'data-wallet="google"' not in iphone.text
     assert "<svg" not in iphone.text

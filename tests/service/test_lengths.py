@@ -70,6 +70,12 @@ CHECKED_BY_THE_SERVICE: dict[str, str] = {
     "events.device_model": "read from User-Agent, cut to the column by kit.useragent",
     "idempotency_records.key": "the Idempotency-Key header, 255 characters (require_key)",
     "tenants.name": "set by operators (passmint tenants create), not through the API",
+    "users.email": "tenants.accounts.normalize_email (at most lengths.EMAIL)",
+    "users.name": "tenants.accounts.clean_name (at most lengths.NAME)",
+    "users.locale": "tenants.accounts checks it against lengths.LOCALE",
+    "invitations.email": "tenants.accounts.normalize_email (at most lengths.EMAIL)",
+    "staff_sessions.ip": "the client's address, cut to the column",
+    "staff_sessions.user_agent": "the User-Agent header, cut to the column",
 }
 
 
@@ -110,6 +116,21 @@ SERVICE_MADE = {
     "ledger_entries.idempotency_key": "an Idempotency-Key (255 at most) and a prefix",
     "redemptions.idempotency_key": "an Idempotency-Key (255 at most)",
     "redemption_rollbacks.idempotency_key": "an Idempotency-Key (255 at most)",
+    "users.password_hash": "an Argon2id hash",
+    "memberships.role": "a tenants.roles.Role",
+    "invitations.role": "a tenants.roles.Role",
+    "invitations.token_hash": "a keyed hash",
+    "password_resets.token_hash": "a keyed hash",
+    "staff_sessions.token_hash": "a keyed hash",
+    "staff_sessions.csrf_token": "generated",
+    "audit_events.actor_id": "a user's or an API key's id",
+    "audit_events.actor_label": "a user's email or a key's name, cut to the column",
+    "audit_events.action": "the object type and a verb, cut to the column",
+    "audit_events.object_type": "a model's name",
+    "audit_events.object_id": "primary keys, cut to the column",
+    "audit_events.operation": "the request's method and route template, cut to the column",
+    "audit_events.ip": "the client's address, cut to the column",
+    "audit_events.request_id": "X-Request-ID, checked by web.observe, cut to the column",
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from passmint.cli import apple, backup, demo, servedemo, server
+from passmint.cli import apple, backup, demo, servedemo, server, users
 from passmint.cli.common import fail_on_errors, write_private_file
 from passmint.kit.clock import utcnow
 from passmint.wallet.apple.devpki import DEFAULT_PASS_TYPE_ID, DEFAULT_TEAM_ID, generate_dev_pki
@@ -27,6 +27,7 @@ app.command("migrate")(server.migrate)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.add_typer(server.tenants, name="tenants")
+app.add_typer(users.app, name="users")
 apple.app.command("demo")(demo.demo)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shlex
 import socket
+import uuid
 from io import BytesIO
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,7 +20,13 @@ from passmint.config import Settings, get_settings
 from passmint.kit.clock import utcnow
 from passmint.wallet.apple.devpki import generate_dev_pki
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from passmint.runtime import Runtime
+
 DEMO_NAME = "passmint demo café"
+DEMO_OWNER = "owner@demo.passmint.test"
 
 
 def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
@@ -155,6 +163,9 @@ async def seed(settings: Settings) -> dict[str, Any]:
     state_file = Path(settings.data_dir) / "demo.json"
     if state_file.exists():
         state: dict[str, Any] = json.loads(state_file.read_text())
+        if "admin_email" not in state:  # seeded before the admin app had users
+            state.update(await _owner_only(settings, uuid.UUID(state["tenant_id"])))
+            write_private_file(state_file, json.dumps(state, indent=2).encode(), private=True)
         return state
     certs_dir = Path(settings.data_dir) / "demo-certs"
     pki = generate_dev_pki(now=clock())
@@ -173,6 +184,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
             now = clock()
             tenant = await tenants.create_tenant(session, DEMO_NAME, now)
             key = await tenants.create_api_key(session, tenant.id, name="demo", now=now)
+            owner = await _add_owner(runtime, session, tenant.id)
             await credentials.put_credentials(
                 session,
                 runtime.box,
@@ -250,11 +262,45 @@ async def seed(settings: Settings) -> dict[str, Any]:
             "template_id": str(template.id),
             "passes": issued,
             "ca": str(certs_dir / "ca.pem"),
+            **owner,
         }
     finally:
         await runtime.stop()
     write_private_file(state_file, json.dumps(state, indent=2).encode(), private=True)
     return state
+
+
+async def _add_owner(
+    runtime: Runtime, session: AsyncSession, tenant_id: uuid.UUID
+) -> dict[str, str]:
+    """The demo tenant's owner, with a random password: who logs in to the admin app."""
+    from passmint.tenants import members
+    from passmint.tenants.accounts import StaffContext
+
+    password = secrets.token_urlsafe(12)
+    ctx = StaffContext(
+        session=session,
+        now=runtime.clock(),
+        box=runtime.box,
+        hasher=runtime.hasher,
+        public_url=runtime.settings.public_url.rstrip("/"),
+    )
+    await members.add_member(
+        ctx, tenant_id, email=DEMO_OWNER, role="owner", name="Demo owner", password=password
+    )
+    return {"admin_email": DEMO_OWNER, "admin_password": password}
+
+
+async def _owner_only(settings: Settings, tenant_id: uuid.UUID) -> dict[str, str]:
+    from passmint.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.start(worker=False, migrate=True)
+    try:
+        async with runtime.transaction() as session:
+            return await _add_owner(runtime, session, tenant_id)
+    finally:
+        await runtime.stop()
 
 
 def _reachable_host(host: str) -> str:
@@ -298,6 +344,9 @@ def demo_env(state: dict[str, Any], api_base: str, public_base: str, ca: Path) -
         # for this terminal: PASSMINT_PUBLIC_URL may be a tunnel only phones go through
         "PASS_LINK": f"{api_base}/p/{first['token']}",
         "CA": str(ca),
+        "ADMIN_URL": f"{api_base}/admin",
+        "ADMIN_EMAIL": state["admin_email"],
+        "ADMIN_PASSWORD": state["admin_password"],
     }
     lines = ["# passmint demo: `. data/demo.env` sets these in your shell"]
     lines += [f"{name}={shlex.quote(value)}" for name, value in values.items()]
@@ -310,6 +359,8 @@ def demo_instructions(state: dict[str, Any], api_base: str, public_base: str, ca
     auth = f"-H 'Authorization: Bearer {key}'"
     first = state["passes"][0]
     lines = [
+        f"Admin app: {api_base}/admin   log in as {state['admin_email']} with the password "
+        f"{state['admin_password']}",
         f"API docs:  {api_base}/docs   (press Authorize and paste the API key)",
         f"API key:   {key}   (tenant {state['tenant_id']})",
         "",

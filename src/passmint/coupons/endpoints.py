@@ -77,7 +77,8 @@ class Guesses:
         self.principal = principal
         self.limiter = ratelimit.shared(runtime)
         self.client = ratelimit.client_ip(request.scope)
-        self.by = {"api_key": ("key", str(principal.api_key_id)), "address": ("ip", self.client)}
+        caller = ("user", principal.actor_id) if principal.user_id else ("key", principal.actor_id)
+        self.by = {principal.actor_type: caller, "address": ("ip", self.client)}
 
     async def admit(self) -> None:
         for ids in self.by.values():
@@ -95,19 +96,24 @@ class Guesses:
                 await self._alarm(by, str(crossed))
 
     async def _alarm(self, by: str, limit: str) -> None:
-        key_id = self.principal.api_key_id
+        principal = self.principal
         log.warning(
             "coupon code guessing",
-            tenant_id=str(self.principal.tenant_id),
+            tenant_id=str(principal.tenant_id),
             by=by,
-            api_key_id=str(key_id),
+            **{f"{principal.actor_type}_id": principal.actor_id},
             client=self.client,
             limit=limit,
         )
         async with self.runtime.transaction() as session:
-            ctx = pass_context(self.runtime, session, self.principal)
+            ctx = pass_context(self.runtime, session, principal)
             await service.record_guessing(
-                ctx, api_key_id=key_id, client=self.client, by=by, limit=limit
+                ctx,
+                api_key_id=principal.api_key_id,
+                user_id=principal.user_id,
+                client=self.client,
+                by=by,
+                limit=limit,
             )
 
 

@@ -556,23 +556,21 @@ async def customer_wallet(
 async def record_guessing(
     ctx: PassContext,
     *,
-    api_key_id: uuid.UUID,
+    api_key_id: uuid.UUID | None,
+    user_id: uuid.UUID | None = None,
     client: str,
     by: str,
     limit: str,
 ) -> None:
-    """The tenant's alarm: ``by`` (``api_key`` or ``address``) got more ``code_not_found``
-    answers than ``limit`` allows (``100 per 1 hour``), which is what guessing codes looks
-    like. Recorded in the event log as ``code_guessing``, once per window."""
+    """The tenant's alarm: ``by`` (``api_key``, ``user`` or ``address``) got more
+    ``code_not_found`` answers than ``limit`` allows (``100 per 1 hour``), which is what
+    guessing codes looks like. Recorded in the event log as ``code_guessing``, once per
+    window, naming the API key or the staff user who called."""
+    caller = {"user_id": str(user_id)} if user_id else {"api_key_id": str(api_key_id)}
     await record(
         ctx.session,
         tenant_id=ctx.tenant_id,
         kind=EventKind.CODE_GUESSING,
         now=ctx.now,
-        data={
-            "by": by,
-            "api_key_id": str(api_key_id),
-            "client": client,
-            "limit": limit,
-        },
+        data={"by": by, **caller, "client": client, "limit": limit},
     )

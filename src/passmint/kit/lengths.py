@@ -63,3 +63,11 @@ GOOGLE_TOKEN_URI: Final = 500
 # Apple credentials
 APPLE_TEAM_ID: Final = 32
 APNS_KEY_ID: Final = 32
+
+# staff sessions and the audit log (written by the service, cut to these)
+USER_AGENT: Final = 255
+IP_ADDRESS: Final = 64
+"""An IPv6 address in full is 45 characters."""
+REQUEST_ID: Final = 128
+OPERATION: Final = 300
+"""``METHOD /route/{template}`` of the request that made a change."""

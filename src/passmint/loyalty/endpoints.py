@@ -35,14 +35,20 @@ from passmint.passes.endpoints import pass_out
 from passmint.passes.host import ServiceHost
 from passmint.passes.service import PassContext
 from passmint.tenants.service import Principal
-from passmint.web.deps import LoyaltyRead, LoyaltyWrite, RuntimeDep, pass_context
+from passmint.web.deps import (
+    ActivitiesWrite,
+    LoyaltyRead,
+    LoyaltyWrite,
+    RuntimeDep,
+    pass_context,
+)
 from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
 
 router = APIRouter(prefix="/api/v1", tags=["loyalty"])
 
 
 def _actor(principal: Principal) -> service.Actor:
-    return service.Actor("api_key", str(principal.api_key_id))
+    return service.Actor(principal.actor_type, principal.actor_id)
 
 
 def program_out(program: Program) -> ProgramOut:
@@ -357,12 +363,14 @@ async def redeem_reward(
 
 @router.post("/activities")
 async def post_activity(
-    body: ActivityIn, runtime: RuntimeDep, principal: LoyaltyWrite
+    body: ActivityIn, runtime: RuntimeDep, principal: ActivitiesWrite
 ) -> JSONResponse:
     """A purchase, visit, return or custom event from a POS: applies the earn rules once per
     (source, external_id) and returns the entries it posted; a replay returns the original
     result (``replayed: true``) and posts nothing; a return reverses points pro rata."""
-    source = body.source or f"key:{principal.api_key_id}"
+    source = body.source or (
+        f"user:{principal.user_id}" if principal.user_id else f"key:{principal.api_key_id}"
+    )
     try:
         async with runtime.transaction() as session:
             result = await service.post_activity(

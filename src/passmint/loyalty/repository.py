@@ -369,3 +369,108 @@ async def allocations_of(
         .order_by(LotAllocation.id.desc())
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+# -- staff screens: finding customers and cards, a card's ledger a page at a time -------------
+
+
+def _escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards taken literally (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_customers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    text: str | None,
+    phone: str | None,
+    number: str | None,
+    limit: int,
+    offset: int,
+) -> list[Customer]:
+    """The tenant's customers, newest first; with ``text``, those whose name or email holds
+    it or whose external id is it, those whose phone holds ``phone`` and those with a card
+    whose number starts with ``number``."""
+    query = select(Customer).where(Customer.tenant_id == tenant_id)
+    if text:
+        pattern = f"%{_escaped(text)}%"
+        conditions = [
+            Customer.name.ilike(pattern, escape="\\"),
+            Customer.email.ilike(pattern, escape="\\"),
+            Customer.external_id == text,
+        ]
+        if phone:
+            conditions.append(Customer.phone.like(f"%{_escaped(phone)}%", escape="\\"))
+        if number:
+            holders = select(Account.customer_id).where(
+                Account.tenant_id == tenant_id,
+                Account.customer_id.is_not(None),
+                Account.number.like(f"{_escaped(number)}%", escape="\\"),
+            )
+            conditions.append(Customer.id.in_(holders))
+        query = query.where(or_(*conditions))
+    query = query.order_by(Customer.created_at.desc(), Customer.id.desc())
+    return list((await session.execute(query.limit(limit).offset(offset))).scalars())
+
+
+async def anonymous_cards(
+    session: AsyncSession, tenant_id: uuid.UUID, number: str, limit: int
+) -> list[tuple[Account, str]]:
+    """Cards without a customer whose number starts with ``number``, with their program's
+    name."""
+    query = (
+        select(Account, Program.name)
+        .join(Program, Program.id == Account.program_id)
+        .where(
+            Account.tenant_id == tenant_id,
+            Account.customer_id.is_(None),
+            Account.number.like(f"{_escaped(number)}%", escape="\\"),
+        )
+        .order_by(Account.number)
+        .limit(limit)
+    )
+    return [(row[0], str(row[1])) for row in (await session.execute(query)).all()]
+
+
+async def cards_of_customers(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> list[tuple[Account, str]]:
+    """The cards of these customers, with their program's name."""
+    if not customer_ids:
+        return []
+    query = (
+        select(Account, Program.name)
+        .join(Program, Program.id == Account.program_id)
+        .where(Account.tenant_id == tenant_id, Account.customer_id.in_(customer_ids))
+        .order_by(Account.created_at, Account.id)
+    )
+    return [(row[0], str(row[1])) for row in (await session.execute(query)).all()]
+
+
+async def entries_page(
+    session: AsyncSession, account_id: uuid.UUID, *, limit: int, offset: int
+) -> list[LedgerEntry]:
+    """A card's entries, newest first."""
+    query = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def posted_through(session: AsyncSession, entry: LedgerEntry) -> int:
+    """The sum of the posted amounts of ``entry``'s card up to ``entry`` itself, in the
+    ledger's order (created_at, id): the balance right after it."""
+    query = select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.account_id == entry.account_id,
+        LedgerEntry.status == "posted",
+        or_(
+            LedgerEntry.created_at < entry.created_at,
+            (LedgerEntry.created_at == entry.created_at) & (LedgerEntry.id <= entry.id),
+        ),
+    )
+    return int((await session.execute(query)).scalar_one())

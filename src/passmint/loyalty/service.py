@@ -1146,6 +1146,29 @@ def pass_data_names(program: Program) -> frozenset[str]:
     return PASS_DATA_NAMES | {config_of(program).currency.code}
 
 
+def pass_data_samples(program: Program) -> dict[str, Any]:
+    """Plausible values of what :func:`pass_data` fills, from the program's configuration,
+    for a designer's preview: a card half way to its second tier."""
+    config = config_of(program)
+    tiers = sorted(config.tiers, key=lambda tier: tier.threshold)
+    current = tiers[0] if tiers else None
+    upcoming = tiers[1] if len(tiers) > 1 else None
+    if current is not None and upcoming is not None:
+        balance = max(1, (current.threshold + upcoming.threshold) // 2)
+    else:
+        balance = max(120, current.threshold if current is not None else 0)
+    return {
+        "points": balance,
+        config.currency.code: balance,
+        "pending": 0,
+        "currency_name": config.currency.plural,
+        "tier": current.name if current else "",
+        "tier_key": current.key if current else "",
+        "next_tier": upcoming.name if upcoming else "",
+        "points_to_next_tier": upcoming.threshold - balance if upcoming else 0,
+    }
+
+
 @pass_service.provides_pass_data
 async def _program_providers(
     ctx: PassContext, template_ids: Collection[uuid.UUID]
@@ -1155,7 +1178,11 @@ async def _program_providers(
     out: dict[uuid.UUID, list[Provider]] = {}
     for program in await list_programs(ctx):
         if program.template_id in wanted:
-            provider = Provider(f"program {program.name!r}", pass_data_names(program))
+            provider = Provider(
+                f"program {program.name!r}",
+                pass_data_names(program),
+                samples=pass_data_samples(program),
+            )
             out.setdefault(program.template_id, []).append(provider)
     return out
 

@@ -1,5 +1,6 @@
 """All ORM tables, one module per aggregate."""
 
+from passmint.models.audit import AuditEvent
 from passmint.models.base import Base
 from passmint.models.coupons import (
     Campaign,
@@ -29,6 +30,7 @@ from passmint.models.loyalty import (
     Reward,
 )
 from passmint.models.passes import Counter, Device, Pass, PassBundle, Registration
+from passmint.models.staff import Invitation, Membership, PasswordReset, User, UserSession
 from passmint.models.templates import Asset, Template, TemplateVersion
 from passmint.models.tenants import ApiKey, Tenant, TenantQuota
 
@@ -38,6 +40,7 @@ __all__ = [
     "ApiKey",
     "AppleCredential",
     "Asset",
+    "AuditEvent",
     "Base",
     "Campaign",
     "CampaignCustomerUse",
@@ -53,11 +56,14 @@ __all__ = [
     "GoogleNotification",
     "GoogleObject",
     "IdempotencyRecord",
+    "Invitation",
     "LedgerEntry",
     "LotAllocation",
+    "Membership",
     "OutboxJob",
     "Pass",
     "PassBundle",
+    "PasswordReset",
     "Program",
     "Redemption",
     "RedemptionRollback",
@@ -68,4 +74,6 @@ __all__ = [
     "TemplateVersion",
     "Tenant",
     "TenantQuota",
+    "User",
+    "UserSession",
 ]

@@ -29,6 +29,7 @@ class Pass(Base):
         UniqueConstraint("download_token"),
         Index("ix_passes_tenant_template", "tenant_id", "template_id", "id"),
         Index("ix_passes_tenant_external", "tenant_id", "external_id"),
+        Index("ix_passes_tenant_serial", "tenant_id", "serial_number"),  # lookups by serial
     )
 
     id: Mapped[uuid.UUID] = id_column()

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     VOIDED = "voided"
     INSTALLED = "installed"
     UNINSTALLED = "uninstalled"
+    MESSAGED = "messaged"  # a message sent to the pass (data: header, body)
     # a tenant's alarm: an API key's or address's code_not_found answers passed the
     # guess_alarm rate limit (passmint.coupons.service.record_guessing)
     CODE_GUESSING = "code_guessing"

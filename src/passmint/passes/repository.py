@@ -391,3 +391,24 @@ async def store_bundle(session: AsyncSession, bundle: PassBundle) -> None:
         where=PassBundle.version < values["version"],
     )
     await session.execute(statement)
+
+
+async def count_live_passes(
+    session: AsyncSession, tenant_id: uuid.UUID, template_id: uuid.UUID
+) -> int:
+    """How many passes of a template are not voided (a new version re-renders them)."""
+    query = select(func.count()).select_from(Pass).where(_live_passes_of(tenant_id, template_id))
+    return int(await session.scalar(query) or 0)
+
+
+async def list_template_versions(
+    session: AsyncSession, template_id: uuid.UUID, limit: int
+) -> list[TemplateVersion]:
+    """A template's versions, newest first."""
+    query = (
+        select(TemplateVersion)
+        .where(TemplateVersion.template_id == template_id)
+        .order_by(TemplateVersion.version.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

@@ -810,7 +810,19 @@ async def send_message(ctx: PassContext, pass_id: uuid.UUID, header: str, body: 
     if pass_.status == "voided":
         raise PassVoided("a voided pass takes no messages")
     pass_.data = {**pass_.data, "message": body, "message_header": header}
-    await refresh_pass(ctx, pass_, reason="message", message={"header": header, "body": body})
+    changed = await refresh_pass(
+        ctx, pass_, reason="message", message={"header": header, "body": body}
+    )
+    # Recorded whether or not the Apple pass changed (its design may show no message): the
+    # pass's history says what was sent, and whether Apple devices got a new version.
+    await record(
+        ctx.session,
+        tenant_id=ctx.tenant_id,
+        kind=EventKind.MESSAGED,
+        now=ctx.now,
+        pass_id=pass_.id,
+        data={"header": header, "body": body, "pass_changed": changed},
+    )
     return pass_
 
 

@@ -16,6 +16,7 @@ from passmint.passes import service as pass_service
 from passmint.passes.google import service as google_service
 from passmint.public.landing import Landing
 from passmint.public.landing import render as render_landing
+from passmint.public.landing import security_headers as landing_headers
 from passmint.public.pages import HEADERS as PAGE_HEADERS
 from passmint.public.pages import Page
 from passmint.public.pages import render as render_page
@@ -130,7 +131,12 @@ async def landing(token: Token, request: Request, runtime: RuntimeDep) -> HTMLRe
         accept_language=request.headers.get("accept-language"),
     )
     return HTMLResponse(
-        page, headers={"Cache-Control": "no-store", "Vary": "User-Agent, Accept-Language"}
+        page,
+        headers={
+            **landing_headers(page),
+            "Cache-Control": "no-store",
+            "Vary": "User-Agent, Accept-Language",
+        },
     )
 
 

@@ -14,6 +14,8 @@ languages set ``dir="rtl"``). Pure: the caller passes what the page shows.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from dataclasses import dataclass
 from typing import Final
@@ -172,3 +174,19 @@ def render(landing: Landing, *, user_agent: str | None, accept_language: str | N
         f'<nav data-platform="{esc(platform)}">{"".join(buttons)}</nav>{qr}'
         "</main></body></html>"
     )
+
+
+def security_headers(page: str) -> dict[str, str]:
+    """The landing page's headers: its one stylesheet allowed by hash (its colours are the
+    pass's), nothing else loaded, and no Referer carrying the page's secret URL away."""
+    start = page.index("<style>") + len("<style>")
+    style = page[start : page.index("</style>", start)]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }

@@ -1,15 +1,27 @@
-"""SQL for tenants and API keys."""
+"""SQL for tenants, API keys, quotas, staff users and their sessions and links, and the
+audit log."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.sql import insert_for
-from passmint.models import ApiKey, IdempotencyRecord, Tenant, TenantQuota
+from passmint.models import (
+    ApiKey,
+    AuditEvent,
+    IdempotencyRecord,
+    Invitation,
+    Membership,
+    PasswordReset,
+    Tenant,
+    TenantQuota,
+    User,
+    UserSession,
+)
 
 
 async def add_tenant(session: AsyncSession, tenant: Tenant) -> None:
@@ -108,3 +120,224 @@ async def set_quota_limit(
         set_={"limit_override": statement.excluded.limit_override},
     )
     await session.execute(statement)
+
+
+# -- staff users and memberships ---------------------------------------------------------------
+
+
+async def tenant_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    """Insert a staff row (a user, a membership, a session, an invitation, a reset)."""
+    session.add(row)
+    await session.flush()
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def membership(
+    session: AsyncSession, user_id: uuid.UUID, tenant_id: uuid.UUID
+) -> Membership | None:
+    return await session.get(Membership, (user_id, tenant_id))
+
+
+async def memberships_of_user(
+    session: AsyncSession, user_id: uuid.UUID
+) -> list[tuple[Membership, Tenant]]:
+    rows = await session.execute(
+        select(Membership, Tenant)
+        .join(Tenant, Tenant.id == Membership.tenant_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Tenant.name, Tenant.id)
+    )
+    return [(m, t) for m, t in rows]
+
+
+async def members_of_tenant(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> list[tuple[Membership, User]]:
+    rows = await session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant_id)
+        .order_by(User.email)
+    )
+    return [(m, u) for m, u in rows]
+
+
+async def count_owners(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """The tenant's owners, their rows locked until commit (PostgreSQL), so two
+    concurrent demotions cannot both see a second owner."""
+    query = select(Membership.user_id).where(
+        Membership.tenant_id == tenant_id, Membership.role == "owner"
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return len(list((await session.execute(query)).scalars()))
+
+
+async def delete_membership(session: AsyncSession, row: Membership) -> None:
+    await session.delete(row)
+    await session.flush()
+
+
+# -- staff sessions ----------------------------------------------------------------------------
+
+
+async def staff_session_by_hash(session: AsyncSession, token_hash: str) -> UserSession | None:
+    query = select(UserSession).where(UserSession.token_hash == token_hash)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def staff_session_view(
+    session: AsyncSession, token_hash: str
+) -> tuple[UserSession, User, Tenant, Membership | None] | None:
+    """A session with its user, its tenant and the user's membership there (None: gone)."""
+    query = (
+        select(UserSession, User, Tenant, Membership)
+        .join(User, User.id == UserSession.user_id)
+        .join(Tenant, Tenant.id == UserSession.tenant_id)
+        .outerjoin(
+            Membership,
+            (Membership.user_id == UserSession.user_id)
+            & (Membership.tenant_id == UserSession.tenant_id),
+        )
+        .where(UserSession.token_hash == token_hash)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+async def delete_staff_session(session: AsyncSession, session_id: uuid.UUID) -> None:
+    await session.execute(delete(UserSession).where(UserSession.id == session_id))
+
+
+async def delete_user_sessions(
+    session: AsyncSession, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
+) -> int:
+    """End every session of the user (but ``keep``); how many ended."""
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_stale_sessions(
+    session: AsyncSession, user_id: uuid.UUID, idle_before: datetime, created_before: datetime
+) -> None:
+    """Drop the user's sessions that have expired (idle too long, or too old)."""
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id,
+            (UserSession.last_seen_at < idle_before) | (UserSession.created_at < created_before),
+        )
+    )
+
+
+async def delete_tenant_sessions_of(
+    session: AsyncSession, user_id: uuid.UUID, tenant_id: uuid.UUID
+) -> None:
+    """End the user's sessions in one tenant (their membership there ended)."""
+    await session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.tenant_id == tenant_id
+        )
+    )
+
+
+async def touch_staff_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
+    )
+
+
+# -- invitations and password resets -----------------------------------------------------------
+
+
+async def invitation_by_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
+    query = select(Invitation).where(Invitation.token_hash == token_hash)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def invitation(
+    session: AsyncSession, tenant_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    query = select(Invitation).where(
+        Invitation.tenant_id == tenant_id, Invitation.id == invitation_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def pending_invitations(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime, *, email: str | None = None
+) -> list[Invitation]:
+    query = select(Invitation).where(
+        Invitation.tenant_id == tenant_id,
+        Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > now,
+    )
+    if email is not None:
+        query = query.where(Invitation.email == email)
+    rows = await session.execute(query.order_by(Invitation.created_at.desc()))
+    return list(rows.scalars())
+
+
+async def reset_by_hash(session: AsyncSession, token_hash: str) -> PasswordReset | None:
+    query = select(PasswordReset).where(PasswordReset.token_hash == token_hash)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def retire_resets(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> None:
+    """Mark the user's unused reset links used (a new one, or a new password, replaces them)."""
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
+# -- the audit log -----------------------------------------------------------------------------
+
+
+async def list_audit_events(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    actor: str | None,
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if actor is not None:
+        query = query.where(
+            or_(AuditEvent.actor_id == actor, AuditEvent.actor_label.in_({actor, actor.lower()}))
+        )
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if object_type is not None:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id is not None:
+        query = query.where(AuditEvent.object_id == object_id)
+    if since is not None:
+        query = query.where(AuditEvent.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.created_at < until)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    rows = await session.execute(query.order_by(AuditEvent.id.desc()).limit(limit))
+    return list(rows.scalars())

@@ -1,4 +1,4 @@
-"""API key scopes."""
+"""Scopes: what an API key, or a staff user through their role, may do."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ class Scope(StrEnum):
     # without using it up. Not in redemptions:write, or a till's key would be an oracle
     # for finding valid codes; a till that previews holds both (coupons:read also may).
     VALIDATIONS_WRITE = "validations:write"
+    # Posting activities (purchases, visits) without the rest of loyalty:write: a scanner
+    # or a till that earns points but edits no program, card or balance.
+    ACTIVITIES_WRITE = "activities:write"
+    USERS_READ = "users:read"  # the tenant's staff: members, roles, pending invitations
+    USERS_WRITE = "users:write"  # invite, change roles, remove members (owners)
+    AUDIT_READ = "audit:read"  # the audit log: who changed what
 
 
 ALL_SCOPES = tuple(Scope)

@@ -27,17 +27,37 @@ KEY_PREFIX = "pm"
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a tenant through one of its API keys."""
+    """Who is calling: a tenant through one of its API keys (``api_key_id``), or a staff
+    user through their role in it (``user_id``, ``role``). ``label`` names the caller
+    for people: the key's name or the user's email."""
 
     tenant_id: uuid.UUID
-    api_key_id: uuid.UUID
+    api_key_id: uuid.UUID | None
     scopes: frozenset[str]
+    user_id: uuid.UUID | None = None
+    label: str = ""
+    role: str | None = None
+
+    @property
+    def actor_type(self) -> str:
+        """``user`` or ``api_key``."""
+        return "user" if self.user_id is not None else "api_key"
+
+    @property
+    def actor_id(self) -> str:
+        """The user's or the key's id, as text."""
+        return str(self.user_id if self.user_id is not None else self.api_key_id)
 
     def require(self, scope: Scope, *alternatives: Scope) -> None:
-        """The key must hold ``scope`` or one of the ``alternatives``."""
+        """The caller must hold ``scope`` or one of the ``alternatives``."""
         wanted = (scope, *alternatives)
         if not any(s.value in self.scopes for s in wanted):
             names = " or ".join(repr(s.value) for s in wanted)
+            if self.user_id is not None:
+                raise Forbidden(
+                    f"your role ({self.role}) lacks the permission {names}",
+                    details={"role": self.role, "needs": [s.value for s in wanted]},
+                )
             raise Forbidden(f"this API key lacks the scope {names}")
 
 
@@ -97,7 +117,7 @@ async def authenticate(session: AsyncSession, presented: str | None) -> Principa
         raise Unauthorized("the API key is not valid")
     if key.revoked_at is not None:
         raise Unauthorized("the API key has been revoked")
-    return Principal(key.tenant_id, key.id, frozenset(key.scopes))
+    return Principal(key.tenant_id, key.id, frozenset(key.scopes), label=key.name)
 
 
 async def list_api_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]:

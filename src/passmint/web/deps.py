@@ -1,19 +1,27 @@
-"""Dependencies shared by the HTTP endpoints: the runtime, the caller, the pass context."""
+"""Dependencies shared by the HTTP endpoints: the runtime, the caller (bound as the audit
+log's actor while the request runs), the pass and staff-account contexts."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from passmint import logs
 from passmint.passes.host import ServiceHost
 from passmint.passes.service import PassContext
+from passmint.tenants import audit
+from passmint.tenants.accounts import SessionPolicy, StaffContext
+from passmint.tenants.mail import smtp_configured
 from passmint.tenants.scopes import Scope
 from passmint.tenants.service import Principal, authenticate
+from passmint.tenants.throttle import ACCOUNT, ADDRESS, LoginThrottle
 from passmint.web import ratelimit
 
 
@@ -40,10 +48,13 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(beare
 
 def requires(
     scope: Scope, *alternatives: Scope
-) -> Callable[[Request, HTTPAuthorizationCredentials | None], Coroutine[Any, Any, Principal]]:
-    """The caller's API key, which must hold ``scope`` or one of the ``alternatives``."""
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], AsyncIterator[Principal]]:
+    """The caller's API key, which must hold ``scope`` or one of the ``alternatives``; the
+    writes of the request are recorded in the audit log as the key's."""
 
-    async def dependency(request: Request, credentials: BearerCredentials) -> Principal:
+    async def dependency(
+        request: Request, credentials: BearerCredentials
+    ) -> AsyncIterator[Principal]:
         runtime = get_runtime(request)
         presented = credentials.credentials.strip() if credentials else None
         # Failed keys count per address; past the limit a 429 without a database query.
@@ -53,9 +64,33 @@ def requires(
         ):
             principal = await authenticate(session, presented)
         principal.require(scope, *alternatives)
-        return principal
+        with audited(request, principal):
+            yield principal
 
     return dependency
+
+
+def audit_actor(request: Request, principal: Principal) -> audit.AuditActor:
+    """The principal as the audit log's actor in this request: its address, request id,
+    route and the last id of its path."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or request.url.path
+    params = list(request.path_params.values())
+    return audit.AuditActor.of(
+        principal,
+        ip=request.client.host if request.client else None,
+        request_id=request.scope.get(logs.REQUEST_ID_KEY),
+        operation=f"{request.method} {template}",
+        path_object=str(params[-1]) if params else None,
+    )
+
+
+@contextmanager
+def audited(request: Request, principal: Principal) -> Iterator[None]:
+    """Record the writes of every transaction inside the block as ``principal``'s (the
+    admin app wraps each staff request in it, as :func:`requires` does for API keys)."""
+    with audit.acting(audit_actor(request, principal)):
+        yield
 
 
 TemplatesRead = Annotated[Principal, Depends(requires(Scope.TEMPLATES_READ))]
@@ -70,6 +105,9 @@ LoyaltyWrite = Annotated[Principal, Depends(requires(Scope.LOYALTY_WRITE))]
 CouponsRead = Annotated[Principal, Depends(requires(Scope.COUPONS_READ))]
 CouponsWrite = Annotated[Principal, Depends(requires(Scope.COUPONS_WRITE))]
 RedemptionsWrite = Annotated[Principal, Depends(requires(Scope.REDEMPTIONS_WRITE))]
+ActivitiesWrite = Annotated[
+    Principal, Depends(requires(Scope.LOYALTY_WRITE, Scope.ACTIVITIES_WRITE))
+]
 
 
 def pass_context(runtime: ServiceHost, session: AsyncSession, principal: Principal) -> PassContext:
@@ -81,3 +119,38 @@ def tenant_pass_context(
 ) -> PassContext:
     """For callers without an API key (devices, customers): the pass names the tenant."""
     return runtime.pass_context(session, tenant_id)
+
+
+def login_throttle(runtime: ServiceHost) -> LoginThrottle:
+    """Failed logins per account and per address, counted in the shared rate limiter's
+    storage (Redis in production) under the ``login_account`` and ``login_ip`` limits."""
+
+    def build() -> LoginThrottle:
+        limiter = ratelimit.shared(runtime)
+        return LoginThrottle(
+            limiter.storage,
+            per_account=limiter.limits[ACCOUNT],
+            per_address=limiter.limits[ADDRESS],
+            enabled=limiter.enabled,
+        )
+
+    return runtime.cache("login_throttle", build)
+
+
+def staff_context(runtime: ServiceHost, session: AsyncSession) -> StaffContext:
+    """What the staff-account services need, in this session: the clock, the keys, the
+    session policy (``PASSMINT_SESSION_*``), the login throttle and whether SMTP is set."""
+    settings = runtime.settings
+    return StaffContext(
+        session=session,
+        now=runtime.clock(),
+        box=runtime.box,
+        hasher=runtime.hasher,
+        public_url=settings.public_url.rstrip("/"),
+        policy=SessionPolicy(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            lifetime=timedelta(hours=settings.session_max_hours),
+        ),
+        throttle=login_throttle(runtime),
+        mail=smtp_configured(settings),
+    )

@@ -70,7 +70,9 @@ def swagger_page(title: str, root: str, openapi_url: str) -> str:
     assets = html.escape(root + ASSETS)
     return _page(
         title,
-        f'<link rel="stylesheet" href="{assets}/swagger-ui.css">',
+        f'<link rel="stylesheet" href="{assets}/swagger-ui.css">'
+        # passmint's own: Swagger UI's colours with legible (WCAG AA) contrast
+        f'<link rel="stylesheet" href="{assets}/swagger-contrast.css">',
         f'<div id="swagger-ui" data-openapi-url="{html.escape(root + openapi_url)}"></div>'
         f'<script src="{assets}/swagger-ui-bundle.js"></script>'
         f'<script src="{assets}/swagger-init.js"></script>',

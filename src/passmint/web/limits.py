@@ -67,7 +67,9 @@ def route_classes(settings: Settings) -> tuple[list[Route], BodyClass]:
     callbacks = BodyClass("callbacks", settings.max_body_callbacks, True, "Google Wallet callbacks")
     routes = [
         Route(re.compile(r"/api/v1/images\Z"), images, frozenset({"POST"})),
+        Route(re.compile(r"/admin/designs/[^/]+/images/[a-z]+\Z"), images, frozenset({"POST"})),
         Route(re.compile(r"/api/v1/campaigns/[^/]+/codes/import\Z"), imports, frozenset({"POST"})),
+        Route(re.compile(r"/admin/campaigns/[^/]+/import\Z"), imports, frozenset({"POST"})),
         Route(re.compile(r"/apple/"), devices),
         Route(re.compile(r"/google/callbacks\Z"), callbacks),
     ]
@@ -77,7 +79,7 @@ def route_classes(settings: Settings) -> tuple[list[Route], BodyClass]:
 def describe_limits(settings: Settings) -> str:
     """The limits, as a paragraph of the API description (markdown)."""
     routes, default = route_classes(settings)
-    classes = [route.body for route in routes] + [default]
+    classes = list(dict.fromkeys([route.body for route in routes] + [default]))  # each once
     listing = "; ".join(f"{body.what}: {_size(body.limit)}" for body in classes)
     return (
         f"\n**Limits.** Request bodies are limited by kind: {listing}. A larger body is "

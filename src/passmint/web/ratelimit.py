@@ -72,6 +72,12 @@ DEFAULTS: Final[Mapping[str, str]] = {
     "public": "600/minute",
     # Google Wallet callbacks, per client address (Google sends them from few addresses)
     "callbacks": "3000/minute",
+    # designer previews (POST /api/v1/previews), per API key: a render each
+    "previews": "1200/minute",
+    # failed staff logins (and password-reset requests) per account, and per client
+    # address (passmint.tenants.throttle: counted here, checked before the password)
+    "login_account": "5/15 minutes",
+    "login_ip": "30/15 minutes",
 }
 """Every named limit and its default; ``device_log`` (device log posts per address,
 dropped quietly beyond it) comes from ``PASSMINT_LOG_REQUESTS_PER_MINUTE``. Change any

@@ -44,6 +44,7 @@ __all__ = [
     "ImageTooSmallError",
     "check_images",
     "check_png",
+    "needed_source",
     "png_size",
     "point_size",
     "prepare_images",
@@ -357,6 +358,20 @@ def _target_points(
     if width * box_h >= height * box_w:
         return box_w, max(1, height * box_w // width)
     return max(1, width * box_h // height), box_h
+
+
+def needed_source(
+    name: str, style: PassStyle, source: tuple[int, int], *, gift_card: bool = False
+) -> tuple[int, int] | None:
+    """The smallest pixel size :func:`render_image_set` accepts for a source of ``source``'s
+    aspect ratio as ``name`` on ``style`` (its @3x rendering), from the size alone: what a
+    preview checks against an upload's stored size without decoding it. None when the image
+    has no documented size; KeyError for names Apple does not know."""
+    box = point_size(name, style, gift_card=gift_card)
+    if box is None:
+        return None
+    target = _target_points(IMAGE_SPECS[name], box, source)
+    return target[0] * max(SCALES), target[1] * max(SCALES)
 
 
 def _crop_box(

@@ -69,6 +69,7 @@ __all__ = [
     "render_files",
     "render_pass_json",
     "validate_design",
+    "validate_rendered",
 ]
 
 _SAMPLE_PASS_TYPE = "pass.com.example.design"  # noqa: S105 - an identifier
@@ -542,6 +543,21 @@ def _design_checks(design: TemplateDesign, style: PassStyle) -> list[Problem]:
     return found
 
 
+def validate_rendered(
+    design: TemplateDesign, style: PassStyle, pass_json: Mapping[str, Any]
+) -> list[Problem]:
+    """The checks of :func:`validate_design` on a pass.json already rendered from
+    ``design`` (a preview renders once, with its own data, and checks that): the design's
+    own rules, then Apple's pass.json rules, each problem at its path in the design."""
+    style = PassStyle(style)
+    problems = _design_checks(design, style)
+    origins = _origins(design, style)
+    tables = localization_tables(design)
+    strings = {f"{lang}.lproj/pass.strings": table for lang, table in tables.items()}
+    problems += [_to_design(p, origins) for p in validate_pass_json(pass_json, strings=strings)]
+    return problems
+
+
 def validate_design(
     design: TemplateDesign,
     style: PassStyle,
@@ -557,7 +573,6 @@ def validate_design(
     change_message``); the message names the pass.json path or bundle file it came from.
     """
     style = PassStyle(style)
-    problems = _design_checks(design, style)
     data = make_sample_data(design, sample_data)
     serial = data.get("serial_number")
     pass_json = render_pass_json(
@@ -568,10 +583,8 @@ def validate_design(
         pass_type_identifier=_SAMPLE_PASS_TYPE,
         team_identifier=_SAMPLE_TEAM,
     )
+    problems = validate_rendered(design, style, pass_json)
     origins = _origins(design, style)
-    tables = localization_tables(design)
-    strings = {f"{lang}.lproj/pass.strings": table for lang, table in tables.items()}
-    problems += [_to_design(p, origins) for p in validate_pass_json(pass_json, strings=strings)]
     if assets is not None:
         try:
             files = render_files(design, style, assets)

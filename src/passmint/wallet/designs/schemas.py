@@ -171,11 +171,19 @@ TextTemplate = Annotated[Multiline, AfterValidator(_check_template)]
 def _check_value(value: object) -> str | int | float:
     if isinstance(value, str):
         return _check_template(MULTILINE.check(value))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_EXACT:
+        # math.isfinite would overflow on a huge int; JSON numbers past 2**53 lose digits
+        raise PydanticCustomError(
+            "number_too_large", "a number value is at most 2**53 (9007199254740992) in size"
+        )
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PydanticCustomError(
             "invalid_type", "a value is text (placeholders allowed) or a finite number"
         )
     return value
+
+
+_MAX_EXACT = 2**53
 
 
 FieldValue = Annotated[

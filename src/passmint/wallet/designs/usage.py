@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from typing import Any, Final, Literal
@@ -60,10 +60,12 @@ class Source(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Provider:
     """Something that writes the data of a template's passes, such as a loyalty program
-    for its cards: the names it provides and how to name it in a message."""
+    for its cards: the names it provides and how to name it in a message; ``samples`` are
+    plausible values of some of the names, for a designer's preview."""
 
     label: str
     names: frozenset[str]
+    samples: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
