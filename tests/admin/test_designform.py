@@ -125,3 +125,24 @@ def test_fields_without_keys_get_unique_ones_from_their_labels() -> None:
     )
     keys = [f["key"] for f in design["fields"]["secondary"]]
     assert keys == ["next_reward_2", "secondary_2"]
+
+
+def test_beacons_come_from_their_rows() -> None:
+    design, problems = designform.design_from_form(
+        {
+            "beacons.0.proximity_uuid": "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0",
+            "beacons.0.major": "1",
+            "beacons.0.minor": "seven",
+            "beacons.0.relevant_text": "Welcome in",
+            "beacons.1.proximity_uuid": "",
+        }
+    )
+    assert design["beacons"] == [
+        {
+            "proximity_uuid": "E2C56DB5-DFFB-48D2-B060-D0F5A71096E0",
+            "major": 1,
+            "minor": "seven",
+            "relevant_text": "Welcome in",
+        }
+    ]
+    assert [p.path for p in problems] == ["/beacons/0/minor"]
