@@ -33,7 +33,7 @@ import asyncpg
 from bench.seed import SECRET_KEY, pg_url, recreate, seed_base
 from passmint.config import QueueMode, Settings
 from passmint.kit.ids import uuid7
-from passmint.loyalty import service
+from passmint.loyalty import activities, common, customers, programs
 from passmint.loyalty.schemas import ActivityIn, ProgramConfig
 from passmint.runtime import Runtime
 
@@ -57,7 +57,7 @@ async def open_cards(
     runtime: Runtime, tenant: uuid.UUID, template: uuid.UUID, n: int
 ) -> list[uuid.UUID]:
     async with runtime.transaction() as session:
-        program = await service.create_program(
+        program = await programs.create_program(
             runtime.pass_context(session, tenant),
             name="Bench points",
             template_id=template,
@@ -68,13 +68,13 @@ async def open_cards(
 
     async def one() -> None:
         async with gate, runtime.transaction() as session:
-            account = await service.create_account(
+            account = await customers.create_account(
                 runtime.pass_context(session, tenant),
                 program.id,
                 customer=None,
                 external_id=None,
                 referral_code=None,
-                actor=service.SYSTEM,
+                actor=common.SYSTEM,
             )
             ids.append(account.id)
 
@@ -106,11 +106,11 @@ async def post_activities(
                 external_id=f"{run}-{i}",
             )
             async with runtime.transaction() as session:
-                await service.post_activity(
+                await activities.post_activity(
                     runtime.pass_context(session, tenant),
                     body,
                     source="bench",
-                    actor=service.SYSTEM,
+                    actor=common.SYSTEM,
                 )
 
     started = time.perf_counter()

@@ -31,18 +31,11 @@ from pathlib import Path
 import httpx
 from tests.fixtures.images import png16
 
+from bench.webservice import free_port
+
 BIN = Path(sys.executable).parent
 TARGET_S = 1.0
 Hostile = Callable[[httpx.AsyncClient, str], Awaitable[int]]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _auth(key: str, **extra: str) -> dict[str, str]:
@@ -185,7 +178,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PASSMINT_")}
         env |= {

@@ -22,9 +22,18 @@ Also the preview endpoint with a barcode message that changes every request (sym
 memoized; an editor rarely changes the message), and the weight of the admin app's
 JavaScript and CSS, gzip-compressed, as an upper bound of what the designer page loads.
 
-**Target** (issue 14): a preview costs no more than twice the bare rendering. ``--check``
-exits 1 when the endpoint takes more than twice the bare endpoint (the like-for-like
-ratio); the in-process ratios are printed beside it.
+**Target** (issue 14): the preview endpoint costs no more than twice the bare rendering of
+the same design into ``pass.json`` and the Google object, in the same run. The verdict is
+the *endpoint* ratio: ``POST /api/v1/previews`` ÷ the bare rendering behind the same HTTP
+stack and key check (what the designer waits on; an HTTP request costs several times a
+rendering, so an endpoint compared with a function call measures the stack, not the
+preview). ``--check`` exits 1 when it is over 2.
+
+Also printed, without a verdict: the *rendering work*, ``render_preview`` ÷ the bare
+rendering, both in process on the same inputs. The preview runs every check of both
+wallets besides the two renderings (Apple's design and pass.json rules, the Google class,
+its design checks and text lengths, images, the barcode, placeholders), so it costs about
+3× the bare rendering (bench/README.md has the breakdown per stage).
 """
 
 from __future__ import annotations
@@ -312,9 +321,6 @@ def main(argv: list[str] | None = None) -> int:
     like_for_like = means["endpoint"] / means["bare_endpoint"]
     in_process = bare_rate / preview_rate
     endpoint_vs_bare = means["endpoint"] * bare_rate
-    print(f"  preview ÷ bare, in process:                      {in_process:5.2f}×")
-    print(f"  preview endpoint ÷ bare endpoint (same stack):   {like_for_like:5.2f}×")
-    print(f"  preview endpoint ÷ bare rendering in process:    {endpoint_vs_bare:5.2f}×")
     weight = static_weight()
     if weight is not None:
         files, size, packed = weight
@@ -322,12 +328,17 @@ def main(argv: list[str] | None = None) -> int:
             f"the designer page's JavaScript and CSS ({files} files): "
             f"{size / 1024:,.1f} KiB, {packed / 1024:,.1f} KiB gzip-compressed (target < 150 KiB)"
         )
+    print(f"target (issue 14): a preview costs at most {TARGET_RATIO:.0f}× the bare rendering")
     ok = like_for_like <= TARGET_RATIO
-    verdict = "PASS" if ok else "MISS"
     print(
-        f"{verdict}: a preview through the endpoint costs {like_for_like:.2f}× the bare "
-        f"rendering through the same endpoint stack (target ≤ {TARGET_RATIO:.0f}×)"
+        f"  {'PASS' if ok else 'MISS'} {like_for_like:5.2f}×  endpoint: POST /api/v1/previews "
+        "÷ the bare rendering behind the same stack"
     )
+    print(
+        f"  info {in_process:5.2f}×  rendering work: render_preview (every check of both "
+        "wallets) ÷ bare rendering, both in process"
+    )
+    print(f"  info {endpoint_vs_bare:5.0f}×  endpoint ÷ bare rendering in process (the HTTP stack)")
     print(f"({time.perf_counter() - started:.1f} s)")
     return 1 if args.check and not ok else 0
 

@@ -18,6 +18,9 @@ class PassmintError(Exception):
 
     code: ClassVar[str] = "passmint_error"
     status: ClassVar[int] = 400
+    http: ClassVar[bool] = True
+    """False for the errors of an operator's tool that no request can meet (backups):
+    the API document leaves their codes out."""
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)

@@ -144,3 +144,15 @@ async def test_the_language_follows_the_browser_and_the_choice(browser_client: A
     assert chosen.status_code == 303
     finnish = await browser_client.get("/admin/login", headers={"Accept-Language": "ar"})
     assert '<html lang="fi" dir="ltr">' in finnish.text
+
+
+async def test_a_multipart_form_is_not_read_as_json(browser_client: AdminClient) -> None:
+    """Bytes of an uploaded file may look like deep JSON nesting: a form is not JSON."""
+    await browser_client.get("/admin/login")
+    response = await browser_client.http.post(
+        "/admin/login",
+        data={"email": "a@b.example", "password": "x" * 12},
+        files={"file": ("key.p12", b"[" * 5000, "application/x-pkcs12")},
+    )
+    assert response.status_code == 403  # the form's CSRF token is missing: not json_too_deep
+    assert "json_too_deep" not in response.text

@@ -102,6 +102,7 @@ async def test_save_confirm_publish_history_and_roll_back(owner: AdminClient) ->
     assert confirm.status_code == 200
     assert "0 live passes will be re-rendered" in confirm.text
     assert "Café Lumen Helsinki" in confirm.text  # the difference, before publishing
+    assert "/barcode/encoding" not in confirm.text  # a default filled in is no change
     design = re.search(r'name="design" value="([^"]*)"', confirm.text)
     assert design is not None
     import html
@@ -183,14 +184,34 @@ async def test_try_it_on_my_phone_needs_credentials_then_gives_one_test_pass(
     owner: AdminClient, team: Team, dev_pki: DevPki
 ) -> None:
     path = await _start(owner)
-    missing = await owner.get(path + "/try")
+    offered = await owner.get(path + "/try")  # a GET shows, never makes, the test pass
+    assert "Make my test pass" in offered.text
+    missing = await owner.post(path + "/try")
     assert missing.status_code == 409
     assert "/admin/settings" in missing.text  # where to add them
     await put_apple_credentials(owner.http, team.api_key, dev_pki)
+    made = await owner.post(path + "/try")
+    assert made.headers["location"] == path + "/try"
     first = await owner.get(path + "/try")
     assert first.status_code == 200
     assert "<svg" in first.text
     link = re.search(r'<a href="(https://[^"]+/p/[^"]+)">', first.text)
     assert link is not None
+    await owner.post(path + "/try")
     again = await owner.get(path + "/try")
     assert link.group(1) in again.text  # the same test pass, refreshed
+
+
+async def test_a_refused_upload_keeps_the_slot_s_image(owner: AdminClient) -> None:
+    path = await _start(owner)
+    form = _form((await owner.get(path)).text)
+    icon = form["images.icon"]
+    assert icon
+    refused = await owner.http.post(
+        path + "/images/icon",
+        data={"csrf_token": owner.csrf, "images.icon": icon},
+        files={"file": ("x.png", b"not an image", "image/png")},
+        headers={"HX-Request": "true"},
+    )
+    assert refused.status_code == 422
+    assert f'name="images.icon" value="{icon}"' in refused.text

@@ -79,16 +79,17 @@ def test_contrast_ratio_follows_wcag() -> None:
 
 
 def test_the_apple_preview_reads_the_pass_json_by_style() -> None:
+    # localized_pass_json: the renderer has put the label in the preview's language
     pass_json = {
         "organizationName": "Café",
         "backgroundColor": "rgb(60, 35, 20)",
         "storeCard": {
-            "primaryFields": [{"key": "points", "label": "POINTS", "value": 120}],
+            "primaryFields": [{"key": "points", "label": "النقاط", "value": 120}],
             "backFields": [{"key": "terms", "label": "Terms", "value": "None"}],
         },
         "barcodes": [{"format": "PKBarcodeFormatQR", "message": "X", "altText": "X"}],
     }
-    shown = previewmodel.apple(pass_json, {"strip": "/i/s.png"}, {"POINTS": "النقاط"}, "<svg/>")
+    shown = previewmodel.apple(pass_json, {"strip": "/i/s.png"}, "<svg/>")
     assert shown.style == "storeCard"
     assert shown.paint == {"--pass-bg": "#3c2314"}
     assert shown.areas["primary"][0].label == "النقاط"
@@ -146,3 +147,9 @@ def test_beacons_come_from_their_rows() -> None:
         }
     ]
     assert [p.path for p in problems] == ["/beacons/0/minor"]
+
+
+def test_json_nested_past_the_limit_is_a_problem_not_a_crash() -> None:
+    _, problems = designform.design_from_form({"semantics": "[" * 200_000})
+    assert [p.path for p in problems] == ["/semantics"]
+    assert "deeper" in problems[0].message

@@ -373,6 +373,35 @@ async def test_another_businesss_program_is_not_found(
     assert rewards.json() == []
 
 
+async def test_a_coupon_reward_needs_a_campaign_of_the_business(
+    owner: AdminClient, team: Team, other_team: Team, loyalty: Loyalty
+) -> None:
+    theirs = await api(
+        owner.http,
+        other_team.api_key,
+        "POST",
+        "/campaigns",
+        {"name": "Theirs", "kind": "discount", "percent_off_bp": 1000},
+    )
+    await owner.get(f"/admin/programs/{loyalty.program_id}")
+    response = await owner.post(
+        f"/admin/programs/{loyalty.program_id}/rewards",
+        {
+            "reward.name": "Their coupon",
+            "reward.cost": "100",
+            "reward.kind": "coupon",
+            "reward.campaign_id": theirs["id"],
+        },
+    )
+    assert response.status_code == 422
+    assert error_of(response.text, "reward-campaign_id") == "Choose one of your campaigns."
+    rewards = await owner.http.get(
+        f"/api/v1/programs/{loyalty.program_id}/rewards",
+        headers={"Authorization": f"Bearer {team.api_key}"},
+    )
+    assert rewards.json() == []
+
+
 async def test_a_script_in_a_name_shows_as_text(
     owner: AdminClient, team: Team, loyalty: Loyalty
 ) -> None:

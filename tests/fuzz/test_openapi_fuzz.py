@@ -3,7 +3,6 @@ from the OpenAPI document (valid and invalid ones) against a real ``passmint ser
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -17,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import content_type_conformance, status_code_conformance
 from schemathesis.core.result import Ok
 
+from tests.ops.conftest import command_env, start, stop, tenant_key
 from tests.service.conftest import pg_execute
-from tests.service.test_serve_e2e import BIN, free_port
+from tests.service.test_serve_e2e import free_port
 
 pytestmark = pytest.mark.fuzz
 
@@ -44,51 +44,36 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PASSMINT_DATA_DIR": str(data),
-        "PASSMINT_PUBLIC_URL": base,
-        "PASSMINT_SECRET_KEY": "f" * 43,
-        "PASSMINT_LOG_LEVEL": "error",
+    settings = {
+        "public_url": base,
+        "secret_key": "f" * 43,
+        "log_level": "error",
         # 429s would stop the generated requests before they reach the operations; the
         # limits have tests of their own (tests/service/test_rate_limits*.py)
-        "PASSMINT_RATE_LIMITS_ENABLED": "false",
+        "rate_limits_enabled": "false",
     }
-    for name in ("PASSMINT_DATABASE_URL", "PASSMINT_REDIS_URL", "PASSMINT_QUEUE"):
-        env.pop(name, None)
     postgres = os.environ.get("PASSMINT_TEST_POSTGRES_URL")
     redis = os.environ.get("PASSMINT_TEST_REDIS_URL")
     database = f"passmint_fuzz_{os.getpid()}"
-    serve = [str(BIN / "passmint"), "serve", "--port", str(port), "--log-level", "error"]
+    serve = ["serve", "--port", str(port), "--log-level", "error"]
     commands = [serve]
     if postgres and redis:
         pg_execute(
             postgres, f'DROP DATABASE IF EXISTS "{database}"', f'CREATE DATABASE "{database}"'
         )
-        env["PASSMINT_DATABASE_URL"] = postgres.rsplit("/", 1)[0] + f"/{database}"
-        env["PASSMINT_REDIS_URL"] = redis
-        env["PASSMINT_QUEUE_NAME"] = f"passmint:fuzz:{os.getpid()}"
-        commands = [
-            [*serve, "--no-worker", "--workers", "2"],
-            [str(BIN / "passmint"), "worker", "--processes", "1"],
-        ]
-    created = subprocess.run(
-        [str(BIN / "passmint"), "tenants", "create", "Fuzz", "--json"],
-        env=env, capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
-    key = json.loads(created.stdout)["api_key"]
-    processes = [
-        subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for command in commands
-    ]
+        url = postgres.rsplit("/", 1)[0] + f"/{database}"
+        settings |= {"redis_url": redis, "queue_name": f"passmint:fuzz:{os.getpid()}"}
+        commands = [[*serve, "--no-worker", "--workers", "2"], ["worker", "--processes", "1"]]
+    else:
+        url = f"sqlite:///{data / 'passmint.db'}"
+    env = command_env(data, url, **settings)
+    key = tenant_key(env)
+    processes = [start(command, env, data / "passmint.log") for command in commands]
     try:
         _wait(base, processes)
         yield base, key
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop(*processes)
         if postgres and redis:
             pg_execute(postgres, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import _run_id, _worker_id, pg_execute
 from tests.service.conftest import anyio_backend as anyio_backend
 from tests.service.conftest import apns as apns
+from tests.service.test_serve_e2e import free_port
 
 
 def services_required(config: pytest.Config) -> bool:
@@ -94,6 +96,20 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         )
 
 
+def stop(*processes: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM to each process still running, then wait for all; one that is still running
+    after ``timeout`` seconds is killed."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 120  # a loaded machine starts processes slowly
     while time.monotonic() < deadline:
@@ -118,3 +134,50 @@ def tenant_key(env: dict[str, str]) -> str:
     )
     key: str = json.loads(created.stdout)["api_key"]
     return key
+
+
+@dataclass(frozen=True)
+class Production:
+    """The production topology of a test, before its processes start: web processes at
+    ``base`` (port ``port``), the environment of every ``passmint`` command, a tenant's
+    API key and the files the web and worker processes log to."""
+
+    base: str
+    port: int
+    env: dict[str, str]
+    key: str
+    web_log: Path
+    worker_log: Path
+
+    def start_web(self, *options: str) -> subprocess.Popen[bytes]:
+        """``passmint serve --no-worker`` on ``port`` with ``options`` (``--workers 2``)."""
+        args = ["serve", "--no-worker", *options, "--port", str(self.port)]
+        return start([*args, "--log-level", "warning"], self.env, self.web_log)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """``passmint worker`` with two processes."""
+        return start(["worker", "--processes", "2"], self.env, self.worker_log)
+
+
+def production(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database_url: str,
+    apns: FakeApns,
+    **settings: str,
+) -> Production:
+    """:func:`production_env` at a free port with the test's Redis, and a tenant (which
+    migrates the database once, before the processes start)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = production_env(
+        tmp_path / "data",
+        database_url,
+        base=base,
+        apns=apns,
+        redis_url=redis_base(request.config),
+        **settings,
+    )
+    return Production(
+        base, port, env, tenant_key(env), tmp_path / "web.log", tmp_path / "worker.log"
+    )

@@ -12,7 +12,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,14 +25,7 @@ import pytest
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import png
-from tests.ops.conftest import (
-    production_env,
-    redis_base,
-    start,
-    tenant_key,
-    wait_healthy,
-)
-from tests.service.test_serve_e2e import free_port
+from tests.ops.conftest import production, stop, wait_healthy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 ACCOUNTS = 8
@@ -269,27 +261,19 @@ def test_kills_and_a_dropped_database_connection_lose_nothing_and_post_nothing_t
     apns: FakeApns,
     dev_pki: DevPki,
 ) -> None:
-    redis = redis_base(request.config)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = production_env(
-        tmp_path / "data",
+    topology = production(
+        request,
+        tmp_path,
         fresh_postgres,
-        base=base,
-        apns=apns,
-        redis_url=redis,
+        apns,
         secret_key="f" * 43,
         shutdown_grace="5",
         rate_limits_enabled="false",  # one client sends it all: no throttling measured here
     )
-    key = tenant_key(env)
-    web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
-    web = start(
-        ["serve", "--no-worker", "--workers", "2", "--port", str(port), "--log-level", "warning"],
-        env,
-        web_log,
-    )
-    worker = start(["worker", "--processes", "2"], env, worker_log)
+    base, key = topology.base, topology.key
+    web_log, worker_log = topology.web_log, topology.worker_log
+    web = topology.start_web("--workers", "2")
+    worker = topology.start_worker()
     try:
         wait_healthy(base, web, web_log)
         wait_for_children(web.pid, 2, web_log)
@@ -350,12 +334,4 @@ def test_kills_and_a_dropped_database_connection_lose_nothing_and_post_nothing_t
         assert state["codes"] == dict.fromkeys(codes, (MAX_USES, MAX_USES))
         print(f"faults: {injected}; {outcome.retries} requests sent again")
     finally:
-        for process in (web, worker):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in (web, worker):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(web, worker)

@@ -35,8 +35,7 @@ from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.images import png
 from tests.ops.conftest import (
     command_env,
-    production_env,
-    redis_base,
+    production,
     start,
     tenant_key,
     wait_healthy,
@@ -212,27 +211,24 @@ def test_web_and_worker_processes_finish_their_requests_and_jobs_on_sigterm(
     apns: FakeApns,
     dev_pki: DevPki,
 ) -> None:
-    redis = redis_base(request.config)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = production_env(
-        tmp_path / "data",
+    topology = production(
+        request,
+        tmp_path,
         fresh_postgres,
-        base=base,
-        apns=apns,
-        redis_url=redis,
+        apns,
         secret_key="p" * 43,
         shutdown_grace=str(GRACE),
     )
-    key = tenant_key(env)  # migrates the database once, before the processes start
-    web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
-    web = start(
-        ["serve", "--no-worker", "--port", str(port), "--log-level", "warning"], env, web_log
-    )
-    worker = start(["worker", "--processes", "2"], env, worker_log)
+    web, worker = topology.start_web(), topology.start_worker()
     try:
-        wait_healthy(base, web, web_log)
-        stop_while_busy(base, key, apns, dev_pki, [(web, web_log), (worker, worker_log)])
+        wait_healthy(topology.base, web, topology.web_log)
+        stop_while_busy(
+            topology.base,
+            topology.key,
+            apns,
+            dev_pki,
+            [(web, topology.web_log), (worker, topology.worker_log)],
+        )
     finally:
         for process in (web, worker):
             if process.poll() is None:

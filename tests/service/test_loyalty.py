@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from passmint.config import Settings
 from passmint.models import LedgerEntry
 from passmint.runtime import Runtime
+from passmint.tenants import service as tenants
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.apns_server import FakeApns
 from tests.fixtures.google_server import FakeGoogleWallet
@@ -950,3 +951,31 @@ async def test_refunds_give_points_back_to_the_lots_they_came_from(
     assert [x["amount"] for x in history["expiring"]] == [50, 100]
     rebuilt = await client.post(f"/api/v1/accounts/{card['id']}/rebuild", headers=auth(key))
     assert rebuilt.json()["changed"] is False
+
+
+async def test_a_reward_cannot_hand_out_codes_of_another_business_s_campaign(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], program: dict[str, Any]
+) -> None:
+    async with runtime.transaction() as session:
+        other = await tenants.create_tenant(session, "Other café", runtime.clock())
+        other_key = await tenants.create_api_key(
+            session, other.id, name="other", now=runtime.clock()
+        )
+    theirs = await client.post(
+        "/api/v1/campaigns",
+        headers=auth(other_key.secret),
+        json={"name": "Theirs", "kind": "free_item", "item_sku": "COF", "item_name": "Coffee"},
+    )
+    assert theirs.status_code == 201, theirs.text
+    for campaign_id in (theirs.json()["id"], str(uuid.uuid4())):
+        refused = await client.post(
+            f"/api/v1/programs/{program['id']}/rewards",
+            headers=auth(tenant["api_key"]),
+            json={"name": "Coffee", "cost": 100, "kind": "coupon", "campaign_id": campaign_id},
+        )
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["error"]["code"] == "campaign_not_found"
+    listed = await client.get(
+        f"/api/v1/programs/{program['id']}/rewards", headers=auth(tenant["api_key"])
+    )
+    assert listed.json() == []  # nothing was made

@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from passmint import logs
 from passmint.app import create_app
-from passmint.loyalty.service import SETTLE_JOB
+from passmint.loyalty.ledger import SETTLE_JOB
 from passmint.passes.google.client import ClientPool, NotFound
 from passmint.passes.service import PUSH_JOB
 from passmint.runtime import Runtime

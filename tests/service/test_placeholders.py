@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from passmint.loyalty import service as loyalty
+from passmint.loyalty.cardpass import PASS_DATA_NAMES
 from passmint.wallet.apple.devpki import DevPki
 from tests.service.conftest import PUBLIC_URL, auth, cafe_design, put_apple_credentials
 from tests.service.test_pass_cycle import unzip
@@ -263,7 +263,7 @@ async def test_a_loyalty_template_is_checked_against_its_programs_fields(
     )
     assert card.status_code == 201, card.text
     pass_ = await client.get(f"/api/v1/passes/{card.json()['pass_id']}", headers=auth(key))
-    assert set(pass_.json()["data"]) == loyalty.PASS_DATA_NAMES | {"stamps"}
+    assert set(pass_.json()["data"]) == PASS_DATA_NAMES | {"stamps"}
     assert pass_.json()["warnings"] == []
 
 

@@ -11,15 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from passmint.app import create_app
 from passmint.config import Settings
+from passmint.models import Asset, AuditEvent, Template, TemplateVersion
 from passmint.passes import previews
 from passmint.passes.errors import TemplateNotFound
 from passmint.passes.service import get_template
 from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
 from passmint.tenants.scopes import Scope
+from passmint.wallet.designs import preview as preview_module
 from passmint.wallet.designs.schemas import parse_design
 from tests.fixtures.apns_server import FakeApns
 from tests.service.conftest import PUBLIC_URL, auth, cafe_design, make_settings, upload
@@ -69,6 +72,48 @@ async def test_a_design_is_previewed_with_its_images_and_scannable_barcode(
     image = await client.get(body["images"]["icon"].removeprefix(PUBLIC_URL))
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
+
+
+async def test_a_request_renders_each_wallet_once_and_writes_nothing(
+    client: httpx.AsyncClient,
+    tenant: dict[str, str],
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = tenant["api_key"]
+    design = await cafe_design(client, key)
+    calls: dict[str, int] = {}
+
+    def counted(name: str) -> Any:
+        real = getattr(preview_module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("render_pass_json", "render_class", "render_object", "validate_rendered"):
+        monkeypatch.setattr(preview_module, name, counted(name))
+
+    async def rows() -> list[int | None]:
+        async with runtime.db.sessions() as session:
+            return [
+                await session.scalar(select(func.count()).select_from(model))
+                for model in (Asset, Template, TemplateVersion, AuditEvent)
+            ]
+
+    before = await rows()
+    response = await _preview(client, key, style="storeCard", design=design, language="fr")
+    assert response.status_code == 200, response.text
+    assert response.json()["problems"] == []
+    assert calls == {
+        "render_pass_json": 1,
+        "render_class": 1,
+        "render_object": 1,
+        "validate_rendered": 1,
+    }
+    assert await rows() == before
 
 
 async def test_problems_are_a_200_with_their_paths(

@@ -5,6 +5,7 @@ listed and filtered through GET /api/v1/audit-events and the service."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -98,7 +99,7 @@ async def test_a_core_statement_is_recorded_with_the_object_of_the_path(
 
 
 async def test_reads_and_refused_writes_record_nothing(
-    client: httpx.AsyncClient, team: Team, runtime: Runtime
+    client: httpx.AsyncClient, team: Team
 ) -> None:
     for _ in range(2):
         assert (await client.get("/api/v1/api-keys", headers=auth(team.api_key))).status_code == 200
@@ -106,8 +107,7 @@ async def test_reads_and_refused_writes_record_nothing(
     assert bad.status_code == 422
     assert await events(client, team.api_key) == []
     # the actor does not outlive the request
-    async with runtime.db.sessions() as session:
-        assert audit.current_actor(session) is None
+    assert audit.current_actor() is None
 
 
 async def test_filters_and_pages(client: httpx.AsyncClient, team: Team, runtime: Runtime) -> None:
@@ -195,8 +195,7 @@ async def test_staff_writes_through_services_are_recorded_as_the_user(
             await members.change_role(
                 ctx_for(runtime, session), login.staff.principal, mia, "viewer"
             )
-    async with runtime.db.sessions() as session:
-        assert audit.current_actor(session) is None  # the block ended
+    assert audit.current_actor() is None  # the block ended
     async with runtime.db.sessions() as session:
         rows = await audit.list_events(session, team.tenant_id)
     by_action = {r.action: r for r in rows}
@@ -240,6 +239,48 @@ async def test_a_rollback_drops_its_events_a_savepoint_rollback_its_own(
             session, team.tenant_id, audit.AuditQuery(action="api_key.created")
         )
     assert [r.summary["after"]["name"] for r in rows] == ["kept"]
+
+
+async def test_an_object_changed_in_several_flushes_keeps_one_event_dated_by_the_clock(
+    runtime: Runtime, team: Team
+) -> None:
+    """A row created then changed in one transaction is one ``created`` event with its
+    final columns; one changed twice is one ``updated`` from the first value to the last.
+    The actor's clock (the runtime's, in a request) dates the events, and a note's ``at``."""
+    at = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    actor = audit.AuditActor.system(team.tenant_id, "clocked", clock=lambda: at)
+    with audit.acting(actor):
+        async with runtime.transaction() as session:
+            made = await tenants.create_api_key(
+                session, team.tenant_id, name="first", now=runtime.clock()
+            )
+            row = made.key
+            row.name = "second"
+            await session.flush()
+            row.name = "third"
+        async with runtime.transaction() as session:
+            found = await session.get(ApiKey, made.key.id)
+            assert found is not None
+            found.name = "fourth"
+            await session.flush()
+            found.name = "fifth"
+            found.scopes = ["passes:read"]
+            audit.note(session, action="api_key.checked", object_type="api_key", at=at)
+    async with runtime.db.sessions() as session:
+        rows = await audit.list_events(session, team.tenant_id)
+    assert sorted(r.action for r in rows) == [
+        "api_key.checked",
+        "api_key.created",
+        "api_key.updated",
+    ]
+    by_action = {r.action: r for r in rows}
+    assert by_action["api_key.created"].summary["after"]["name"] == "third"
+    assert by_action["api_key.updated"].summary["before"]["name"] == "third"
+    assert by_action["api_key.updated"].summary["after"] == {
+        "name": "fifth",
+        "scopes": ["passes:read"],
+    }
+    assert {r.created_at for r in rows} == {at}
 
 
 async def test_without_an_actor_nothing_is_recorded(runtime: Runtime, team: Team) -> None:

@@ -70,6 +70,17 @@ async def test_failures_per_address_across_accounts(runtime: Runtime, team: Team
     assert await attempt(runtime, team.owner_email, ip="203.0.113.10") == "ok"
 
 
+async def test_ipv6_addresses_count_by_their_network(runtime: Runtime, team: Team) -> None:
+    """One host holds a whole /64: new addresses in it do not buy new attempts."""
+    answers = [
+        await attempt(runtime, f"guess{n}@lumen.example", ip=f"2001:db8:1:2::{n + 1:x}")
+        for n in range(5)
+    ]
+    assert answers == ["invalid_credentials"] * 5
+    assert await attempt(runtime, team.owner_email, ip="2001:db8:1:2:ffff::9") == "login_throttled"
+    assert await attempt(runtime, team.owner_email, ip="2001:db8:1:3::1") == "ok"
+
+
 async def test_a_success_forgives_the_accounts_failures(runtime: Runtime, team: Team) -> None:
     for _ in range(2):
         assert await attempt(runtime, team.owner_email, "wrong password", ip="192.0.2.1") != "ok"

@@ -42,6 +42,7 @@ SCREENS: Final[tuple[Screen, ...]] = (
     Screen("home", "/"),
     Screen("card-link-invalid", "/p/this-link-was-cut-short", status=404),
     Screen("pass-landing", "/p/{pass_token}"),
+    Screen("survey-answered", "/p/{pass_token}/answers/1"),
     # Swagger UI draws each operation's summary as a button holding the copy-link button:
     # its markup, not ours to change (its colours are: web/static/swagger-contrast.css).
     Screen("api-docs", "/docs", axe_disable=("nested-interactive",)),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from tests.ops.conftest import BIN, command_env, start, wait_healthy
+from tests.ops.conftest import BIN, command_env, start, stop, wait_healthy
 from tests.service.conftest import pg_execute
 from tests.service.test_serve_e2e import free_port
 
@@ -128,9 +128,4 @@ def running_server(
             demo=demo,
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

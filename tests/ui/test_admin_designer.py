@@ -136,5 +136,5 @@ def test_a_viewer_is_refused_an_edit(new_page: Any) -> None:
     with ui.page.expect_response("**/save") as answer:
         ui.page.get_by_role("button", name="Save as a new version").click()
     assert answer.value.status == 403
-    ui.watch.pardon_status(answer.value.url, 403)
     expect(ui.page.get_by_text("Your role does not allow this")).to_be_visible()
+    ui.watch.pardon_status(answer.value.url, 403)  # once the page (and its console) is in

@@ -76,3 +76,28 @@ def test_the_device_and_callback_operations_document_theirs(schema: dict[str, An
     assert "304" in schema["paths"]["/apple/v1/passes/{pass_type_id}/{serial}"]["get"]["responses"]
     callback = schema["paths"]["/google/callbacks"]["post"]
     assert {"400", "413", "429", "502"} <= set(callback["responses"])
+
+
+def test_the_codes_of_operator_tools_are_not_documented_for_requests() -> None:
+    """``passmint serve`` imports the CLI, and with it the backup errors: no request can
+    meet those, so the document lists them nowhere."""
+    import passmint.cli.app  # noqa: F401
+    from passmint.ops import backup
+
+    assert issubclass(backup.DatabaseNotEmpty, PassmintError)
+    documented = {code for codes in error_codes().values() for code in codes}
+    for error in _all(backup.BackupError):
+        assert error.code not in documented, error.code
+    assert "idempotency_key_reused" in documented
+
+
+def test_throttled_and_unavailable_answers_document_retry_after(schema: dict[str, Any]) -> None:
+    for path, method, operation in _operations(schema):
+        if not isinstance(operation, dict) or "responses" not in operation:
+            continue
+        for status in ("429", "503"):
+            response = operation["responses"].get(status)
+            if response is not None:
+                assert "Retry-After" in response["headers"], (method, path, status)
+    upload = schema["paths"]["/api/v1/images"]["post"]["responses"]["413"]["description"]
+    assert upload.count("body_too_large") == 1, upload

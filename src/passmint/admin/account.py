@@ -5,6 +5,8 @@ recovery codes shown once, turning it off, and new recovery codes. Anyone logged
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import segno
@@ -12,17 +14,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from passmint.admin import forms, i18n
-from passmint.admin.auth import SESSION_COOKIE, AdminRoute, Staff, StaffDep, cookie_secure, form_of
+from passmint.admin.auth import SESSION_COOKIE, Staff, StaffDep, cookie_secure, form_of
 from passmint.admin.forms import FormProblem
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
 from passmint.tenants import accounts, sessions
+from passmint.tenants.accounts import StaffContext
 from passmint.tenants.errors import InvalidSecondFactor, LoginFailed, PasswordRejected
 from passmint.web.deps import RuntimeDep, staff_context
 
-router = APIRouter(
-    prefix="/admin/settings/account", include_in_schema=False, route_class=AdminRoute
-)
+router = APIRouter(prefix="/admin/settings/account", include_in_schema=False)
 PASSWORD_MAX: Final = accounts.PASSWORD_MAX * 4  # characters read from a form (then checked)
 _FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "profile": ("name", "lang"),
@@ -183,19 +184,7 @@ async def totp_begin(runtime: RuntimeDep, staff: StaffDep) -> Response:
 @router.post("/totp/confirm", response_class=HTMLResponse)
 async def totp_confirm(request: Request, runtime: RuntimeDep, staff: StaffDep) -> Response:
     """The app's current code turns two-factor login on: the recovery codes, this once."""
-    t = texts_for(request)
-    form = await form_of(request)
-    try:
-        async with runtime.transaction() as session:
-            codes = await accounts.confirm_totp(
-                staff_context(runtime, session), staff.user_id, form.get("code", "")[:64]
-            )
-    except InvalidSecondFactor as exc:
-        problem = FormProblem("code", _problem_text(t, exc))
-        return await _account_page(
-            request, runtime, staff, status_code=422, problems={"confirm": problem}
-        )
-    return await _account_page(request, runtime, staff, recovery_codes=codes)
+    return await _with_code(request, runtime, staff, "confirm", accounts.confirm_totp)
 
 
 @router.post("/totp/disable")
@@ -221,16 +210,27 @@ async def totp_disable(request: Request, runtime: RuntimeDep, staff: StaffDep) -
 @router.post("/totp/recovery-codes", response_class=HTMLResponse)
 async def recovery_codes(request: Request, runtime: RuntimeDep, staff: StaffDep) -> Response:
     """Ten new recovery codes against a current code (the old ones stop working)."""
-    t = texts_for(request)
+    return await _with_code(request, runtime, staff, "recovery", accounts.regenerate_recovery_codes)
+
+
+async def _with_code(
+    request: Request,
+    runtime: RuntimeDep,
+    staff: Staff,
+    form_name: str,
+    action: Callable[[StaffContext, uuid.UUID, str], Awaitable[list[str]]],
+) -> Response:
+    """``action`` against the authenticator's code of the form ``form_name``: the page with
+    the recovery codes it made (shown this once), or with the code's problem."""
     form = await form_of(request)
     try:
         async with runtime.transaction() as session:
-            codes = await accounts.regenerate_recovery_codes(
+            codes = await action(
                 staff_context(runtime, session), staff.user_id, form.get("code", "")[:64]
             )
     except InvalidSecondFactor as exc:
-        problem = FormProblem("code", _problem_text(t, exc))
+        problem = FormProblem("code", _problem_text(texts_for(request), exc))
         return await _account_page(
-            request, runtime, staff, status_code=422, problems={"recovery": problem}
+            request, runtime, staff, status_code=422, problems={form_name: problem}
         )
     return await _account_page(request, runtime, staff, recovery_codes=codes)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from passmint.admin import forms
-from passmint.admin.auth import AdminRoute, Staff, requiring
+from passmint.admin.auth import Staff, requiring
 from passmint.admin.forms import FormProblem
 from passmint.admin.render import page, texts_for
 from passmint.tenants import service
@@ -21,9 +21,7 @@ from passmint.tenants.endpoints import ApiKeyCreate
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(
-    prefix="/admin/settings/api-keys", include_in_schema=False, route_class=AdminRoute
-)
+router = APIRouter(prefix="/admin/settings/api-keys", include_in_schema=False)
 KeysAdmin = Annotated[Staff, Depends(requiring(Scope.API_KEYS_WRITE))]
 
 

@@ -16,7 +16,9 @@ from passmint.admin import (
     campaigns,
     customers,
     dashboard,
+    designcopy,
     designer,
+    designimages,
     issue,
     login,
     passes,
@@ -55,6 +57,8 @@ class _Static(StaticFiles):
 def install(app: FastAPI) -> None:
     app.include_router(login.router)
     app.include_router(designer.router)
+    app.include_router(designimages.router)
+    app.include_router(designcopy.router)
     app.include_router(issue.router)
     app.include_router(settings.router)
     app.include_router(campaigns.router)
@@ -64,8 +68,8 @@ def install(app: FastAPI) -> None:
     app.include_router(passes.router)
     app.mount(STATIC_URL, _Static(directory=STATIC, check_dir=False), name="admin-static")
     app.add_exception_handler(auth.AdminRefusal, _refused)
-    # Domain errors under /admin become admin pages (a dependency's refusal too, which
-    # AdminRoute does not see); elsewhere the API's handler answers as before.
+    # Domain errors under /admin become admin pages (a handler's or a dependency's, such as
+    # a role without the scope); elsewhere the API's handler answers as before.
     api_handler = app.exception_handlers.get(PassmintError)
 
     async def domain_error(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from passmint.admin.auth import AdminRoute, Staff, requiring
+from passmint.admin.auth import Staff, requiring
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
 from passmint.kit import lengths
@@ -24,7 +24,7 @@ from passmint.tenants import audit
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(prefix="/admin/settings/audit", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/settings/audit", include_in_schema=False)
 Auditor = Annotated[Staff, Depends(requiring(Scope.AUDIT_READ))]
 PAGE: Final = 50
 TEXT_FILTERS: Final = ("actor", "action", "object_type", "object_id")

@@ -17,7 +17,6 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.routing import APIRoute
 
 from passmint.admin import security
 from passmint.admin.render import page, texts_for
@@ -100,21 +99,6 @@ def refusal_of(request: Request, exc: PassmintError) -> AdminRefusal:
     return refusal
 
 
-class AdminRoute(APIRoute):
-    """Domain errors raised by an admin page become an admin page with their status."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except PassmintError as exc:
-                return refusal_of(request, exc).response(request)
-
-        return handle
-
-
 @dataclass(frozen=True, slots=True)
 class Staff:
     """The person behind a request, in the business they are working in."""
@@ -194,6 +178,7 @@ async def check_csrf(request: Request, expected: str | None) -> None:
     if security.cross_site(request) or not security.tokens_match(
         expected, await security.presented_token(request)
     ):
+        await request.close()  # a refused multipart form's files, before or after login
         raise AdminRefusal(
             403,
             t.gettext("This form has expired"),
@@ -218,9 +203,3 @@ def requiring(scope: Scope) -> Callable[[Staff], Coroutine[Any, Any, Staff]]:
 
 
 Editor = Annotated[Staff, Depends(requiring(Scope.TEMPLATES_WRITE))]
-
-
-def needs(scope: Scope) -> Any:
-    """``Annotated[Staff, Depends(requiring(scope))]`` built at run time. mypy cannot take a
-    call as a type: write the ``Annotated`` form at module level instead."""
-    return Annotated[Staff, Depends(requiring(scope))]

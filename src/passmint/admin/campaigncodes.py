@@ -11,7 +11,7 @@ import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from fastapi import APIRouter, Request
@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from passmint.admin import campaignform, security
-from passmint.admin.auth import AdminRoute, Staff, StaffDep, form_of
+from passmint.admin import campaignform, forms, security
+from passmint.admin.auth import Staff, StaffDep, form_of
 from passmint.admin.campaignviews import (
     PAGE,
     Reader,
@@ -29,9 +29,8 @@ from passmint.admin.campaignviews import (
     campaign_page,
     money,
     parse_uuid,
-    partial,
 )
-from passmint.admin.render import page, render_text, texts_for
+from passmint.admin.render import page, texts_for
 from passmint.coupons import batches, overview, redemptions, service
 from passmint.coupons.errors import InvalidImport
 from passmint.coupons.rules import Kind
@@ -42,7 +41,7 @@ from passmint.passes.host import ServiceHost
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(include_in_schema=False)
 """Included by ``admin.campaigns.router`` (under ``/admin/campaigns``)."""
 
 CSV_PAGE: Final = 1000
@@ -94,18 +93,11 @@ async def batch_row(
     async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         batch = await batches.get_batch(ctx, campaign_id, batch_id)
-    return partial(
-        render_text(
-            request, "_batch_row.html", batch=batch, campaign_id=campaign_id, **batch_words(t)
-        )
-    )
+    return page(request, "_batch_row.html", batch=batch, campaign_id=campaign_id, **batch_words(t))
 
 
 def _iso(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.isoformat().replace("+00:00", "Z")
+    return "" if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def _csv_rows(codes: list[Code]) -> str:
@@ -260,10 +252,7 @@ async def _redemptions_page(
     async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         campaign = await service.get_campaign(ctx, campaign_id)
-        lines = await overview.campaign_redemptions(ctx, campaign_id, before=before, limit=PAGE)
-    notice = {"rolled_back": t.gettext("The redemption is rolled back.")}.get(
-        request.query_params.get("done", "")
-    )
+        lines = await overview.campaign_redemptions(ctx, campaign, before=before, limit=PAGE)
     return page(
         request,
         "campaign_redemptions.html",
@@ -284,7 +273,7 @@ async def _redemptions_page(
         can_read_campaign=staff.can(Scope.COUPONS_READ),
         gift=campaign.kind == Kind.GIFT_CARD,
         key=secrets.token_urlsafe(24),
-        notice=notice,
+        notice=forms.notice(request, {"rolled_back": t.gettext("The redemption is rolled back.")}),
         error=error,
     )
 

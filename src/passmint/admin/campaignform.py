@@ -308,8 +308,7 @@ def _money_text(value: int | None, currency: str | None) -> str:
 def _local(value: datetime | None, where: ZoneInfo) -> str:
     if value is None:
         return ""
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=ZoneInfo("UTC"))
-    local = moment.astimezone(where)
+    local = value.astimezone(where)
     return local.strftime("%Y-%m-%dT%H:%M" if local.second == 0 else "%Y-%m-%dT%H:%M:%S")
 
 
@@ -318,12 +317,17 @@ def hhmm(minutes: int | None) -> str:
     return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def zone_of(campaign: Campaign) -> ZoneInfo:
+    """A stored campaign's time zone (UTC should the zone database no longer know it)."""
+    try:
+        return ZoneInfo(campaign.timezone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def values_of(campaign: Campaign) -> dict[str, str]:
     """The form's controls for a stored campaign."""
-    try:
-        where = ZoneInfo(campaign.timezone)
-    except (KeyError, ValueError):
-        where = ZoneInfo("UTC")
+    where = zone_of(campaign)
     currency = campaign.currency
     values = {
         "name": campaign.name,

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from passmint.admin import campaigncodes, campaignform
-from passmint.admin.auth import AdminRoute, Staff, form_of
+from passmint.admin.auth import Staff, form_of
 from passmint.admin.campaignviews import (
     PAGE,
     Reader,
@@ -34,11 +34,11 @@ from passmint.coupons.rules import Kind
 from passmint.errors import PassmintError
 from passmint.models import Campaign
 from passmint.passes import service as passes
-from passmint.passes.service import PassContext
+from passmint.passes.host import ServiceHost
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(prefix="/admin/campaigns", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/campaigns", include_in_schema=False)
 
 MAX_TEMPLATES: Final = 200
 
@@ -70,10 +70,13 @@ async def campaigns(request: Request, runtime: RuntimeDep, staff: Reader) -> HTM
 # -- creating and editing ----------------------------------------------------------------------
 
 
-async def _designs(ctx: PassContext, staff: Staff) -> list[tuple[str, str]]:
+async def _designs(runtime: ServiceHost, staff: Staff) -> list[tuple[str, str]]:
+    """The designs a campaign's codes may get passes of (none without ``templates:read``)."""
     if not staff.can(Scope.TEMPLATES_READ):
         return []
-    rows = await passes.list_templates(ctx, after=None, limit=MAX_TEMPLATES)
+    async with runtime.db.sessions() as session:
+        ctx = runtime.pass_context(session, staff.tenant_id)
+        rows = await passes.list_templates(ctx, after=None, limit=MAX_TEMPLATES)
     return [(str(template.id), template.name) for template, _ in rows]
 
 
@@ -108,9 +111,7 @@ def _form_page(
         weekdays=[
             (day, str(t.locale.days["format"]["wide"][day - 1])) for day in campaignform.WEEKDAYS
         ],
-        unplaced=[
-            message for control, message in errors.items() if control not in _PLACED or not control
-        ],
+        unplaced=[message for control, message in errors.items() if control not in _PLACED],
     )
 
 
@@ -142,9 +143,8 @@ _PLACED: Final = frozenset(
 
 @router.get("/new", response_class=HTMLResponse)
 async def new(request: Request, runtime: RuntimeDep, staff: Writer) -> HTMLResponse:
-    async with runtime.db.sessions() as session:
-        designs = await _designs(runtime.pass_context(session, staff.tenant_id), staff)
     values = {"kind": Kind.DISCOUNT, "status": "active", "timezone": "UTC"}
+    designs = await _designs(runtime, staff)
     return _form_page(request, staff, campaign=None, values=values, errors={}, designs=designs)
 
 
@@ -164,15 +164,13 @@ async def create(request: Request, runtime: RuntimeDep, staff: Writer) -> Respon
             reading.problem(*campaignform.domain_problem(exc))
         else:
             return RedirectResponse(f"/admin/campaigns/{campaign.id}?done=created", 303)
-    async with runtime.db.sessions() as session:
-        designs = await _designs(runtime.pass_context(session, staff.tenant_id), staff)
     return _form_page(
         request,
         staff,
         campaign=None,
         values=reading.values,
         errors=reading.errors,
-        designs=designs,
+        designs=await _designs(runtime, staff),
         status_code=422,
     )
 
@@ -184,14 +182,13 @@ async def edit(
     async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         campaign = await service.get_campaign(ctx, campaign_id)
-        designs = await _designs(ctx, staff)
     return _form_page(
         request,
         staff,
         campaign=campaign,
         values=campaignform.values_of(campaign),
         errors={},
-        designs=designs,
+        designs=await _designs(runtime, staff),
     )
 
 
@@ -204,7 +201,6 @@ async def update(
     async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         campaign = await service.get_campaign(ctx, campaign_id)
-        designs = await _designs(ctx, staff)
     body, reading = campaignform.read_patch(form, t, campaign)
     if body is not None:
         try:
@@ -223,7 +219,7 @@ async def update(
         campaign=campaign,
         values={**reading.values, "kind": campaign.kind, "currency": campaign.currency or ""},
         errors=reading.errors,
-        designs=designs,
+        designs=await _designs(runtime, staff),
         status_code=422,
     )
 

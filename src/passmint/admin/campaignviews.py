@@ -5,14 +5,14 @@ make codes), which the batch and import forms show again with their problems."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from passmint.admin import campaignform, security
+from passmint.admin import campaignform, forms
 from passmint.admin.auth import Staff, requiring
 from passmint.admin.i18n import Texts
 from passmint.admin.render import page, texts_for
@@ -77,21 +77,13 @@ def offer(t: Texts, campaign: Campaign) -> str:
     return t.gettext("%(amount)s off", amount=money(t, campaign.amount_off, campaign.currency))
 
 
-def _zone(campaign: Campaign) -> ZoneInfo:
-    try:
-        return ZoneInfo(campaign.timezone)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _moment(t: Texts, value: datetime, where: ZoneInfo) -> str:
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return t.format_datetime(aware.astimezone(where))
+    return t.format_datetime(value.astimezone(where))
 
 
 def rules_of(t: Texts, campaign: Campaign, design: str | None) -> list[tuple[str, str]]:
     """The campaign's rules as (what, value) lines; only the rules it has."""
-    where = _zone(campaign)
+    where = campaignform.zone_of(campaign)
     currency = campaign.currency
     lines: list[tuple[str, str]] = [(t.gettext("Value"), offer(t, campaign))]
     if campaign.starts_at is not None:
@@ -152,22 +144,17 @@ def parse_uuid(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def partial(html: str, status_code: int = 200) -> HTMLResponse:
-    """An HTMX partial with the admin's security headers."""
-    return HTMLResponse(html, status_code=status_code, headers=dict(security.HEADERS))
-
-
 # -- a campaign's page: its figures, rules, batches and imports --------------------------------
 
 
-def done_notice(t: Texts, done: str | None) -> str | None:
-    """What a page says after the redirect of a write (``?done=…``; never text from the URL)."""
+def done_notices(t: Texts) -> dict[str, str]:
+    """What a campaign's page says after the redirect of a write (``?done=…``)."""
     return {
         "created": t.gettext("The campaign is created."),
         "saved": t.gettext("The campaign is saved."),
         "batch": t.gettext("The batch is started."),
         "imported": t.gettext("The codes are imported."),
-    }.get(done or "")
+    }
 
 
 def batch_words(t: Texts) -> dict[str, Any]:
@@ -198,8 +185,8 @@ async def campaign_page(
     async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         figures = await overview.campaign_figures(ctx, campaign_id)
-        rows = await overview.campaign_batches(ctx, campaign_id)
         campaign = figures.campaign
+        rows = await overview.campaign_batches(ctx, campaign)
         design = None
         if campaign.template_id is not None and staff.can(Scope.TEMPLATES_READ):
             template, _ = await passes.get_template(ctx, campaign.template_id)
@@ -221,7 +208,7 @@ async def campaign_page(
         import_error=import_error,
         import_problems=import_problems or [],
         import_count=import_count,
-        notice=done_notice(t, request.query_params.get("done")),
+        notice=forms.notice(request, done_notices(t)),
         can_make_codes=staff.can(Scope.COUPONS_WRITE) and campaign.status != "archived",
         can_write=staff.can(Scope.COUPONS_WRITE),
         max_import_mb=batches.MAX_IMPORT_BYTES // (1024 * 1024),

@@ -17,12 +17,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from passmint.admin import loyaltyform
-from passmint.admin.auth import AdminRoute, Staff, form_of, requiring
+from passmint.admin.auth import Staff, form_of, requiring
 from passmint.admin.i18n import Texts
 from passmint.admin.loyaltyform import Problems
 from passmint.admin.render import page, texts_for
 from passmint.kit.text import LINE
-from passmint.loyalty import backoffice, service
+from passmint.loyalty import backoffice, common
+from passmint.loyalty import ledger as loyalty_ledger
 from passmint.loyalty.errors import AccountClosed, InsufficientBalance
 from passmint.loyalty.schemas import AdjustIn
 from passmint.passes.service import PassContext
@@ -30,7 +31,7 @@ from passmint.tenants import members
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep, staff_context
 
-router = APIRouter(prefix="/admin/customers", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/customers", include_in_schema=False)
 
 Reader = Annotated[Staff, Depends(requiring(Scope.LOYALTY_READ))]
 Writer = Annotated[Staff, Depends(requiring(Scope.LOYALTY_WRITE))]
@@ -90,12 +91,6 @@ async def customer(
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         person, cards = await backoffice.customer_cards(ctx, customer_id)
-        units = {
-            line.account.program_id: service.config_of(
-                await service.get_program(ctx, line.account.program_id)
-            ).currency
-            for line in cards
-        }
     t = texts_for(request)
     return page(
         request,
@@ -104,14 +99,14 @@ async def customer(
         staff=staff,
         customer=person,
         cards=cards,
-        units=units,
     )
 
 
-def _actor_names(staff: Staff, people: list[members.Member]) -> dict[str, str]:
+async def _actor_names(runtime: RuntimeDep, ctx: PassContext, staff: Staff) -> dict[str, str]:
     """Who a ledger entry's staff actor was, for those allowed to see the team."""
     if not (staff.can(Scope.USERS_READ) or staff.can(Scope.AUDIT_READ)):
         return {}
+    people = await members.members(staff_context(runtime, ctx.session), staff.tenant_id)
     return {str(p.user_id): p.name or p.email for p in people}
 
 
@@ -131,11 +126,10 @@ async def _card_page(
     view = await backoffice.card_view(ctx, account_id)
     ledger = await backoffice.ledger_page(
         ctx,
-        account_id,
+        view.account,
         page=_page_number(request.query_params.get("page")),
         per_page=LEDGER_PER_PAGE,
     )
-    people = await members.members(staff_context(runtime, ctx.session), staff.tenant_id)
     found = problems.by_name if problems else {}
     return page(
         request,
@@ -146,7 +140,7 @@ async def _card_page(
         view=view,
         unit=view.config.currency,
         ledger=ledger,
-        actor_names=_actor_names(staff, people),
+        actor_names=await _actor_names(runtime, ctx, staff),
         kinds=_kind_names(t),
         values=values or {"amount": "", "reason": ""},
         problem=lambda name: " ".join(found.get(name, [])) or None,
@@ -204,13 +198,13 @@ async def adjust(
     change = loyaltyform.validated(AdjustIn, body, problems)
     status_code = 422
     if change is not None:
-        actor = service.Actor(staff.principal.actor_type, staff.principal.actor_id)
+        actor = common.Actor(staff.principal.actor_type, staff.principal.actor_id)
         try:
             for attempt in (1, 2):
                 try:
                     async with runtime.transaction() as session:
                         ctx = runtime.pass_context(session, staff.tenant_id)
-                        entry = await service.adjust(
+                        entry = await loyalty_ledger.adjust(
                             ctx,
                             account_id,
                             change.amount,

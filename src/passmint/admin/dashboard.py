@@ -14,14 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from passmint.admin import eventtexts
-from passmint.admin.auth import AdminRoute, StaffDep
+from passmint.admin.auth import StaffDep
 from passmint.admin.i18n import Texts
 from passmint.admin.render import page, texts_for
 from passmint.passes import stats
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin", include_in_schema=False)
 
 # The chart's drawing area, in SVG user units (the SVG scales to its box).
 WIDTH: Final = 720
@@ -250,5 +250,4 @@ async def home(request: Request, runtime: RuntimeDep, staff: StaffDep) -> HTMLRe
         ],
         can_read_events=activity is not None,
         notices=notices(t, found) if found is not None else None,
-        short_date=lambda day: _short_date(t, day),
     )

@@ -5,42 +5,35 @@ back, and a test pass on the designer's own phone."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from pydantic import TypeAdapter, ValidationError
 
-from passmint.admin import designform, previewmodel
-from passmint.admin.auth import Editor, StaffDep, form_of
+from passmint.admin import designform, designimages, previewmodel, security
+from passmint.admin.auth import Editor, Staff, form_of, requiring
 from passmint.admin.render import page, render_text, texts_for
-from passmint.errors import PassmintError
-from passmint.passes import previews, service, testpasses, uploads, versions
+from passmint.kit import jsondepth
+from passmint.models import Template, TemplateVersion
+from passmint.passes import previews, service, surveys, testpasses, versions
+from passmint.passes.schemas import TemplateName
 from passmint.passes.service import PassContext
 from passmint.tenants.scopes import Scope
-from passmint.wallet.apple.images import point_size, supported_images
 from passmint.wallet.apple.styles import PassStyle
 from passmint.wallet.designs.schemas import TemplateDesign
 from passmint.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/admin/designs", include_in_schema=False)
+Reader = Annotated[Staff, Depends(requiring(Scope.TEMPLATES_READ))]
 
-REQUIRED_SLOTS: Final = frozenset({"icon"})
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    name: str
-    label: str
-    required: bool
-    size_hint: str
-    asset: str | None
-    upload_error: str | None = None
+_NAME: Final = TypeAdapter(TemplateName)
+_LEFT_OUT: Final = re.compile(r"[A-Za-z0-9_/-]{1,80}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +44,7 @@ class ShownProblem:
     severity: str = "error"
 
 
-def _style_names(t: Any) -> dict[str, str]:
+def style_names(t: Any) -> dict[str, str]:
     return {
         "storeCard": t.gettext("Store card (loyalty, gift card)"),
         "coupon": t.gettext("Coupon"),
@@ -59,50 +52,6 @@ def _style_names(t: Any) -> dict[str, str]:
         "boardingPass": t.gettext("Boarding pass"),
         "generic": t.gettext("Generic (membership, ID)"),
     }
-
-
-def _slot_labels(t: Any) -> dict[str, str]:
-    return {
-        "icon": t.gettext("Icon"),
-        "logo": t.gettext("Logo"),
-        "strip": t.gettext("Strip"),
-        "background": t.gettext("Background"),
-        "thumbnail": t.gettext("Thumbnail"),
-        "footer": t.gettext("Footer"),
-    }
-
-
-def _slots(
-    t: Any, style: PassStyle, design: dict[str, Any], errors: dict[str, str] | None = None
-) -> list[Slot]:
-    labels = _slot_labels(t)
-    images = design.get("images") or {}
-    shown = [name for name in designform.IMAGE_SLOTS if name in supported_images(style)]
-    slots = []
-    for name in shown:
-        size = point_size(name, style, gift_card=bool(design.get("gift_card")))
-        hint = (
-            t.gettext(
-                "%(w)s × %(h)s pixels at @3x (%(pw)s × %(ph)s points)",
-                w=size[0] * 3,
-                h=size[1] * 3,
-                pw=size[0],
-                ph=size[1],
-            )
-            if size
-            else ""
-        )
-        slots.append(
-            Slot(
-                name,
-                labels[name],
-                name in REQUIRED_SLOTS,
-                hint,
-                images.get(name),
-                (errors or {}).get(name),
-            )
-        )
-    return slots
 
 
 def _contrast(t: Any, design: dict[str, Any]) -> list[str]:
@@ -125,15 +74,16 @@ def _contrast(t: Any, design: dict[str, Any]) -> list[str]:
     return warnings
 
 
-def _shown(
-    problems: Sequence[previews.PreviewProblem] | Sequence[designform.FormProblem],
-) -> list[ShownProblem]:
-    shown: list[ShownProblem] = []
-    for problem in problems:
-        control = designform.control_name(problem.path)
-        severity = str(getattr(problem, "severity", "error"))
-        shown.append(ShownProblem(control, problem.path or "/", problem.message, severity))
-    return shown
+def _shown(problems: Sequence[designform.Problem]) -> list[ShownProblem]:
+    return [
+        ShownProblem(
+            designform.control_name(problem.path),
+            problem.path or "/",
+            problem.message,
+            str(getattr(problem, "severity", "error")),
+        )
+        for problem in problems
+    ]
 
 
 async def _preview(
@@ -159,7 +109,7 @@ async def _preview(
     problems = _shown(form_problems) + _shown(result.problems)
     images = {slot: urlsplit(url).path for slot, url in result.images.items()}
     pass_json = result.localized_pass_json or result.pass_json
-    apple = previewmodel.apple(pass_json, images, {}, result.barcode_svg) if pass_json else None
+    apple = previewmodel.apple(pass_json, images, result.barcode_svg) if pass_json else None
     google = (
         previewmodel.google(
             result.google_class,
@@ -172,6 +122,7 @@ async def _preview(
     )
     return {
         "problems": problems,
+        "errors": designform.flat([*form_problems, *result.problems]),
         "problems_json": json.dumps(
             [{"control": p.control, "message": p.message} for p in problems]
         ),
@@ -185,6 +136,11 @@ async def _preview(
     }
 
 
+def _stored(design: dict[str, Any]) -> dict[str, Any]:
+    """A valid design as a new version stores it."""
+    return TemplateDesign.model_validate(design).model_dump(mode="json", exclude_none=True)
+
+
 def _samples(form: dict[str, str]) -> dict[str, str]:
     return {
         name[len("sample.") :]: value
@@ -196,7 +152,7 @@ def _samples(form: dict[str, str]) -> dict[str, str]:
 async def _editor(
     request: Request,
     ctx: PassContext,
-    staff: Any,
+    staff: Staff,
     template_id: uuid.UUID,
     *,
     design: dict[str, Any] | None = None,
@@ -226,12 +182,7 @@ async def _editor(
     preview = await _preview(
         request, ctx, design, samples or {}, language, form_problems or [], style, template.id
     )
-    errors = designform.flat(
-        [
-            designform.FormProblem(f"/{p.control.replace('.', '/')}", p.message)
-            for p in preview["problems"]
-        ]
-    )
+    errors = preview.pop("errors")
     transit = (
         str(design.get("transit_type") or "PKTransitTypeAir").removeprefix("PKTransitType").lower()
     )
@@ -243,8 +194,17 @@ async def _editor(
         staff=staff,
         template=template,
         design=design,
-        style_names=_style_names(t),
-        slots=_slots(t, style, design),
+        style_names=style_names(t),
+        can_edit=staff.can(Scope.TEMPLATES_WRITE),
+        survey_results=await surveys.results(ctx, template.id),
+        slots=designimages.slots(t, style, design),
+        localized_slots=designimages.localized_slots(t, style, design, languages),
+        detectors=[
+            ("phone_number", t.gettext("Phone numbers")),
+            ("link", t.gettext("Web addresses")),
+            ("address", t.gettext("Postal addresses")),
+            ("calendar_event", t.gettext("Dates and times")),
+        ],
         areas=[
             ("header", t.gettext("Header fields")),
             ("primary", t.gettext("Primary fields")),
@@ -265,72 +225,108 @@ async def _editor(
     )
 
 
-@router.get("", response_class=HTMLResponse)
-async def gallery(request: Request, runtime: RuntimeDep, staff: StaffDep) -> HTMLResponse:
-    staff.principal.require(Scope.TEMPLATES_READ)
-    async with runtime.transaction() as session:
-        ctx = runtime.pass_context(session, staff.tenant_id)
-        templates = await service.list_templates(ctx, after=None, limit=200)
+async def _template(runtime: RuntimeDep, staff: Staff, template_id: uuid.UUID) -> Template:
+    """The tenant's template (404 for another's), read without a write transaction."""
+    async with runtime.db.sessions() as session:
+        template, _ = await service.get_template(
+            runtime.pass_context(session, staff.tenant_id), template_id
+        )
+    return template
+
+
+def _designs_page(
+    request: Request,
+    staff: Staff,
+    templates: list[tuple[Template, TemplateVersion]],
+    *,
+    error: str | None = None,
+    chosen: str | None = None,
+) -> HTMLResponse:
     t = texts_for(request)
     return page(
         request,
         "designs.html",
+        status_code=422 if error else 200,
         title=t.gettext("Designs"),
         staff=staff,
         templates=templates,
         starters=previews.gallery(),
-        style_names=_style_names(t),
+        style_names=style_names(t),
         can_edit=staff.can(Scope.TEMPLATES_WRITE),
+        error=error,
+        chosen=chosen,
     )
+
+
+@router.get("", response_class=HTMLResponse)
+async def gallery(request: Request, runtime: RuntimeDep, staff: Reader) -> HTMLResponse:
+    async with runtime.db.sessions() as session:
+        ctx = runtime.pass_context(session, staff.tenant_id)
+        templates = await service.list_templates(ctx, after=None, limit=200)
+    return _designs_page(request, staff, templates)
 
 
 @router.post("/new")
 async def start(request: Request, runtime: RuntimeDep, staff: Editor) -> Response:
+    """A new template from a starter of the gallery, named as the form says (the name
+    checked like the API's: 1 to 200 characters, no control characters)."""
     form = await form_of(request)
-    t = texts_for(request)
     starter = form.get("starter", "")
-    name = (form.get("name") or "").strip()
+    try:
+        name = _NAME.validate_python(form.get("name", "").strip())
+    except ValidationError:
+        async with runtime.db.sessions() as session:
+            ctx = runtime.pass_context(session, staff.tenant_id)
+            templates = await service.list_templates(ctx, after=None, limit=200)
+        t = texts_for(request)
+        return _designs_page(
+            request,
+            staff,
+            templates,
+            error=t.gettext("Give the design a name of 1 to 200 characters."),
+            chosen=starter,
+        )
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
-        if not name:
-            return page(
-                request,
-                "designs.html",
-                status_code=422,
-                title=t.gettext("Designs"),
-                staff=staff,
-                templates=await service.list_templates(ctx, after=None, limit=200),
-                starters=previews.gallery(),
-                style_names=_style_names(t),
-                can_edit=True,
-                error=t.gettext("Give the design a name."),
-                chosen=starter,
-            )
         template, _ = await previews.create_from_starter(ctx, starter, name=name)
     return RedirectResponse(f"/admin/designs/{template.id}", status_code=303)
 
 
 @router.get("/{template_id}", response_class=HTMLResponse)
 async def edit(
-    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: StaffDep
+    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: Reader
 ) -> HTMLResponse:
-    staff.principal.require(Scope.TEMPLATES_READ)
-    notice = {"saved": texts_for(request).gettext("Saved as a new version.")}.get(
-        request.query_params.get("done", "")
-    )
-    async with runtime.transaction() as session:
+    t = texts_for(request)
+    done = request.query_params.get("done", "")
+    notice = {
+        "saved": t.gettext("Saved as a new version."),
+        "copied": t.gettext("This is the copy in its new style."),
+    }.get(done)
+    left = [
+        part
+        for part in request.query_params.get("left", "").split(",")[:30]
+        if _LEFT_OUT.fullmatch(part)
+    ]
+    if done == "copied" and left:
+        notice = t.gettext(
+            "This is the copy in its new style. Left out, as this style has no room for "
+            "them: %(parts)s.",
+            parts=", ".join(left),
+        )
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         return await _editor(request, ctx, staff, template_id, notice=notice)
 
 
 @router.post("/{template_id}/preview", response_class=HTMLResponse)
 async def preview(
-    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: StaffDep
+    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: Reader
 ) -> HTMLResponse:
-    staff.principal.require(Scope.TEMPLATES_READ)
+    """The preview partial of what the form holds (read only: no write transaction, so
+    previews never queue behind writes on SQLite)."""
     form = await form_of(request)
     design, form_problems = designform.design_from_form(form)
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         template, _ = await service.get_template(ctx, template_id)
         values = await _preview(
@@ -343,13 +339,9 @@ async def preview(
             PassStyle(template.style),
             template.id,
         )
-    return HTMLResponse(render_text(request, "_preview.html", **values), headers=_partial_headers())
-
-
-def _partial_headers() -> dict[str, str]:
-    from passmint.admin.security import HEADERS
-
-    return dict(HEADERS)
+    values.pop("errors")
+    html = render_text(request, "_preview.html", oob=True, **values)
+    return HTMLResponse(html, headers=dict(security.HEADERS))
 
 
 @router.post("/{template_id}/edit", response_class=HTMLResponse)
@@ -359,11 +351,8 @@ async def edit_unsaved(
     """The editor again with what the form holds (adding a language, without JavaScript)."""
     form = await form_of(request)
     design, form_problems = designform.design_from_form(form)
-    extra = []
     added = (form.get("add_language") or "").strip()
-    if added:
-        extra.append(added)
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         return await _editor(
             request,
@@ -374,64 +363,8 @@ async def edit_unsaved(
             form_problems=form_problems,
             samples=_samples(form),
             language=form.get("preview_lang") or None,
-            extra_languages=extra,
+            extra_languages=[added] if added else [],
         )
-
-
-@router.post("/{template_id}/images/{slot}", response_class=HTMLResponse)
-async def upload(
-    request: Request, template_id: uuid.UUID, slot: str, runtime: RuntimeDep, staff: Editor
-) -> HTMLResponse:
-    t = texts_for(request)
-    form = await request.form()
-    file = form.get("file")
-    if slot not in designform.IMAGE_SLOTS:
-        return HTMLResponse(
-            t.gettext("No such image slot."), status_code=404, headers=_partial_headers()
-        )
-    error: str | None = None
-    asset_id: str | None = None
-    if not isinstance(file, UploadFile):
-        error = t.gettext("Choose an image file first.")
-    else:
-        data = await file.read(service.MAX_IMAGE_BYTES + 1)
-        try:
-            png = await uploads.to_png(data)
-            checked = await service.check_image(png)
-        except PassmintError as exc:
-            error = t.gettext("This image was refused: %(reason)s", reason=exc.message)
-        else:
-            async with runtime.transaction() as session:
-                ctx = runtime.pass_context(session, staff.tenant_id)
-                await service.get_template(ctx, template_id)  # 404 for another tenant's
-                asset = await service.upload_image(ctx, checked)
-                asset_id = str(asset.id)
-    async with runtime.transaction() as session:
-        ctx = runtime.pass_context(session, staff.tenant_id)
-        template, _ = await service.get_template(ctx, template_id)
-    design = {"images": {slot: asset_id or (form.get(f"images.{slot}") or None)}}
-    slot_view = (
-        next(
-            s
-            for s in _slots(t, PassStyle(template.style), design, {slot: error} if error else None)
-            if s.name == slot
-        )
-        if slot in supported_images(PassStyle(template.style))
-        else None
-    )
-    if slot_view is None:
-        return HTMLResponse(
-            t.gettext("This style has no such image."), status_code=422, headers=_partial_headers()
-        )
-    html = render_text(
-        request, "_image_slot.html", slot=slot_view, errors={}, control_id=designform.control_id
-    )
-    if request.headers.get("hx-request") != "true":
-        return RedirectResponse(f"/admin/designs/{template_id}", status_code=303)  # type: ignore[return-value]
-    headers = _partial_headers()
-    if asset_id:
-        headers["HX-Trigger"] = "design-changed"
-    return HTMLResponse(html, status_code=200 if not error else 422, headers=headers)
 
 
 @router.post("/{template_id}/save", response_class=HTMLResponse)
@@ -443,7 +376,7 @@ async def save(
     t = texts_for(request)
     form = await form_of(request)
     design, form_problems = designform.design_from_form(form)
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         template, current = await service.get_template(ctx, template_id)
         result = await previews.preview(
@@ -466,7 +399,6 @@ async def save(
                 status_code=422,
             )
         live = await versions.live_passes(ctx, template_id)
-        changes = versions.differences(current.design, design)
     return page(
         request,
         "publish.html",
@@ -474,7 +406,8 @@ async def save(
         staff=staff,
         template=template,
         live=live,
-        changes=changes,
+        # as it will be stored (defaults filled in), so only real changes are listed
+        changes=versions.differences(current.design, _stored(design)),
         design_json=json.dumps(design, ensure_ascii=False),
         next_version=template.version + 1,
     )
@@ -484,10 +417,12 @@ async def save(
 async def publish(
     request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: Editor
 ) -> Response:
+    """A new version with the confirmed design: checked again (the form could be forged)
+    and its images rendered before the write transaction opens."""
     t = texts_for(request)
     form = await form_of(request)
     try:
-        design = TemplateDesign.model_validate(json.loads(form.get("design") or "{}"))
+        design = TemplateDesign.model_validate(jsondepth.loads(form.get("design") or "{}"))
     except (ValueError, ValidationError):
         return page(
             request,
@@ -499,23 +434,23 @@ async def publish(
             code="invalid_design",
             back=f"/admin/designs/{template_id}",
         )
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         template, _ = await service.get_template(ctx, template_id)
-        compiled = await service.compile_design(
-            PassStyle(template.style), design, await service.design_assets(ctx, design)
-        )
+        assets = await service.design_assets(ctx, design)
+    compiled = await service.compile_design(PassStyle(template.style), design, assets)
+    async with runtime.transaction() as session:
+        ctx = runtime.pass_context(session, staff.tenant_id)
         await service.update_template(ctx, template_id, name=None, design=design, compiled=compiled)
     return RedirectResponse(f"/admin/designs/{template_id}?done=saved", status_code=303)
 
 
 @router.get("/{template_id}/versions", response_class=HTMLResponse)
 async def history(
-    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: StaffDep
+    request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: Reader
 ) -> HTMLResponse:
-    staff.principal.require(Scope.TEMPLATES_READ)
     t = texts_for(request)
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         template, rows = await versions.versions(ctx, template_id)
         live = await versions.live_passes(ctx, template_id)
@@ -549,9 +484,8 @@ def _int(value: str | None) -> int | None:
 
 @router.post("/{template_id}/rollback/{number}")
 async def rollback(
-    request: Request, template_id: uuid.UUID, number: int, runtime: RuntimeDep, staff: Editor
+    template_id: uuid.UUID, number: int, runtime: RuntimeDep, staff: Editor
 ) -> Response:
-    await form_of(request)
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         await versions.roll_back(ctx, template_id, number)
@@ -559,21 +493,17 @@ async def rollback(
 
 
 @router.get("/{template_id}/try", response_class=HTMLResponse)
-async def try_on_phone(
+async def try_page(
     request: Request, template_id: uuid.UUID, runtime: RuntimeDep, staff: Editor
 ) -> HTMLResponse:
-    """A test pass of the current version, and a QR code of its link for the phone's camera."""
+    """The person's test pass of this design, with a QR code of its link for the phone's
+    camera; a button makes (or refreshes) it: a GET never writes."""
     t = texts_for(request)
-    async with runtime.transaction() as session:
+    async with runtime.db.sessions() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         template, _ = await service.get_template(ctx, template_id)
-        options = await previews.available_placeholders(ctx, template_id=template.id)
-        test_pass, link = await testpasses.test_pass(
-            ctx,
-            template.id,
-            owner=str(staff.user_id),
-            sample_data={o.name: o.sample for o in options if o.source != "built_in"},
-        )
+        found = await testpasses.find(ctx, template.id, owner=str(staff.user_id))
+    link = found[1] if found else None
     return page(
         request,
         "try.html",
@@ -581,6 +511,21 @@ async def try_on_phone(
         staff=staff,
         template=template,
         link=link,
-        qr_svg=previews.qr_svg(link),
-        test_pass=test_pass,
+        qr_svg=previews.qr_svg(link) if link else None,
+        test_pass=found[0] if found else None,
     )
+
+
+@router.post("/{template_id}/try")
+async def try_on_phone(template_id: uuid.UUID, runtime: RuntimeDep, staff: Editor) -> Response:
+    """Issue or refresh the person's test pass of the current version, with sample data."""
+    async with runtime.transaction() as session:
+        ctx = runtime.pass_context(session, staff.tenant_id)
+        options = await previews.available_placeholders(ctx, template_id=template_id)
+        await testpasses.test_pass(
+            ctx,
+            template_id,
+            owner=str(staff.user_id),
+            sample_data={o.name: o.sample for o in options if o.source != "built_in"},
+        )
+    return RedirectResponse(f"/admin/designs/{template_id}/try", status_code=303)

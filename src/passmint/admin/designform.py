@@ -11,12 +11,12 @@ through one list.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
+from passmint.kit import jsondepth
 from passmint.wallet.designs.schemas import FieldList
 
 AREAS: Final = tuple(area.value for area in FieldList)
@@ -36,6 +36,8 @@ FIELD_FLAGS: Final = ("is_relative", "ignores_time_zone")
 LOCATION_KEYS: Final = ("latitude", "longitude", "altitude", "relevant_text")
 BEACON_KEYS: Final = ("proximity_uuid", "major", "minor", "relevant_text")
 LINK_KEYS: Final = ("label", "url", "key")
+DETECTORS: Final = ("phone_number", "link", "address", "calendar_event")
+"""What Wallet can make tappable in a back field's text (all of them when none is said)."""
 IMAGE_SLOTS: Final = ("icon", "logo", "strip", "background", "thumbnail", "footer")
 TOP_TEXTS: Final = (
     "organization_name",
@@ -47,8 +49,18 @@ TOP_TEXTS: Final = (
     "grouping_identifier",
 )
 JSON_TEXTS: Final = ("semantics", "user_info")
+TRANSLATED_TOP: Final = ("organization_name", "description", "logo_text")
 _INDEX: Final = re.compile(r"\A(0|[1-9][0-9]{0,2})\Z")
 MAX_ROWS: Final = 200
+
+
+class Problem(Protocol):
+    """What a problem shows: where in the design, and what (a renderer's or the form's)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def message(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +134,9 @@ def design_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[Form
         design["sharing_prohibited"] = True
     images = {slot: value for slot in IMAGE_SLOTS if (value := _text(form.get(f"images.{slot}")))}
     design["images"] = images
+    localized_images = _localized_images(form)
+    if localized_images:
+        design["localized_images"] = localized_images
     fields: dict[str, list[dict[str, Any]]] = {}
     for area in AREAS:
         rows = []
@@ -140,9 +155,11 @@ def design_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[Form
             for flag in FIELD_FLAGS:
                 if row.get(flag) == "on":
                     field[flag] = True
-            detectors = [d for d in row.get("data_detectors", "").split(",") if d.strip()]
-            if detectors:
-                field["data_detectors"] = [d.strip() for d in detectors]
+            if field and row.get("data_detectors") == "shown":
+                # the four boxes start ticked: Wallet's default is every detector
+                chosen = [d for d in DETECTORS if row.get(f"detect_{d}") == "on"]
+                if len(chosen) < len(DETECTORS):
+                    field["data_detectors"] = chosen
             if field:
                 rows.append(field)
         if rows:
@@ -195,7 +212,14 @@ def design_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[Form
     ]
     if links:
         design["links"] = links
-    localizations = _localizations(form)
+    survey = _survey(form)
+    if survey:
+        design["survey"] = survey
+    localizations = {
+        lang: table
+        for lang, table in _localizations(form).items()
+        if table or lang not in localized_images  # a language of images alone has no table
+    }
     if localizations:
         design["localizations"] = localizations
     for name in JSON_TEXTS:
@@ -203,7 +227,7 @@ def design_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], list[Form
         if raw is None:
             continue
         try:
-            design[name] = json.loads(raw)
+            design[name] = jsondepth.loads(raw)  # a deep nest is refused before parsing
         except ValueError as exc:
             problems.append(FormProblem(f"/{name}", f"this is not valid JSON: {exc}"))
     return design, problems
@@ -227,6 +251,34 @@ def _name_fields(fields: dict[str, list[dict[str, Any]]]) -> None:
             field["key"] = key
 
 
+def _survey(form: Mapping[str, str]) -> dict[str, Any] | None:
+    """``survey.question``, ``survey.answers.<n>.text`` and ``survey.key``; None when
+    neither a question nor an answer is given."""
+    question = _text(form.get("survey.question"))
+    rows = _rows(form, "survey.answers")
+    answers = [text for row in rows if (text := _text(row.get("text"))) is not None]
+    if question is None and not answers:
+        return None
+    survey: dict[str, Any] = {"answers": answers}
+    if question is not None:
+        survey["question"] = question
+    if (key := _text(form.get("survey.key"))) is not None:
+        survey["key"] = key
+    return survey
+
+
+def _localized_images(form: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``localized_images.<language>.<slot>``: the images a language replaces."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in form.items():
+        if not name.startswith("localized_images."):
+            continue
+        language, _, slot = name[len("localized_images.") :].rpartition(".")
+        if language and slot in IMAGE_SLOTS and (asset := _text(value)) is not None:
+            found.setdefault(language, {})[slot] = asset
+    return found
+
+
 def _localizations(form: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """The translation table: ``l10n.<n>.source`` is a text of the design, and
     ``l10n.<n>.<language>`` its translation; ``languages`` lists the columns."""
@@ -243,9 +295,11 @@ def _localizations(form: Mapping[str, str]) -> dict[str, dict[str, str]]:
 
 
 def translatable(design: Mapping[str, Any]) -> list[str]:
-    """The texts of a design a translation table lists: labels, values without
-    placeholders, link labels and lock-screen texts, in order, without repeats; plus
-    whatever the table already translates."""
+    """The texts of a design a translation table lists (what Wallet looks up in a
+    language's pass.strings): the organization name, description and logo text, labels,
+    values and change messages without placeholders, the barcode's text, link labels and
+    lock-screen texts, in order, without repeats; plus whatever the table already
+    translates."""
     seen: dict[str, None] = {}
     fields = design.get("fields") or {}
     for area in AREAS:
@@ -254,16 +308,20 @@ def translatable(design: Mapping[str, Any]) -> list[str]:
                 text = field.get(key)
                 if isinstance(text, str) and text.strip() and "{{" not in text:
                     seen.setdefault(text, None)
-    for key in ("description", "logo_text"):
-        text = design.get(key)
+    barcode = design.get("barcode") or {}
+    for text in (*(design.get(key) for key in TRANSLATED_TOP), barcode.get("alt_text")):
         if isinstance(text, str) and text.strip() and "{{" not in text:
             seen.setdefault(text, None)
-    for group in ("links", "locations"):
+    for group in ("links", "locations", "beacons"):
         for item in design.get(group) or []:
             for key in ("label", "relevant_text"):
                 text = item.get(key)
                 if isinstance(text, str) and text.strip() and "{{" not in text:
                     seen.setdefault(text, None)
+    survey = design.get("survey") or {}
+    for text in [survey.get("question"), *(survey.get("answers") or [])]:
+        if isinstance(text, str) and text.strip() and "{{" not in text:
+            seen.setdefault(text, None)
     for table in (design.get("localizations") or {}).values():
         for source in table:
             seen.setdefault(source, None)
@@ -271,10 +329,13 @@ def translatable(design: Mapping[str, Any]) -> list[str]:
 
 
 def languages_of(design: Mapping[str, Any]) -> list[str]:
-    return list((design.get("localizations") or {}).keys())
+    """The design's languages: those it translates, then those it has images for."""
+    tables = design.get("localizations") or {}
+    images = design.get("localized_images") or {}
+    return list(dict.fromkeys([*tables, *images]))
 
 
-def flat(problems: Iterable[FormProblem]) -> dict[str, list[str]]:
+def flat(problems: Iterable[Problem]) -> dict[str, list[str]]:
     """Messages by control name."""
     found: dict[str, list[str]] = {}
     for problem in problems:

@@ -8,7 +8,7 @@ from typing import Any
 
 from passmint.admin.i18n import Texts
 from passmint.models import Event
-from passmint.passes.apple.apns import UNREGISTERED_REASONS
+from passmint.passes import stats
 from passmint.passes.events import EventKind
 
 
@@ -106,10 +106,10 @@ def _pushed(t: Texts, data: dict[str, Any], platform: str | None) -> str:
         if data.get("message_type"):
             return t.gettext("Sent to Google Wallet with a message (%(result)s)", result=result)
         return t.gettext("Sent to Google Wallet (%(result)s)", result=result)
-    status, reason = data.get("status"), data.get("reason")
-    if status == 200:
+    apple = stats.apple_push(data)
+    if apple.ok:
         return t.gettext("Apple Wallet told of the change: delivered")
-    if status == 410 or (status == 400 and reason in UNREGISTERED_REASONS):
+    if apple.unregistered:
         return t.gettext("Apple push: the device no longer holds the pass")
-    answer = " ".join(str(part) for part in (status, reason) if part)
+    answer = " ".join(str(part) for part in (data.get("status"), data.get("reason")) if part)
     return t.gettext("Apple push not delivered: %(answer)s", answer=answer or "?")

@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from passmint.kit.acceptlanguage import ranked_tags
+
 LOCALE_DIR: Final = Path(__file__).parent / "locale"
 LANGUAGES: Final[dict[str, str]] = {
     "en": "English",
@@ -49,19 +51,11 @@ def negotiate(chosen: str | None, accept_language: str | None) -> str:
     ``Accept-Language`` the app speaks (by quality, ``ru-RU`` as ``ru``), else English."""
     if chosen in LANGUAGES:
         return chosen
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")[:20]):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and quality > 0:
-            ranked.append((-quality, position, primary))
-    return min(ranked)[2] if ranked else DEFAULT
+    for tag in ranked_tags(accept_language):
+        primary = tag.lower().split("-")[0]
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT
 
 
 class Texts:

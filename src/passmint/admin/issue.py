@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.admin.auth import AdminRoute, Staff, form_of, requiring
+from passmint.admin.auth import Staff, form_of, requiring
 from passmint.admin.render import page, texts_for
 from passmint.passes import previews, service
 from passmint.passes.endpoints import pass_out
@@ -23,7 +23,7 @@ from passmint.wallet.designs.usage import Source
 from passmint.web.deps import RuntimeDep
 from passmint.web.idempotency import run_idempotent
 
-router = APIRouter(prefix="/admin/designs", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/designs", include_in_schema=False)
 Issuer = Annotated[Staff, Depends(requiring(Scope.PASSES_WRITE))]
 
 

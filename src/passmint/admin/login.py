@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from passmint.admin import i18n, security
 from passmint.admin.auth import (
     SESSION_COOKIE,
-    AdminRoute,
     StaffDep,
     check_csrf,
     cookie_secure,
@@ -34,7 +33,7 @@ from passmint.tenants.errors import (
 )
 from passmint.web.deps import RuntimeDep, get_runtime, staff_context
 
-router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 def _safe_next(value: str | None) -> str:
@@ -329,7 +328,7 @@ async def accept(request: Request, token: str, runtime: RuntimeDep) -> Response:
         async with runtime.transaction() as session:
             ctx = staff_context(runtime, session)
             accepted = await invitations.accept_invitation(
-                ctx, token, name or None, password or None
+                ctx, token, name or None, password or None, ip=_client(request)
             )
     except PasswordRejected as exc:
         return await _link_page(
@@ -365,7 +364,9 @@ async def reset(request: Request, token: str, runtime: RuntimeDep) -> Response:
     password = form.get("password", "")[:1024]
     try:
         async with runtime.transaction() as session:
-            await invitations.reset_password(staff_context(runtime, session), token, password)
+            await invitations.reset_password(
+                staff_context(runtime, session), token, password, ip=_client(request)
+            )
     except PasswordRejected as exc:
         return await _link_page(
             request, runtime, token, "reset", status_code=422, error=_password_error(t, exc)

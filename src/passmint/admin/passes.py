@@ -1,7 +1,8 @@
 """Passes: finding one (by serial number, external id, card number, or a customer's email
 or phone), and a pass's page: its data, its links with copy buttons, its design and
-version, its status, its history newest first; voiding it and sending it a message, for
-roles that may change passes (through the same schema and services as the API)."""
+version, its status, its customer's survey answers, its history newest first; voiding it
+and sending it a message, for roles that may change passes (through the same schema and
+services as the API)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,24 @@ from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.admin import eventtexts, forms
-from passmint.admin.auth import AdminRoute, Staff, form_of, requiring
+from passmint.admin.auth import Staff, form_of, requiring
 from passmint.admin.i18n import Texts
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
 from passmint.kit import lengths
 from passmint.kit.text import Line
 from passmint.loyalty import lookup
-from passmint.passes import browse, service
+from passmint.models import Event
+from passmint.passes import browse, service, surveys
 from passmint.passes.endpoints import pass_out
 from passmint.passes.errors import PassNotFound
+from passmint.passes.events import EventKind
 from passmint.passes.schemas import MessageIn
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 from passmint.web.idempotency import run_idempotent
 
-router = APIRouter(prefix="/admin/passes", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/passes", include_in_schema=False)
 Reader = Annotated[Staff, Depends(requiring(Scope.PASSES_READ))]
 Writer = Annotated[Staff, Depends(requiring(Scope.PASSES_WRITE))]
 
@@ -101,6 +104,7 @@ async def search(request: Request, runtime: RuntimeDep, staff: Reader) -> HTMLRe
         title=t.gettext("Passes"),
         staff=staff,
         query=raw[:MAX_SEARCH] if error is None else "",
+        max_search=MAX_SEARCH,
         searched=text is not None,
         error=error,
         found=found,
@@ -139,10 +143,11 @@ async def _pass_page(
         template, _ = await service.get_template(ctx, pass_.template_id)
         shown = await pass_out(ctx, pass_)
         history = (
-            await browse.history(ctx, pass_.id, before=before, limit=HISTORY_PAGE)
+            await browse.history(ctx, pass_, before=before, limit=HISTORY_PAGE)
             if staff.can(Scope.EVENTS_READ)
             else None
         )
+        answers = await surveys.answers_of(ctx, pass_)
     notice = forms.notice(
         request,
         {
@@ -164,10 +169,11 @@ async def _pass_page(
         statuses=status_names(t),
         badges=STATUS_BADGES,
         events=[
-            (event, eventtexts.describe(t, event), eventtexts.wallet(t, event))
+            (event, describe(t, event), eventtexts.wallet(t, event))
             for event in (history.events if history else [])
         ],
         can_read_events=history is not None,
+        survey_answers=answers,
         older=history.older if history else None,
         paged=before is not None,
         can_write=staff.can(Scope.PASSES_WRITE) and pass_.status != "voided",
@@ -179,6 +185,18 @@ async def _pass_page(
         max_header=service.MAX_MESSAGE_HEADER,
         max_body=service.MAX_MESSAGE_BODY,
     )
+
+
+def describe(t: Texts, event: Event) -> str:
+    """An event of the pass's history in words (a survey answer here, the rest by
+    eventtexts)."""
+    if event.kind != EventKind.SURVEY_ANSWERED:
+        return eventtexts.describe(t, event)
+    data: dict[str, Any] = event.data or {}
+    values = {"question": str(data.get("question", "")), "answer": str(data.get("answer", ""))}
+    if data.get("previous") is not None:
+        return t.gettext("Survey answer to “%(question)s” changed to: %(answer)s", **values)
+    return t.gettext("Survey answer to “%(question)s”: %(answer)s", **values)
 
 
 @router.get("/{pass_id}", response_class=HTMLResponse)

@@ -1,7 +1,6 @@
 """What the preview shows, read off what the renderers produced: the Apple ``pass.json``
 laid out by its style, and the Google Wallet class and object as the Wallet app arranges
-them. Texts go through the design's translation table for the chosen language, the way
-a phone reads ``pass.strings``."""
+them (the renderers have already put the texts in the chosen language)."""
 
 from __future__ import annotations
 
@@ -91,14 +90,11 @@ class GooglePreview:
     barcode_svg: str | None
 
 
-def _translate(table: Mapping[str, str], value: object) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return table.get(text, text)
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
-def _fields(entries: object, table: Mapping[str, str]) -> list[ShownField]:
+def _fields(entries: object) -> list[ShownField]:
     shown: list[ShownField] = []
     if not isinstance(entries, list):
         return shown
@@ -110,8 +106,8 @@ def _fields(entries: object, table: Mapping[str, str]) -> list[ShownField]:
             shown.append(
                 ShownField(
                     key=str(entry.get("key", "")),
-                    label=_translate(table, entry.get("label")),
-                    value=_translate(table, value),
+                    label=_text(entry.get("label")),
+                    value=_text(value),
                     link=anchor is not None,
                 )
             )
@@ -121,11 +117,9 @@ def _fields(entries: object, table: Mapping[str, str]) -> list[ShownField]:
 def apple(
     pass_json: Mapping[str, Any],
     images: Mapping[str, str],
-    table: Mapping[str, str],
     barcode_svg: str | None,
 ) -> ApplePreview:
-    """``images``: slot → URL of the design's image; ``table``: the chosen language's
-    translations."""
+    """``images``: slot → URL of the design's image."""
     style = next((s.value for s in PassStyle if s.value in pass_json), PassStyle.GENERIC.value)
     body = pass_json.get(style) or {}
     paint = {
@@ -147,8 +141,8 @@ def apple(
     preview = ApplePreview(
         style=style,
         paint=paint,
-        organization=_translate(table, pass_json.get("organizationName")),
-        logo_text=_translate(table, pass_json.get("logoText")),
+        organization=_text(pass_json.get("organizationName")),
+        logo_text=_text(pass_json.get("logoText")),
         logo=images.get("logo"),
         strip=strip,
         thumbnail=images.get("thumbnail") if style in ("eventTicket", "generic") else None,
@@ -159,11 +153,11 @@ def apple(
         else None,
         barcode_svg=barcode_svg,
         barcode_kind=kind,
-        barcode_alt=_translate(table, first.get("altText")),
+        barcode_alt=_text(first.get("altText")),
         voided=bool(pass_json.get("voided")),
     )
     for area in ("header", "primary", "secondary", "auxiliary", "back"):
-        preview.areas[area] = _fields(body.get(f"{area}Fields"), table)
+        preview.areas[area] = _fields(body.get(f"{area}Fields"))
     return preview
 
 

@@ -13,23 +13,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from passmint.admin import loyaltyform
-from passmint.admin.auth import AdminRoute, Staff, form_of, requiring
+from passmint.admin.auth import Staff, form_of, requiring
 from passmint.admin.designform import control_id
 from passmint.admin.i18n import Texts
 from passmint.admin.loyaltyform import Problems
 from passmint.admin.render import page, texts_for
 from passmint.coupons import service as coupons
+from passmint.coupons.errors import CampaignNotFound
 from passmint.kit.currencies import MINOR_UNITS
-from passmint.loyalty import backoffice, service
+from passmint.loyalty import backoffice, common
+from passmint.loyalty import programs as loyalty_programs
+from passmint.loyalty import rewards as loyalty_rewards
 from passmint.loyalty.errors import InvalidLoyaltyInput
 from passmint.loyalty.schemas import ProgramCreate, ProgramPatch, RewardIn
 from passmint.models import Program
 from passmint.passes import service as passes
+from passmint.passes.errors import TemplateNotFound
 from passmint.passes.service import PassContext
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep
 
-router = APIRouter(prefix="/admin/programs", include_in_schema=False, route_class=AdminRoute)
+router = APIRouter(prefix="/admin/programs", include_in_schema=False)
 
 Reader = Annotated[Staff, Depends(requiring(Scope.LOYALTY_READ))]
 Writer = Annotated[Staff, Depends(requiring(Scope.LOYALTY_WRITE))]
@@ -91,13 +95,13 @@ async def programs(request: Request, runtime: RuntimeDep, staff: Reader) -> HTML
     t = texts_for(request)
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
-        rows = (await service.list_programs(ctx))[:MAX_LISTED]
+        rows = (await common.list_programs(ctx))[:MAX_LISTED]
     return page(
         request,
         "programs.html",
         title=t.gettext("Programs"),
         staff=staff,
-        programs=[(p, service.config_of(p)) for p in rows],
+        programs=[(p, common.config_of(p)) for p in rows],
         status_names=status_names(t),
         can_edit=staff.can(Scope.LOYALTY_WRITE),
     )
@@ -130,7 +134,7 @@ async def _program_page(
     found = problems.by_name if problems else {}
     reward_found = reward_problems.by_name if reward_problems else {}
     can_edit = staff.can(Scope.LOYALTY_WRITE)
-    rewards = await service.list_rewards(ctx, program.id) if program is not None else []
+    rewards = await loyalty_rewards.list_rewards(ctx, program.id) if program is not None else []
     campaigns = await _campaign_options(ctx) if program is not None and can_edit else []
     return page(
         request,
@@ -164,7 +168,7 @@ def _stored_values(program: Program) -> dict[str, Any]:
         name=program.name,
         status=program.status,
         template_id=str(program.template_id),
-        config=service.config_of(program),
+        config=common.config_of(program),
     )
 
 
@@ -187,13 +191,13 @@ async def create_program(request: Request, runtime: RuntimeDep, staff: Writer) -
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
         if created is not None:
-            options = dict(await _template_options(ctx))
-            if str(created.template_id) not in options:
-                parsed.problems.add("template_id", t.gettext("Choose one of your designs."))
-            else:
-                program = await service.create_program(
+            try:
+                program = await loyalty_programs.create_program(
                     ctx, name=created.name, template_id=created.template_id, config=created.config
                 )
+            except TemplateNotFound:  # another business's design, or none: nothing stored
+                parsed.problems.add("template_id", t.gettext("Choose one of your designs."))
+            else:
                 return RedirectResponse(
                     f"/admin/programs/{program.id}?done=created", status_code=303
                 )
@@ -222,7 +226,7 @@ async def program(
     }.get(request.query_params.get("done", ""))
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
-        found = await service.get_program(ctx, program_id)
+        found = await common.get_program(ctx, program_id)
         return await _program_page(
             request, ctx, staff, program=found, values=_stored_values(found), notice=notice
         )
@@ -243,7 +247,7 @@ async def save_program(
         try:
             async with runtime.transaction() as session:
                 ctx = runtime.pass_context(session, staff.tenant_id)
-                await service.update_program(
+                await loyalty_programs.update_program(
                     ctx, program_id, name=patch.name, status=patch.status, config=patch.config
                 )
             return RedirectResponse(f"/admin/programs/{program_id}?done=saved", status_code=303)
@@ -252,7 +256,7 @@ async def save_program(
             parsed.problems.add(where, exc.message.removeprefix("config.currency.code "))
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
-        found = await service.get_program(ctx, program_id)
+        found = await common.get_program(ctx, program_id)
         return await _program_page(
             request,
             ctx,
@@ -277,12 +281,14 @@ async def add_reward(
         reward = None
     async with runtime.transaction() as session:
         ctx = runtime.pass_context(session, staff.tenant_id)
-        found = await service.get_program(ctx, program_id)
-        campaign = reward.campaign_id if reward is not None else None
-        if campaign is not None and str(campaign) not in dict(await _campaign_options(ctx)):
-            problems.add("reward.campaign_id", t.gettext("Choose one of your campaigns."))
+        found = await common.get_program(ctx, program_id)
+        if reward is not None and reward.campaign_id is not None:
+            try:
+                await coupons.get_campaign(ctx, reward.campaign_id)
+            except CampaignNotFound:
+                problems.add("reward.campaign_id", t.gettext("Choose one of your campaigns."))
         if reward is not None and not problems:
-            await service.create_reward(ctx, found.id, reward)
+            await loyalty_rewards.create_reward(ctx, found.id, reward)
             return RedirectResponse(
                 f"/admin/programs/{found.id}?done=reward#rewards", status_code=303
             )

@@ -52,6 +52,12 @@ def static_url(name: str) -> str:
     return f"{STATIC_URL}/{name}?v={digest}"
 
 
+def shown(value: object) -> str:
+    """A design value as people read it: text as it is, anything else as JSON (not
+    escaped to ASCII: "Café", not "Caf\\u00e9"); autoescaping still applies."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -60,6 +66,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["shown"] = shown
     env.globals.update(
         static=static_url,
         languages=i18n.LANGUAGES,

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from passmint.admin import account, apikeys, auditlog, forms, team
-from passmint.admin.auth import AdminRoute, Staff, StaffDep, requiring
+from passmint.admin.auth import Staff, StaffDep, requiring
 from passmint.admin.forms import FormProblem
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
@@ -32,7 +32,7 @@ from passmint.tenants.scopes import Scope
 from passmint.wallet.apple.certificates import EXPIRY_WARNING
 from passmint.web.deps import RuntimeDep
 
-pages = APIRouter(prefix="/admin/settings", include_in_schema=False, route_class=AdminRoute)
+pages = APIRouter(prefix="/admin/settings", include_in_schema=False)
 CredentialsReader = Annotated[Staff, Depends(requiring(Scope.CREDENTIALS_READ))]
 CredentialsWriter = Annotated[Staff, Depends(requiring(Scope.CREDENTIALS_WRITE))]
 

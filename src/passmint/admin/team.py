@@ -7,6 +7,7 @@ link to hand over. Reading needs ``users:read``."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -14,21 +15,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from passmint.admin import forms
-from passmint.admin.auth import AdminRoute, Staff, form_of, requiring
+from passmint.admin.auth import Staff, form_of, requiring
 from passmint.admin.forms import FormProblem
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
 from passmint.tenants import invitations, members
+from passmint.tenants.accounts import StaffContext
 from passmint.tenants.invitations import IssuedLink
 from passmint.tenants.mail import smtp_configured
 from passmint.tenants.roles import Role, describe
 from passmint.tenants.scopes import Scope
 from passmint.web.deps import RuntimeDep, staff_context
 
-router = APIRouter(prefix="/admin/settings/users", include_in_schema=False, route_class=AdminRoute)
-invitation_router = APIRouter(
-    prefix="/admin/settings/invitations", include_in_schema=False, route_class=AdminRoute
-)
+router = APIRouter(prefix="/admin/settings/users", include_in_schema=False)
+invitation_router = APIRouter(prefix="/admin/settings/invitations", include_in_schema=False)
 Reader = Annotated[Staff, Depends(requiring(Scope.USERS_READ))]
 Manager = Annotated[Staff, Depends(requiring(Scope.USERS_WRITE))]
 
@@ -81,6 +81,7 @@ async def _users_page(
     problem: FormProblem | None = None,
     problem_user: uuid.UUID | None = None,
     issued: Issued | None = None,
+    reset: tuple[uuid.UUID, IssuedLink] | None = None,
     invite: dict[str, str] | None = None,
 ) -> Response:
     t = texts_for(request)
@@ -88,6 +89,10 @@ async def _users_page(
         ctx = staff_context(runtime, session)
         people = await members.list_members(ctx, staff.principal)
         pending = await invitations.list_invitations(ctx, staff.principal)
+    if reset is not None:  # the member's email, from the list just read
+        member, link = reset
+        email = next((p.email for p in people if p.user_id == member), "")
+        issued = Issued("reset", email, link)
     names = role_names(t)
     done = {
         "role": t.gettext("The role is changed."),
@@ -152,21 +157,11 @@ async def change_role(
     request: Request, user_id: uuid.UUID, runtime: RuntimeDep, staff: Manager
 ) -> Response:
     """Give a member another role; refused (409) for the business's last owner."""
-    form = await form_of(request)
-    try:
-        async with runtime.transaction() as session:
-            await members.change_role(
-                staff_context(runtime, session), staff.principal, user_id, form.get("role", "")[:32]
-            )
-    except PassmintError as exc:
-        if exc.status in (403, 404):
-            raise
-        problem = forms.refused(exc)
-        return await _users_page(
-            request, runtime, staff, status_code=problem.status, problem=problem,
-            problem_user=user_id,
-        )  # fmt: skip
-    return RedirectResponse("/admin/settings/users?done=role", status_code=303)
+    role = (await form_of(request)).get("role", "")[:32]
+    return await _member_change(
+        request, runtime, staff, user_id, "role",
+        lambda ctx: members.change_role(ctx, staff.principal, user_id, role),
+    )  # fmt: skip
 
 
 @router.post("/{user_id}/remove")
@@ -174,9 +169,25 @@ async def remove(
     request: Request, user_id: uuid.UUID, runtime: RuntimeDep, staff: Manager
 ) -> Response:
     """Take a member out of the business (their sessions in it end); never the last owner."""
+    return await _member_change(
+        request, runtime, staff, user_id, "removed",
+        lambda ctx: members.remove_member(ctx, staff.principal, user_id),
+    )  # fmt: skip
+
+
+async def _member_change(
+    request: Request,
+    runtime: RuntimeDep,
+    staff: Staff,
+    user_id: uuid.UUID,
+    done: str,
+    change: Callable[[StaffContext], Awaitable[object]],
+) -> Response:
+    """A change to a member: back to the list saying ``done``, or the list with the
+    refusal beside the member (a 403 or 404 stays a refusal page)."""
     try:
         async with runtime.transaction() as session:
-            await members.remove_member(staff_context(runtime, session), staff.principal, user_id)
+            await change(staff_context(runtime, session))
     except PassmintError as exc:
         if exc.status in (403, 404):
             raise
@@ -185,7 +196,7 @@ async def remove(
             request, runtime, staff, status_code=problem.status, problem=problem,
             problem_user=user_id,
         )  # fmt: skip
-    return RedirectResponse("/admin/settings/users?done=removed", status_code=303)
+    return RedirectResponse(f"/admin/settings/users?done={done}", status_code=303)
 
 
 @router.post("/{user_id}/reset-link", response_class=HTMLResponse)
@@ -194,11 +205,10 @@ async def reset_link(
 ) -> Response:
     """A password reset link for a member, to hand over (emailed too when SMTP is set)."""
     async with runtime.transaction() as session:
-        ctx = staff_context(runtime, session)
-        link = await invitations.create_reset_link(ctx, staff.principal, user_id)
-        people = await members.list_members(ctx, staff.principal)
-    email = next((p.email for p in people if p.user_id == user_id), "")
-    return await _users_page(request, runtime, staff, issued=Issued("reset", email, link))
+        link = await invitations.create_reset_link(
+            staff_context(runtime, session), staff.principal, user_id
+        )
+    return await _users_page(request, runtime, staff, reset=(user_id, link))
 
 
 @invitation_router.post("/{invitation_id}/revoke")

@@ -95,6 +95,10 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
         "locations": [
             {"latitude": 51.5074, "longitude": -0.1278, "relevant_text": "Your coffee is waiting"}
         ],
+        "survey": {
+            "question": "How was your coffee?",
+            "answers": ["Loved it", "Fine", "Not great"],
+        },
         "localizations": {
             "en": {
                 "POINTS": "POINTS",
@@ -103,6 +107,10 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "NEXT REWARD": "NEXT REWARD",
                 "TO GO": "TO GO",
                 "TERMS": "Terms",
+                "How was your coffee?": "How was your coffee?",
+                "Loved it": "Loved it",
+                "Fine": "Fine",
+                "Not great": "Not great",
             },
             "fr": {
                 "POINTS": "POINTS",
@@ -111,6 +119,10 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "NEXT REWARD": "PROCHAINE RÉCOMPENSE",
                 "TO GO": "RESTANT",
                 "TERMS": "Conditions",
+                "How was your coffee?": "Comment était votre café ?",
+                "Loved it": "Excellent",
+                "Fine": "Correct",
+                "Not great": "Pas terrible",
             },
             "ar": {
                 "POINTS": "النقاط",
@@ -119,6 +131,10 @@ def demo_design(icon: str, logo: str, strip: str) -> dict[str, Any]:
                 "NEXT REWARD": "المكافأة التالية",
                 "TO GO": "المتبقي",
                 "TERMS": "الشروط",
+                "How was your coffee?": "كيف كانت قهوتك؟",
+                "Loved it": "أعجبتني كثيرًا",
+                "Fine": "مقبولة",
+                "Not great": "ليست جيدة",
             },
         },
     }
@@ -151,7 +167,7 @@ DEMO_REWARD: dict[str, Any] = {
 async def seed(settings: Settings) -> dict[str, Any]:
     """Create (or reuse) the demo tenant, credentials, template and passes."""
     from passmint.kit.clock import utcnow as clock
-    from passmint.loyalty import service as loyalty
+    from passmint.loyalty import activities, common, customers, programs, rewards
     from passmint.loyalty.schemas import ActivityIn, CustomerIn, RewardIn
     from passmint.passes import service as passes
     from passmint.passes.apple import credentials
@@ -207,10 +223,10 @@ async def seed(settings: Settings) -> dict[str, Any]:
             template, _ = await passes.create_template(
                 ctx, name="Café loyalty", style=PassStyle.STORE_CARD, design=design
             )
-            program = await loyalty.create_program(
+            program = await programs.create_program(
                 ctx, name="Café points", template_id=template.id, config=demo_program
             )
-            await loyalty.create_reward(
+            await rewards.create_reward(
                 ctx,
                 program.id,
                 RewardIn.model_validate(DEMO_REWARD),
@@ -221,16 +237,16 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 ("Grace Hopper", "grace@example.com", 2_740),
                 ("Alan Turing", "alan@example.com", 0),
             ):
-                card = await loyalty.create_account(
+                card = await customers.create_account(
                     ctx,
                     program.id,
                     customer=CustomerIn(name=name, email=email),
                     external_id=None,
                     referral_code=None,
-                    actor=loyalty.SYSTEM,
+                    actor=common.SYSTEM,
                 )
                 if spent:
-                    await loyalty.post_activity(
+                    await activities.post_activity(
                         ctx,
                         ActivityIn(
                             account_id=card.id,
@@ -240,7 +256,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
                             external_id=f"demo-{card.number}",
                         ),
                         source="demo",
-                        actor=loyalty.SYSTEM,
+                        actor=common.SYSTEM,
                     )
                 assert card.pass_id is not None
                 pass_ = await passes.get_pass(ctx, card.pass_id)
@@ -275,18 +291,16 @@ async def _add_owner(
 ) -> dict[str, str]:
     """The demo tenant's owner, with a random password: who logs in to the admin app."""
     from passmint.tenants import members
-    from passmint.tenants.accounts import StaffContext
+    from passmint.web.deps import staff_context
 
     password = secrets.token_urlsafe(12)
-    ctx = StaffContext(
-        session=session,
-        now=runtime.clock(),
-        box=runtime.box,
-        hasher=runtime.hasher,
-        public_url=runtime.settings.public_url.rstrip("/"),
-    )
     await members.add_member(
-        ctx, tenant_id, email=DEMO_OWNER, role="owner", name="Demo owner", password=password
+        staff_context(runtime, session),
+        tenant_id,
+        email=DEMO_OWNER,
+        role="owner",
+        name="Demo owner",
+        password=password,
     )
     return {"admin_email": DEMO_OWNER, "admin_password": password}
 

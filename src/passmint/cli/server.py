@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from passmint import logs
+from passmint.cli.common import fail_on_errors
 from passmint.config import QueueMode, get_settings
 from passmint.db import run_migrations
 
@@ -218,6 +219,7 @@ def create_tenant(
 
 
 @tenants.command("quota")
+@fail_on_errors
 def tenant_quota(
     tenant_id: Annotated[str, typer.Argument(help="The tenant's id.")],
     kind: Annotated[
@@ -231,7 +233,6 @@ def tenant_quota(
     """Show a tenant's quotas (used, limit), or give it its own limit of one kind."""
     import uuid
 
-    from passmint.errors import PassmintError
     from passmint.runtime import Runtime
     from passmint.tenants import quotas
 
@@ -259,11 +260,7 @@ def tenant_quota(
         finally:
             await runtime.db.dispose()
 
-    try:
-        usage = asyncio.run(run())
-    except PassmintError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    usage = asyncio.run(run())
     if as_json:
         typer.echo(
             json.dumps(

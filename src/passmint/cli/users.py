@@ -31,27 +31,21 @@ def _tenant_id(value: str) -> uuid.UUID:
         raise typer.BadParameter(f"{value!r} is not a tenant id", param_hint="--tenant") from None
 
 
-def _run(work: Callable[..., Awaitable[T]]) -> T:
-    """Run ``work(ctx)`` in one transaction against the configured database."""
+def _run(work: Callable[..., Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run ``work(ctx)`` in one transaction against the configured database (migrated
+    first, unless a step before did)."""
     from passmint.runtime import Runtime
-    from passmint.tenants.accounts import StaffContext
+    from passmint.web.deps import staff_context
 
     async def run() -> T:
-        settings = get_settings()
-        runtime = Runtime(settings)
-        await asyncio.to_thread(run_migrations, runtime.db.url)
+        runtime = Runtime(get_settings())
+        if migrate:
+            await asyncio.to_thread(run_migrations, runtime.db.url)
         try:
             async with runtime.transaction() as session:
-                ctx = StaffContext(
-                    session=session,
-                    now=runtime.clock(),
-                    box=runtime.box,
-                    hasher=runtime.hasher,
-                    public_url=settings.public_url.rstrip("/"),
-                )
-                return await work(ctx)
+                return await work(staff_context(runtime, session))
         finally:
-            await runtime.db.dispose()
+            await runtime.stop()
 
     return asyncio.run(run())
 
@@ -105,7 +99,7 @@ def create(
             ctx, tenant_id, email=address, role=chosen, name=name, password=password
         )
 
-    member, created = _run(add)
+    member, created = _run(add, migrate=False)
     if as_json:
         typer.echo(
             json.dumps(

@@ -1,9 +1,11 @@
 """Code batches: generated from a pattern (in the request when small, by chained jobs when
 large) or imported from CSV (all or nothing). A service module: flushes, never commits.
 
-Generation draws codes with ``secrets``, drops duplicates in memory, and inserts them with
-``ON CONFLICT DO NOTHING`` against the tenant's unique normalized codes, drawing again for
-whatever collided, so a batch ends with exactly its count of new unique codes.
+Generation draws codes with ``secrets``, drops duplicates in memory, and inserts them
+against the tenant's unique normalized codes, skipping any taken code and drawing again for
+whatever collided, so a batch ends with exactly its count of new unique codes. When the
+pattern's space is so sparse that a collision is unlikely, the codes go in by COPY (redone
+as ``INSERT … ON CONFLICT DO NOTHING`` if one was taken after all).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import io
 import secrets
 import uuid
 from datetime import UTC, datetime
+from itertools import islice
 from typing import NoReturn
 
-from passmint.coupons import codes, repository
+from passmint.coupons import batches_repository as repository
+from passmint.coupons import codes
 from passmint.coupons.codes import CodeSpec, PatternError, RandomBytes
 from passmint.coupons.errors import (
     BatchNotFound,
@@ -48,6 +52,9 @@ IMPORT_COLUMNS = {"code", "balance", "max_uses", "expires_at"}
 # A pattern's space must hold this many times the codes made from it: a guess then hits a
 # code with a probability of 1/1,000 at most (about log2(1,000 × codes) bits of entropy).
 MIN_SPACE_FACTOR = 1_000
+# Below this many expected collisions with the codes already made from a pattern, a chunk
+# goes in by COPY: at worst one chunk in twenty is redone by the slower conflict-skipping path.
+COPY_BELOW_COLLISIONS = 0.05
 
 
 def _usable(campaign: Campaign) -> None:
@@ -66,7 +73,7 @@ async def create_batch(ctx: PassContext, campaign_id: uuid.UUID, body: BatchCrea
         )
     except PatternError as exc:
         raise InvalidPattern(str(exc), details={"field": exc.field}) from None
-    await _check_space(ctx, spec, body)
+    earlier = await _check_space(ctx, spec, body)
     await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.CODES, body.count)
     sent = body.model_fields_set
     max_uses = body.max_uses if "max_uses" in sent else campaign.code_max_uses
@@ -99,7 +106,7 @@ async def create_batch(ctx: PassContext, campaign_id: uuid.UUID, body: BatchCrea
     ctx.session.add(batch)
     await ctx.session.flush()
     if body.count <= SYNC_LIMIT:
-        batch.inserted = await fill(ctx, batch, spec, body.count)
+        batch.inserted = await fill(ctx, batch, spec, body.count, earlier=earlier)
         if batch.inserted < body.count:
             raise CodeSpaceExhausted(
                 f"only {batch.inserted} more unique codes fit this pattern; use a longer one",
@@ -118,16 +125,17 @@ async def create_batch(ctx: PassContext, campaign_id: uuid.UUID, body: BatchCrea
     return batch
 
 
-async def _check_space(ctx: PassContext, spec: CodeSpec, body: BatchCreate) -> None:
+async def _check_space(ctx: PassContext, spec: CodeSpec, body: BatchCreate) -> int:
     """At most one code in ``MIN_SPACE_FACTOR`` of a pattern's space may exist, counting the
     tenant's earlier batches of the same pattern, so that a guess finds a code with a
-    probability of 1/1,000 at most (the rate limits bound how many guesses there are)."""
+    probability of 1/1,000 at most (the rate limits bound how many guesses there are).
+    Returns how many codes those earlier batches asked for."""
     earlier = await repository.codes_of_pattern(
         ctx.session, ctx.tenant_id, spec.prefix or None, spec.pattern, spec.charset
     )
     needed = (earlier + body.count) * MIN_SPACE_FACTOR
     if spec.space >= needed:
-        return
+        return earlier
     field = "pattern" if body.pattern is not None else "length"
     with_earlier = f" with the {earlier} made earlier from it" if earlier else ""
     raise PatternSpaceTooSmall(
@@ -157,8 +165,13 @@ async def fill(
     spec: CodeSpec,
     want: int,
     random_bytes: RandomBytes = secrets.token_bytes,
+    *,
+    earlier: int,
 ) -> int:
-    """Insert ``want`` new unique codes into the batch (fewer only if the pattern is full)."""
+    """Insert ``want`` new unique codes into the batch (fewer only if the pattern is full).
+    ``earlier``: how many codes of the pattern the tenant may have already, which tells
+    whether the codes most likely all go in (then by COPY)."""
+    likely_new = want * earlier < COPY_BELOW_COLLISIONS * spec.space
     seen: set[str] = set()
     inserted = 0
     for _ in range(ROUNDS):
@@ -166,15 +179,12 @@ async def fill(
         if need <= 0:
             break
         shown, normal = codes.generate(spec, need + need // 16 + 8, random_bytes)
-        fresh: dict[str, str] = {}
-        for display, folded in zip(shown, normal, strict=True):
-            if folded not in seen and folded not in fresh:
-                fresh[folded] = display
-                if len(fresh) == need:
-                    break
-        seen.update(fresh)
+        drawn = dict(zip(normal, shown, strict=True))  # normalized → one display form
+        for taken in seen.intersection(drawn):
+            del drawn[taken]
+        fresh = drawn if len(drawn) <= need else dict(islice(drawn.items(), need))
         count = len(fresh)
-        inserted += await repository.insert_codes(
+        went_in = await repository.insert_codes(
             ctx.session,
             tenant_id=ctx.tenant_id,
             campaign_id=batch.campaign_id,
@@ -187,7 +197,12 @@ async def fill(
                 balances=[batch.balance] * count,
                 expires_at=[batch.expires_at] * count,
             ),
+            likely_new=likely_new,
         )
+        inserted += went_in
+        if inserted < want:  # drawn again: skip what this round tried
+            seen.update(fresh)
+        likely_new = likely_new and went_in == count
     return inserted
 
 
@@ -197,7 +212,12 @@ async def generate_chunk(ctx: PassContext, batch_id: uuid.UUID) -> bool:
     if batch is None or batch.status != "generating":
         return False  # a replayed job: the batch is done already
     want = min(CHUNK, batch.requested - batch.inserted)
-    got = await fill(ctx, batch, spec_of(batch), want)
+    spec = spec_of(batch)
+    # This batch's own codes count: its earlier chunks are in the space too.
+    earlier = await repository.codes_of_pattern(
+        ctx.session, ctx.tenant_id, batch.prefix, spec.pattern, spec.charset
+    )
+    got = await fill(ctx, batch, spec, want, earlier=earlier)
     batch.inserted += got
     if got < want:
         batch.status = "failed"
@@ -395,6 +415,7 @@ async def import_codes(ctx: PassContext, campaign_id: uuid.UUID, data: bytes) ->
             balances=balances,
             expires_at=expiries,
         ),
+        likely_new=True,  # the taken ones were refused above
     )
     if batch.inserted != len(normal):
         raise CodeConflict(

@@ -451,7 +451,6 @@ async def publish(
     "/validations",
     response_model=ValidationOut,
     tags=["redemptions"],
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
 )
 async def validate(
     body: RedeemIn, request: Request, runtime: RuntimeDep, principal: Validator
@@ -495,7 +494,6 @@ async def validate(
     status_code=201,
     response_model=RedemptionOut,
     tags=["redemptions"],
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
 )
 async def redeem(
     body: RedeemIn,

@@ -71,19 +71,18 @@ async def campaign_figures(ctx: PassContext, campaign_id: uuid.UUID) -> Campaign
     return (await _figures(ctx, [await get_campaign(ctx, campaign_id)]))[0]
 
 
-async def campaign_batches(ctx: PassContext, campaign_id: uuid.UUID) -> list[CodeBatch]:
-    """The campaign's latest batches, newest first."""
-    campaign = await get_campaign(ctx, campaign_id)
+async def campaign_batches(ctx: PassContext, campaign: Campaign) -> list[CodeBatch]:
+    """The latest batches of a campaign of the tenant (as :func:`campaign_figures` or
+    ``get_campaign`` found it), newest first."""
     return await repository.batches_of(ctx.session, ctx.tenant_id, campaign.id, MAX_BATCHES)
 
 
 async def campaign_redemptions(
-    ctx: PassContext, campaign_id: uuid.UUID, *, before: uuid.UUID | None, limit: int
+    ctx: PassContext, campaign: Campaign, *, before: uuid.UUID | None, limit: int
 ) -> list[RedemptionLine]:
-    """The campaign's redemptions, newest first (``before``: the last id of the previous
-    page). Who made one is the audit log's actor of its creation, else the API key the
-    redemption names."""
-    campaign = await get_campaign(ctx, campaign_id)
+    """The redemptions of a campaign of the tenant (as ``get_campaign`` found it), newest
+    first (``before``: the last id of the previous page). Who made one is the audit log's
+    actor of its creation, else the API key the redemption names."""
     rows = await repository.redemptions_of(
         ctx.session, ctx.tenant_id, campaign.id, before=before, limit=max(1, min(limit, MAX_PAGE))
     )

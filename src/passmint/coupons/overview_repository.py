@@ -2,7 +2,8 @@
 each campaign has, its batches, its redemptions with their codes and customers, and who
 made each redemption (the audit log's record of it, else the API key it names).
 
-Read-only; ``coupons.repository`` keeps the SQL that changes codes and counters.
+Read-only; ``repository``, ``batches_repository`` and ``redemptions_repository`` keep the
+SQL that changes codes and counters.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from passmint.coupons import codes, repository
+from passmint.coupons import codes, redemptions_repository, repository
 from passmint.coupons.errors import (
     AlreadyRolledBack,
     CodeNotFound,
@@ -94,7 +94,7 @@ async def _judge(ctx: PassContext, body: RedeemIn, *, redeeming: bool) -> Verdic
         ctx.session, ctx.tenant_id, body.customer_id
     ):
         raise CustomerNotFound(f"no customer {body.customer_id}")
-    found = await repository.code_with_campaign(
+    found = await redemptions_repository.code_with_campaign(
         ctx.session, ctx.tenant_id, normalized, share_campaign=redeeming
     )
     if found is None:
@@ -106,10 +106,10 @@ async def _judge(ctx: PassContext, body: RedeemIn, *, redeeming: bool) -> Verdic
     customer = body.customer_id or code.customer_id
     tiers: frozenset[str] = frozenset()
     if terms.tiers is not None and customer is not None:
-        tiers = await repository.customer_tiers(ctx.session, ctx.tenant_id, customer)
+        tiers = await redemptions_repository.customer_tiers(ctx.session, ctx.tenant_id, customer)
     used = 0
     if terms.per_customer_limit is not None and customer is not None:
-        used = await repository.customer_uses(ctx.session, campaign.id, customer)
+        used = await redemptions_repository.customer_uses(ctx.session, campaign.id, customer)
     order = body.order
     attempt = Attempt(
         order_amount=order.amount if order is not None else None,
@@ -143,7 +143,9 @@ async def redeem(
     looked for a replay already, like the API's idempotency layer, pass ``replay=False``:
     a duplicate key then fails on the unique constraint instead)."""
     if replay:
-        existing = await repository.redemption_by_key(ctx.session, ctx.tenant_id, idempotency_key)
+        existing = await redemptions_repository.redemption_by_key(
+            ctx.session, ctx.tenant_id, idempotency_key
+        )
         if existing is not None:
             return existing
     try:
@@ -151,7 +153,9 @@ async def redeem(
     except Rejection:
         # The same key may have committed between the caller's replay check and this
         # transaction, using the code up: then this is a retry, and gets its result.
-        existing = await repository.redemption_by_key(ctx.session, ctx.tenant_id, idempotency_key)
+        existing = await redemptions_repository.redemption_by_key(
+            ctx.session, ctx.tenant_id, idempotency_key
+        )
         if existing is not None:
             return existing
         raise
@@ -179,7 +183,9 @@ async def redeem(
     ctx.session.add(redemption)
     await ctx.session.flush()  # claims the idempotency key before any counter moves
     gift = campaign.kind == Kind.GIFT_CARD
-    taken = await repository.take_code_use(ctx.session, code.id, value.amount if gift else None)
+    taken = await redemptions_repository.take_code_use(
+        ctx.session, code.id, value.amount if gift else None
+    )
     if taken is None:
         await _why_not(ctx, code, value)
     committed(code, *taken)
@@ -187,7 +193,7 @@ async def redeem(
     if (
         limit is not None
         and attempt.customer_id is not None
-        and not await repository.take_customer_use(
+        and not await redemptions_repository.take_customer_use(
             ctx.session, ctx.tenant_id, campaign.id, attempt.customer_id, limit
         )
     ):
@@ -195,7 +201,7 @@ async def redeem(
             "this customer has used this campaign as often as allowed",
             details={"condition": "per_customer_limit", "limit": terms.per_customer_limit},
         )
-    if terms.total_limit is not None and not await repository.take_campaign_use(
+    if terms.total_limit is not None and not await redemptions_repository.take_campaign_use(
         ctx.session, campaign.id
     ):
         raise UsageLimitReached(
@@ -211,7 +217,7 @@ async def redeem(
 async def _why_not(ctx: PassContext, code: Code, value: Value) -> NoReturn:
     """The conditional UPDATE matched nothing: another transaction changed the code since
     it was read. Say what, from its committed state."""
-    await repository.refresh_code(ctx.session, code)
+    await redemptions_repository.refresh_code(ctx.session, code)
     if code.status != "active":
         raise CodeNotFound("no such code")
     if code.max_uses is not None and code.used_count >= code.max_uses:
@@ -236,7 +242,9 @@ def _value_details(value: Value) -> dict[str, object]:
 
 
 async def get_redemption(ctx: PassContext, redemption_id: uuid.UUID) -> Redemption:
-    redemption = await repository.get_redemption(ctx.session, ctx.tenant_id, redemption_id)
+    redemption = await redemptions_repository.get_redemption(
+        ctx.session, ctx.tenant_id, redemption_id
+    )
     if redemption is None:
         raise RedemptionNotFound(f"no redemption {redemption_id}")
     return redemption
@@ -250,7 +258,7 @@ async def describe(
     assert code is not None
     if redemption.rolled_back_at is None:
         return code, []
-    rollbacks = await repository.rollbacks_of(ctx.session, [redemption.id])
+    rollbacks = await redemptions_repository.rollbacks_of(ctx.session, [redemption.id])
     return code, rollbacks[redemption.id]
 
 
@@ -265,7 +273,9 @@ async def rollback(
     """Undo a redemption: the use, the customer's and the campaign's counts come back, and a
     gift card's charge (or ``amount`` of it: partial rollbacks add up to at most the charge).
     The same key returns the same result."""
-    existing = await repository.rollback_by_key(ctx.session, ctx.tenant_id, idempotency_key)
+    existing = await redemptions_repository.rollback_by_key(
+        ctx.session, ctx.tenant_id, idempotency_key
+    )
     if existing is not None:
         if existing.redemption_id != redemption_id:
             raise IdempotencyKeyReused("this idempotency key rolled back another redemption")
@@ -308,7 +318,7 @@ async def rollback(
         )
     )
     await ctx.session.flush()  # claims the key first, as redeem does
-    taken = await repository.take_rollback(ctx.session, redemption.id, part, ctx.now)
+    taken = await redemptions_repository.take_rollback(ctx.session, redemption.id, part, ctx.now)
     if taken is None:
         await ctx.session.refresh(redemption)
         if redemption.status == "rolled_back":
@@ -322,16 +332,16 @@ async def rollback(
     set_committed_value(redemption, "status", status)
     set_committed_value(redemption, "rolled_back_at", ctx.now)
     whole = status == "rolled_back"
-    used, balance = await repository.restore_code(
+    used, balance = await redemptions_repository.restore_code(
         ctx.session, redemption.code_id, use=whole, amount=part if gift else None
     )
     if whole:
         if redemption.customer_id is not None and campaign.per_customer_limit is not None:
-            await repository.release_customer_use(
+            await redemptions_repository.release_customer_use(
                 ctx.session, redemption.campaign_id, redemption.customer_id
             )
         if campaign.total_limit is not None:
-            await repository.release_campaign_use(ctx.session, redemption.campaign_id)
+            await redemptions_repository.release_campaign_use(ctx.session, redemption.campaign_id)
     code = await repository.get_code(ctx.session, ctx.tenant_id, redemption.code_id)
     assert code is not None
     committed(code, used, balance)

@@ -1,7 +1,7 @@
 """What staff screens ask of the loyalty engine besides the API's operations: finding
 customers and cards, a card's standing (tier and rewards within reach, what expires when),
 its ledger a page at a time with the balance after each entry, and offering a reward or
-no longer offering it. Like the service: flushes, never commits."""
+no longer offering it. Like the use-case modules: flushes, never commits."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from passmint.loyalty import repository, service
+from passmint.loyalty import cardpass, common, customers, repository
 from passmint.loyalty.errors import RewardNotFound
 from passmint.loyalty.rules import next_tier
-from passmint.loyalty.schemas import ProgramConfig, Tier
+from passmint.loyalty.schemas import CurrencyConfig, ProgramConfig, Tier
 from passmint.models import Account, Customer, LedgerEntry, Program, Reward
 from passmint.passes.service import PassContext
 
@@ -26,10 +26,21 @@ _DIGITS: Final = re.compile(r"\+?[0-9]{3,}")
 
 @dataclass(frozen=True, slots=True)
 class CardLine:
-    """A card in a list, with its program's name."""
+    """A card in a list, with its program's name and what its points are called."""
 
     account: Account
     program_name: str
+    unit: CurrencyConfig
+
+
+def _card_lines(rows: list[tuple[Account, Program]]) -> list[CardLine]:
+    units: dict[uuid.UUID, CurrencyConfig] = {}
+    lines = []
+    for account, program in rows:
+        if program.id not in units:
+            units[program.id] = common.config_of(program).currency
+        lines.append(CardLine(account, program.name, units[program.id]))
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +130,16 @@ async def find_customers(
     )
     shown = rows[:per_page]
     cards: dict[uuid.UUID, list[CardLine]] = {c.id: [] for c in shown}
-    for account, program_name in await repository.cards_of_customers(
-        ctx.session, ctx.tenant_id, [c.id for c in shown]
+    for line in _card_lines(
+        await repository.cards_of_customers(ctx.session, ctx.tenant_id, [c.id for c in shown])
     ):
-        if account.customer_id in cards:
-            cards[account.customer_id].append(CardLine(account, program_name))
+        if line.account.customer_id in cards:
+            cards[line.account.customer_id].append(line)
     anonymous = []
     if number and page == 1:
-        anonymous = [
-            CardLine(account, name)
-            for account, name in await repository.anonymous_cards(
-                ctx.session, ctx.tenant_id, number, per_page
-            )
-        ]
+        anonymous = _card_lines(
+            await repository.anonymous_cards(ctx.session, ctx.tenant_id, number, per_page)
+        )
     return Found(
         customers=[(c, cards[c.id]) for c in shown],
         anonymous=anonymous,
@@ -144,27 +152,29 @@ async def customer_cards(
     ctx: PassContext, customer_id: uuid.UUID
 ) -> tuple[Customer, list[CardLine]]:
     """A customer (404 for another tenant's) and their cards."""
-    customer = await service.get_customer(ctx, customer_id)
+    customer = await customers.get_customer(ctx, customer_id)
     rows = await repository.cards_of_customers(ctx.session, ctx.tenant_id, [customer.id])
-    return customer, [CardLine(account, name) for account, name in rows]
+    return customer, _card_lines(rows)
 
 
 async def card_view(ctx: PassContext, account_id: uuid.UUID) -> CardView:
     """A card's standing (404 for another tenant's card)."""
-    account = await service.get_account(ctx, account_id)
-    program = await service.get_program(ctx, account.program_id)
-    config = service.config_of(program)
-    customer = await service.get_customer(ctx, account.customer_id) if account.customer_id else None
+    account = await common.get_account(ctx, account_id)
+    program = await common.get_program(ctx, account.program_id)
+    config = common.config_of(program)
+    customer = (
+        await customers.get_customer(ctx, account.customer_id) if account.customer_id else None
+    )
     tier = next((t for t in config.tiers if t.key == account.tier), None)
     upcoming = next_tier(config.tiers, account.tier)
     progress = None
     if upcoming is not None:
-        data = await service.pass_data(ctx, account, program, config, customer)
+        data = await cardpass.pass_data(ctx, account, program, config, customer)
         to_go = int(data["points_to_next_tier"])
         progress = Progress(upcoming.name, upcoming.threshold, upcoming.threshold - to_go)
     rewards = [
         Progress(r.name, r.cost, min(account.balance, r.cost))
-        for r in await service.list_rewards(ctx, program.id)
+        for r in await repository.rewards_of_program(ctx.session, program.id)
         if r.active and r.stock != 0
     ]
     expiring: dict[datetime, int] = {}
@@ -198,10 +208,10 @@ async def card_view(ctx: PassContext, account_id: uuid.UUID) -> CardView:
 
 
 async def ledger_page(
-    ctx: PassContext, account_id: uuid.UUID, *, page: int = 1, per_page: int = 50
+    ctx: PassContext, account: Account, *, page: int = 1, per_page: int = 50
 ) -> LedgerPage:
-    """A card's entries, newest first, each with the available balance right after it."""
-    account = await service.get_account(ctx, account_id)
+    """A card's entries, newest first, each with the available balance right after it
+    (``account``: the tenant's card, as :func:`card_view` found it)."""
     page = min(max(page, 1), MAX_PAGE)
     rows = await repository.entries_page(
         ctx.session, account.id, limit=per_page + 1, offset=(page - 1) * per_page
@@ -222,7 +232,7 @@ async def set_reward_active(
 ) -> Reward:
     """Offer a reward of the program again, or stop offering it (nothing is deleted: the
     ledger names it)."""
-    program = await service.get_program(ctx, program_id)
+    program = await common.get_program(ctx, program_id)
     reward = await repository.get_reward(ctx.session, ctx.tenant_id, reward_id)
     if reward is None or reward.program_id != program.id:
         raise RewardNotFound(f"no reward {reward_id} in this program")

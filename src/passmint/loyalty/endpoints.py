@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from passmint.coupons import service as coupon_service
-from passmint.loyalty import service
+from passmint.loyalty import activities, common, customers, ledger, programs, rewards, wallet
 from passmint.loyalty.schemas import (
     AccountCreate,
     AccountOut,
@@ -47,8 +47,8 @@ from passmint.web.idempotency import IdempotencyKey, require_key, run_idempotent
 router = APIRouter(prefix="/api/v1", tags=["loyalty"])
 
 
-def _actor(principal: Principal) -> service.Actor:
-    return service.Actor(principal.actor_type, principal.actor_id)
+def _actor(principal: Principal) -> common.Actor:
+    return common.Actor(principal.actor_type, principal.actor_id)
 
 
 def program_out(program: Program) -> ProgramOut:
@@ -96,7 +96,7 @@ async def create_program(
     """A program: its currency, earn rules, tiers, expiry and pending policy, and the pass
     template of its cards. Contradictory settings are refused with the field named."""
     async with runtime.transaction() as session:
-        program = await service.create_program(
+        program = await programs.create_program(
             pass_context(runtime, session, principal),
             name=body.name,
             template_id=body.template_id,
@@ -108,7 +108,7 @@ async def create_program(
 @router.get("/programs", response_model=list[ProgramOut])
 async def list_programs(runtime: RuntimeDep, principal: LoyaltyRead) -> list[ProgramOut]:
     async with runtime.db.sessions() as session:
-        rows = await service.list_programs(pass_context(runtime, session, principal))
+        rows = await common.list_programs(pass_context(runtime, session, principal))
         return [program_out(p) for p in rows]
 
 
@@ -118,7 +118,7 @@ async def get_program(
 ) -> ProgramOut:
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        return program_out(await service.get_program(ctx, program_id))
+        return program_out(await common.get_program(ctx, program_id))
 
 
 @router.patch("/programs/{program_id}", response_model=ProgramOut)
@@ -126,7 +126,7 @@ async def patch_program(
     program_id: uuid.UUID, body: ProgramPatch, runtime: RuntimeDep, principal: LoyaltyWrite
 ) -> ProgramOut:
     async with runtime.transaction() as session:
-        program = await service.update_program(
+        program = await programs.update_program(
             pass_context(runtime, session, principal),
             program_id,
             name=body.name,
@@ -142,7 +142,7 @@ async def create_reward(
 ) -> RewardOut:
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
-        return reward_out(await service.create_reward(ctx, program_id, body))
+        return reward_out(await rewards.create_reward(ctx, program_id, body))
 
 
 @router.get("/programs/{program_id}/rewards", response_model=list[RewardOut])
@@ -151,7 +151,7 @@ async def list_rewards(
 ) -> list[RewardOut]:
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        return [reward_out(r) for r in await service.list_rewards(ctx, program_id)]
+        return [reward_out(r) for r in await rewards.list_rewards(ctx, program_id)]
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ async def upsert_customer(
     """Create a customer, or update the one matching the external id, phone or email."""
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
-        return customer_out(await service.upsert_customer(ctx, body))
+        return customer_out(await customers.upsert_customer(ctx, body))
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
@@ -173,7 +173,7 @@ async def get_customer(
 ) -> CustomerOut:
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        return customer_out(await service.get_customer(ctx, customer_id))
+        return customer_out(await customers.get_customer(ctx, customer_id))
 
 
 @router.get("/customers/{customer_id}/wallet")
@@ -184,7 +184,7 @@ async def customer_wallet(
     and gift-card balances."""
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        cards = await service.wallet(ctx, customer_id)
+        cards = await wallet.wallet(ctx, customer_id)
         return {**cards, **await coupon_service.customer_wallet(ctx, customer_id)}
 
 
@@ -204,7 +204,7 @@ async def create_account(
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)
-        account = await service.create_account(
+        account = await customers.create_account(
             ctx,
             program_id,
             customer=body.customer,
@@ -230,7 +230,7 @@ async def get_account(
 ) -> AccountOut:
     async with runtime.db.sessions() as session:
         ctx = pass_context(runtime, session, principal)
-        return await account_out(ctx, await service.get_account(ctx, account_id))
+        return await account_out(ctx, await common.get_account(ctx, account_id))
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
@@ -240,7 +240,7 @@ async def attach_customer(
     """Attach a customer to an anonymous card (its pass becomes personal)."""
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
-        account = await service.attach_customer(ctx, account_id, body.customer)
+        account = await customers.attach_customer(ctx, account_id, body.customer)
         return await account_out(ctx, account)
 
 
@@ -250,7 +250,7 @@ async def account_history(
 ) -> dict[str, Any]:
     """The balance explained entry by entry, what is pending and what expires when."""
     async with runtime.db.sessions() as session:
-        return await service.history(pass_context(runtime, session, principal), account_id)
+        return await ledger.history(pass_context(runtime, session, principal), account_id)
 
 
 async def _post_entry(
@@ -258,15 +258,15 @@ async def _post_entry(
     principal: Principal,
     account_id: uuid.UUID,
     idempotency_key: str | None,
-    write: Callable[[PassContext, str, service.Actor], Awaitable[LedgerEntry]],
+    write: Callable[[PassContext, str, common.Actor], Awaitable[LedgerEntry]],
 ) -> dict[str, Any]:
     """One ledger write that moves value: its Idempotency-Key is required."""
     key = require_key(idempotency_key)
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
         entry = await write(ctx, key, _actor(principal))
-        account = await service.get_account(ctx, account_id)
-        return {"entry": service.entry_json(entry), "balance": account.balance}
+        account = await common.get_account(ctx, account_id)
+        return {"entry": common.entry_json(entry), "balance": account.balance}
 
 
 @router.post("/accounts/{account_id}/spend")
@@ -283,7 +283,7 @@ async def spend(
         principal,
         account_id,
         idempotency_key,
-        lambda ctx, key, actor: service.spend(
+        lambda ctx, key, actor: ledger.spend(
             ctx, account_id, body.amount, key=key, actor=actor, note=body.reason
         ),
     )
@@ -304,7 +304,7 @@ async def refund(
         principal,
         account_id,
         idempotency_key,
-        lambda ctx, key, actor: service.refund(
+        lambda ctx, key, actor: ledger.refund(
             ctx, account_id, entry_id, body.amount, key=key, actor=actor, note=body.reason
         ),
     )
@@ -324,7 +324,7 @@ async def adjust(
         principal,
         account_id,
         idempotency_key,
-        lambda ctx, key, actor: service.adjust(
+        lambda ctx, key, actor: ledger.adjust(
             ctx, account_id, body.amount, key=key, actor=actor, note=body.reason
         ),
     )
@@ -337,7 +337,7 @@ async def rebuild(
     """Recompute the cached balances from the ledger (they should never differ)."""
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
-        return await service.rebuild_balances(ctx, account_id)
+        return await ledger.rebuild_balances(ctx, account_id)
 
 
 @router.post("/accounts/{account_id}/rewards/{reward_id}/redeem")
@@ -353,7 +353,7 @@ async def redeem_reward(
 
     async with runtime.transaction() as session:
         ctx = pass_context(runtime, session, principal)
-        return await service.redeem_reward(
+        return await rewards.redeem_reward(
             ctx, account_id, reward_id, key=key, actor=_actor(principal)
         )
 
@@ -373,7 +373,7 @@ async def post_activity(
     )
     try:
         async with runtime.transaction() as session:
-            result = await service.post_activity(
+            result = await activities.post_activity(
                 pass_context(runtime, session, principal),
                 body,
                 source=source,
@@ -382,11 +382,11 @@ async def post_activity(
     except IntegrityError:
         # The same activity, posted concurrently, won the race: answer what it stored.
         async with runtime.db.sessions() as session:
-            replay = await service.find_activity(
+            replay = await activities.find_activity(
                 pass_context(runtime, session, principal),
                 source,
                 body.external_id,
-                service.request_hash(body),
+                activities.request_hash(body),
             )
         if replay is None:
             raise

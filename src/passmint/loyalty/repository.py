@@ -416,11 +416,10 @@ async def search_customers(
 
 async def anonymous_cards(
     session: AsyncSession, tenant_id: uuid.UUID, number: str, limit: int
-) -> list[tuple[Account, str]]:
-    """Cards without a customer whose number starts with ``number``, with their program's
-    name."""
+) -> list[tuple[Account, Program]]:
+    """Cards without a customer whose number starts with ``number``, with their program."""
     query = (
-        select(Account, Program.name)
+        select(Account, Program)
         .join(Program, Program.id == Account.program_id)
         .where(
             Account.tenant_id == tenant_id,
@@ -430,22 +429,22 @@ async def anonymous_cards(
         .order_by(Account.number)
         .limit(limit)
     )
-    return [(row[0], str(row[1])) for row in (await session.execute(query)).all()]
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def cards_of_customers(
     session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
-) -> list[tuple[Account, str]]:
-    """The cards of these customers, with their program's name."""
+) -> list[tuple[Account, Program]]:
+    """The cards of these customers, with their program."""
     if not customer_ids:
         return []
     query = (
-        select(Account, Program.name)
+        select(Account, Program)
         .join(Program, Program.id == Account.program_id)
         .where(Account.tenant_id == tenant_id, Account.customer_id.in_(customer_ids))
         .order_by(Account.created_at, Account.id)
     )
-    return [(row[0], str(row[1])) for row in (await session.execute(query)).all()]
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def entries_page(

@@ -31,6 +31,7 @@ from passmint.models.loyalty import (
 )
 from passmint.models.passes import Counter, Device, Pass, PassBundle, Registration
 from passmint.models.staff import Invitation, Membership, PasswordReset, User, UserSession
+from passmint.models.surveys import SurveyAnswer
 from passmint.models.templates import Asset, Template, TemplateVersion
 from passmint.models.tenants import ApiKey, Tenant, TenantQuota
 
@@ -70,6 +71,7 @@ __all__ = [
     "Referral",
     "Registration",
     "Reward",
+    "SurveyAnswer",
     "Template",
     "TemplateVersion",
     "Tenant",

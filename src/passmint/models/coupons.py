@@ -3,7 +3,8 @@
 Money is in minor units of the campaign's currency; counts are integers. The counters that
 limits rest on (``Code.used_count``, ``Code.balance``, ``CampaignCustomerUse.used``,
 ``Campaign.total_used``) change only through one conditional UPDATE each in the redeeming
-transaction (see ``coupons.repository``), so concurrent redemptions can never overspend.
+transaction (see ``coupons.redemptions_repository``), so concurrent redemptions can never
+overspend.
 """
 
 from __future__ import annotations

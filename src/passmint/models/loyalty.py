@@ -61,7 +61,7 @@ class Program(Base):
 
 class Account(Base):
     """A card in a program; anonymous until a customer is attached. Balances are caches of
-    the ledger (``loyalty.service.rebuild_balances`` recomputes them)."""
+    the ledger (``loyalty.ledger.rebuild_balances`` recomputes them)."""
 
     __tablename__ = "accounts"
     __table_args__ = (

@@ -77,40 +77,46 @@ KEY_MEMBER = "secret.key"
 BATCH = 1000
 
 
-class ArchiveInvalid(PassmintError):
+class BackupError(PassmintError):
+    """An error of ``passmint backup`` and ``passmint restore`` (never an HTTP answer)."""
+
+    http = False
+
+
+class ArchiveInvalid(BackupError):
     """The file is not a passmint backup, or it is damaged."""
 
     code = "backup_invalid"
 
 
-class RevisionMismatch(PassmintError):
+class RevisionMismatch(BackupError):
     """The archive's schema revision is not this passmint's (or the database's)."""
 
     code = "backup_revision_mismatch"
     status = 409
 
 
-class DatabaseNotEmpty(PassmintError):
+class DatabaseNotEmpty(BackupError):
     """Restore refuses to mix an archive into a database that holds data."""
 
     code = "restore_database_not_empty"
     status = 409
 
 
-class MasterKeyMismatch(PassmintError):
+class MasterKeyMismatch(BackupError):
     """The master key this installation uses is not the one the archive was made with."""
 
     code = "backup_master_key_mismatch"
     status = 409
 
 
-class MasterKeyMissing(PassmintError):
+class MasterKeyMissing(BackupError):
     """No master key to archive, or none to restore with."""
 
     code = "backup_master_key_missing"
 
 
-class UnsupportedColumn(PassmintError):
+class UnsupportedColumn(BackupError):
     """A column of a type that backups do not know how to write (add it to ``_KINDS``)."""
 
     code = "backup_unsupported_column"
@@ -225,11 +231,12 @@ async def write_backup(
     try:
         async with engine.connect() as conn, conn.begin():
             revision = await conn.run_sync(_current_revision)
-            if revision != head_revision():
+            head = head_revision()
+            if revision != head:
                 raise RevisionMismatch(
                     f"the database is at schema revision {revision}, this passmint at "
-                    f"{head_revision()}: run `passmint migrate` first",
-                    details={"database": revision, "passmint": head_revision()},
+                    f"{head}: run `passmint migrate` first",
+                    details={"database": revision, "passmint": head},
                 )
             for number, table in enumerate(tables, start=1):
                 handle = tempfile.TemporaryFile(dir=path.parent)  # noqa: SIM115 - closed below
@@ -382,11 +389,12 @@ async def restore_backup(db: Database, archive: Archive, *, force: bool) -> Rest
     and not ``force`` (which deletes that data first); tables in dependency order, then
     PostgreSQL's sequences moved past the restored values."""
     manifest = archive.manifest
-    if archive.revision != head_revision():
+    head = head_revision()
+    if archive.revision != head:
         raise RevisionMismatch(
             f"the archive is at schema revision {archive.revision}, this passmint at "
-            f"{head_revision()}: restore it with the passmint version that wrote it",
-            details={"archive": archive.revision, "passmint": head_revision()},
+            f"{head}: restore it with the passmint version that wrote it",
+            details={"archive": archive.revision, "passmint": head},
         )
     dumped = {entry["name"]: entry for entry in manifest["tables"]}
     tables = Base.metadata.sorted_tables
@@ -538,6 +546,7 @@ async def _reset_sequences(conn: AsyncConnection) -> int:
 __all__ = [
     "Archive",
     "ArchiveInvalid",
+    "BackupError",
     "BackupSummary",
     "DatabaseNotEmpty",
     "MasterKeyMismatch",

@@ -12,7 +12,7 @@ from typing import Final
 
 from passmint.models import Event, Pass
 from passmint.passes import browse_repository as repository
-from passmint.passes.service import PassContext, get_pass
+from passmint.passes.service import PassContext
 
 MAX_PAGE: Final = 200
 
@@ -58,19 +58,18 @@ class History:
 
 
 async def history(
-    ctx: PassContext, pass_id: uuid.UUID, *, before: uuid.UUID | None = None, limit: int = 50
+    ctx: PassContext, pass_: Pass, *, before: uuid.UUID | None = None, limit: int = 50
 ) -> History:
-    """A pass's events, newest first; ``before``: an event id of the pass (the previous
-    page's ``older``). Another tenant's pass is not found (404)."""
-    await get_pass(ctx, pass_id)
+    """A pass's events, newest first; ``pass_``: the tenant's pass, as ``get_pass`` found
+    it; ``before``: an event id of the pass (the previous page's ``older``)."""
     limit = max(1, min(limit, MAX_PAGE))
     cursor = None
     if before is not None:
-        at = await repository.event_time(ctx.session, ctx.tenant_id, pass_id, before)
+        at = await repository.event_time(ctx.session, ctx.tenant_id, pass_.id, before)
         if at is not None:
             cursor = (at, before)
     events = await repository.pass_events(
-        ctx.session, ctx.tenant_id, pass_id, before=cursor, limit=limit + 1
+        ctx.session, ctx.tenant_id, pass_.id, before=cursor, limit=limit + 1
     )
     older = events[limit - 1].id if len(events) > limit else None
     return History(events[:limit], older)

@@ -31,6 +31,9 @@ class EventKind(StrEnum):
     # a tenant's alarm: an API key's or address's code_not_found answers passed the
     # guess_alarm rate limit (passmint.coupons.service.record_guessing)
     CODE_GUESSING = "code_guessing"
+    # a customer answered the survey on the back of the pass, or changed their answer
+    # (passmint.passes.surveys; data: survey_key, number, question, answer, previous, language)
+    SURVEY_ANSWERED = "survey_answered"
 
 
 async def record(

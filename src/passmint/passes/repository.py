@@ -249,6 +249,7 @@ class RenderRow:
     version: int
     template_version: int
     last_modified: datetime
+    download_token: str
 
 
 _RENDER_COLUMNS = tuple(getattr(Pass, f.name) for f in fields(RenderRow))

@@ -59,6 +59,7 @@ from passmint.wallet.designs.render_apple import (
     validate_design,
 )
 from passmint.wallet.designs.schemas import DesignError, TemplateDesign, color_hex, parse_design
+from passmint.wallet.designs.survey import PASS_URL
 from passmint.wallet.google.render import validate_design_for_google
 from passmint.worker.outbox import enqueue
 
@@ -329,10 +330,23 @@ class PassFields(Protocol):
     def status(self) -> str: ...
     @property
     def auth_token_enc(self) -> bytes: ...
+    @property
+    def download_token(self) -> str: ...
 
 
-def _builtins(pass_: PassFields) -> dict[str, Any]:
-    return {"serial_number": pass_.serial_number, "pass_id": str(pass_.id)}
+def builtins(ctx: PassContext, pass_: PassFields) -> dict[str, Any]:
+    """What every pass's data holds besides its own: its serial number, id and link (where
+    a survey's answer buttons lead)."""
+    return {
+        "serial_number": pass_.serial_number,
+        "pass_id": str(pass_.id),
+        PASS_URL: pass_link(ctx, pass_),
+    }
+
+
+def pass_link(ctx: PassContext, pass_: PassFields) -> str:
+    """The pass's own page (its landing page; the URL is the secret)."""
+    return f"{ctx.public_url}/p/{pass_.download_token}"
 
 
 @dataclass(frozen=True)
@@ -397,7 +411,7 @@ def render(
     pass_json = render_pass_json(
         compiled.design,
         style,
-        {**pass_.data, **_builtins(pass_)},
+        {**pass_.data, **builtins(ctx, pass_)},
         serial_number=pass_.serial_number,
         pass_type_identifier=identity[0],
         team_identifier=identity[1],
@@ -553,7 +567,7 @@ async def data_warnings(
             version = await repository.get_template_version(ctx.session, *key)
             assert version is not None
             versions[key] = version
-        data = {**pass_.data, **_builtins(pass_)}
+        data = {**pass_.data, **builtins(ctx, pass_)}
         out[pass_.id] = usage.check_data(parsed_design(ctx, version), data, later=MESSAGE_KEYS)
     return out
 
@@ -706,7 +720,7 @@ async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
     )
     assert version is not None
     design = parsed_design(ctx, version)
-    data = {**pass_.data, **_builtins(pass_)}
+    data = {**pass_.data, **builtins(ctx, pass_)}
     return LandingInfo(
         pass_=pass_,
         organization=render_text(design.organization_name, data),

@@ -27,7 +27,7 @@ from typing import Any, Final
 from passmint.models import Event, OutboxJob
 from passmint.passes import stats_repository as repository
 from passmint.passes.apple import credentials as apple_credentials
-from passmint.passes.apple.apns import UNREGISTERED_REASONS
+from passmint.passes.apple.apns import PushResult
 from passmint.passes.events import EventKind
 from passmint.passes.google import credentials as google_credentials
 from passmint.passes.service import PassContext
@@ -202,12 +202,20 @@ async def _apple(ctx: PassContext) -> list[Attention]:
     return found
 
 
-def _push_failed(data: dict[str, Any]) -> bool:
+def apple_push(data: dict[str, Any]) -> PushResult:
+    """The result an Apple ``pushed`` event stored, to read with APNs' own rules
+    (``ok``, ``unregistered``)."""
     status, reason = data.get("status"), data.get("reason")
-    if status == 200:
-        return False
-    unregistered = status == 410 or (status == 400 and reason in UNREGISTERED_REASONS)
-    return not unregistered  # a device that removed the pass is no failure
+    return PushResult(
+        token="",
+        status=status if isinstance(status, int) else None,
+        reason=str(reason) if reason else None,
+    )
+
+
+def _push_failed(data: dict[str, Any]) -> bool:
+    result = apple_push(data)
+    return not (result.ok or result.unregistered)  # a device that removed the pass: no failure
 
 
 async def _push_failures(ctx: PassContext) -> list[Attention]:

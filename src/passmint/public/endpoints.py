@@ -1,5 +1,5 @@
-"""Customer-facing pages: the pass download, its landing page, template images, the
-server's home page and the pages browsers get for errors."""
+"""Customer-facing pages: the pass download, its landing page, survey answers, template
+images, the server's home page and the pages browsers get for errors."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from passmint.errors import PassmintError
 from passmint.kit.text import Line
 from passmint.kit.useragent import parse_user_agent
 from passmint.passes import service as pass_service
+from passmint.passes import surveys
 from passmint.passes.google import service as google_service
 from passmint.public.landing import Landing
 from passmint.public.landing import render as render_landing
 from passmint.public.landing import security_headers as landing_headers
 from passmint.public.pages import HEADERS as PAGE_HEADERS
-from passmint.public.pages import Page
+from passmint.public.pages import Page, preferred_language, render_answered
 from passmint.public.pages import render as render_page
 from passmint.wallet.apple.bundle import PKPASS_MIME
 from passmint.web import ratelimit
@@ -26,11 +27,7 @@ from passmint.web.deps import RuntimeDep, tenant_pass_context
 from passmint.web.negotiation import prefers_html
 
 # Per client address: pass links, landing pages, images (a 429 with Retry-After beyond it).
-router = APIRouter(
-    tags=["public"],
-    dependencies=[Depends(ratelimit.per_ip("public"))],
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
-)
+router = APIRouter(tags=["public"], dependencies=[Depends(ratelimit.per_ip("public"))])
 
 Token = Line
 """A pass link's token; one of another length is simply unknown (404)."""
@@ -138,6 +135,55 @@ async def landing(token: Token, request: Request, runtime: RuntimeDep) -> HTMLRe
             "Vary": "User-Agent, Accept-Language",
         },
     )
+
+
+MAX_ANSWER_DIGITS = 3
+"""An answer number longer than this is no answer (a design has a handful)."""
+
+
+def _answer_number(text: str) -> int:
+    """The 1-based number of ``/answers/{number}``; 0 (no answer) for anything but a few
+    ASCII digits (``-1``, ``1.0``, ``٣``, twenty nines)."""
+    if 0 < len(text) <= MAX_ANSWER_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return 0
+
+
+@router.get("/p/{token}/answers/{number}", response_class=HTMLResponse)
+async def survey_answer(
+    token: Token, number: Line, request: Request, runtime: RuntimeDep
+) -> HTMLResponse:
+    """A customer's answer to the survey on the back of their pass: each answer is a link
+    here (n from 1). Recorded, or replacing the pass's earlier answer; the same answer
+    again changes nothing. Answers with a thank-you page in the visitor's language that
+    offers the other answers. A number the survey does not have: a 404 (a page for
+    browsers; ``survey_not_found`` or ``answer_not_found`` for API clients)."""
+    accept_language = request.headers.get("accept-language")
+    try:
+        async with runtime.transaction() as session:
+            pass_ = await pass_service.pass_by_download_token(session, token)  # 404 if unknown
+            ctx = tenant_pass_context(runtime, session, pass_.tenant_id)
+            answered = await surveys.answer(
+                ctx, pass_, _answer_number(number), preferred_language(accept_language)
+            )
+            download_token = pass_.download_token
+    except (surveys.SurveyNotFound, surveys.AnswerNotFound):
+        if not prefers_html(request.headers.get("accept")):
+            raise
+        body = render_page(Page.ANSWER_UNAVAILABLE, accept_language=accept_language)
+        return HTMLResponse(body, status_code=404, headers=dict(PAGE_HEADERS))
+    root = request.scope.get("root_path", "")
+    base = f"{root}/p/{download_token}/answers"
+    others = [
+        (text, f"{base}/{n}") for n, text in enumerate(answered.answers, 1) if n != answered.number
+    ]
+    page = render_answered(
+        accept_language=accept_language,
+        question=answered.question,
+        answer=answered.answer,
+        others=others,
+    )
+    return HTMLResponse(page, headers=dict(PAGE_HEADERS))
 
 
 @router.get("/i/{asset_id}.png", response_class=Response)

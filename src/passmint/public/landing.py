@@ -22,6 +22,7 @@ from typing import Final
 
 import segno
 
+from passmint.kit.acceptlanguage import ranked_tags
 from passmint.kit.useragent import parse_user_agent
 
 RTL: Final = frozenset({"ar", "he", "fa", "ur"})
@@ -80,19 +81,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
 
 def language(accept_language: str | None) -> str:
     """The first language of ``Accept-Language`` (by q-value) that the page speaks."""
-    ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag:
-            ranked.append((-quality, index, tag.split("-")[0].lower()))
-    for quality, _, lang in sorted(ranked):
-        if quality < 0 and lang in TEXTS:
+    for tag in ranked_tags(accept_language):
+        lang = tag.split("-")[0].lower()
+        if lang in TEXTS:
             return lang
     return "en"
 

@@ -5,18 +5,21 @@ How it is automatic:
 
 1. The caller is bound as the *actor*: transport code wraps the request in
    :func:`acting` (``web.deps`` does for every API key, the admin app for every staff
-   request), or a session gets one with :func:`bind`. Without an actor nothing is
-   recorded (jobs, devices, customers' pages).
+   request), with the runtime's clock that dates the events. Without an actor nothing is
+   recorded (jobs, devices, customers' pages): the listeners return at once.
 2. An ``after_flush`` listener summarises every ORM object the flush inserted, changed or
    deleted (``api_key.created`` with the columns after; ``template.updated`` with the
    changed columns before and after; ``membership.deleted`` with the columns before):
-   secrets redacted, values cut, the summary bounded. Bookkeeping tables (the outbox,
-   bundles, counters, sessions, this log …) are left out.
+   secrets redacted, values cut, the summary bounded. An object changed again in a later
+   flush of the same transaction keeps its one event (created with its final columns, or
+   updated from the first value to the last). Bookkeeping tables (the outbox, bundles,
+   counters, sessions, this log …) are left out.
 3. A ``do_orm_execute`` listener notes the Core statements (``update(…)``, upserts) the ORM
    does not track; they become one event naming the request's operation and the object in
    its path (``DELETE /api/v1/api-keys/{key_id}``: ``api_key.updated`` of that key).
 4. A ``before_commit`` listener flushes and inserts the pending events as
-   ``audit_events`` rows, in the same transaction: a rollback drops them with the change,
+   ``audit_events`` rows (one multi-row INSERT), in the same transaction: a rollback
+   drops them with the change,
    a savepoint's rollback drops the events collected inside it.
 
 Services may add an event of their own with :func:`note` (a login, an accepted
@@ -34,21 +37,22 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import LargeBinary, event, inspect
+from sqlalchemy import LargeBinary, event, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from passmint.kit import lengths
-from passmint.kit.clock import utcnow
+from passmint.kit.clock import Clock, utcnow
 from passmint.kit.ids import uuid7
 from passmint.models import AuditEvent
 from passmint.tenants import repository
 from passmint.tenants.service import Principal
 
-ACTOR_KEY: Final = "passmint.audit.actor"
 _PENDING: Final = "passmint.audit.pending"
+_OBJECTS: Final = "passmint.audit.objects"
 _STATEMENTS: Final = "passmint.audit.statements"
 _OVERFLOW: Final = "passmint.audit.overflow"
 _COUNT: Final = "passmint.audit.count"
@@ -99,6 +103,8 @@ class AuditActor:
     """``METHOD /route/{template}`` of the request."""
     path_object: str | None = None
     """The last id in the request's path: the object a Core statement changed."""
+    clock: Clock = field(default=utcnow, compare=False, repr=False)
+    """What dates the events (the runtime's clock)."""
 
     @classmethod
     def of(
@@ -109,6 +115,7 @@ class AuditActor:
         request_id: str | None = None,
         operation: str | None = None,
         path_object: str | None = None,
+        clock: Clock = utcnow,
     ) -> AuditActor:
         return cls(
             tenant_id=principal.tenant_id,
@@ -119,11 +126,14 @@ class AuditActor:
             request_id=request_id,
             operation=operation,
             path_object=path_object,
+            clock=clock,
         )
 
     @classmethod
-    def system(cls, tenant_id: uuid.UUID, label: str = "passmint") -> AuditActor:
-        return cls(tenant_id=tenant_id, type="system", id=None, label=label)
+    def system(
+        cls, tenant_id: uuid.UUID, label: str = "passmint", *, clock: Clock = utcnow
+    ) -> AuditActor:
+        return cls(tenant_id=tenant_id, type="system", id=None, label=label, clock=clock)
 
 
 _CURRENT: ContextVar[AuditActor | None] = ContextVar("passmint_audit_actor", default=None)
@@ -142,18 +152,9 @@ def acting(actor: AuditActor) -> Iterator[None]:
             _CURRENT.set(None)
 
 
-def bind(session: AsyncSession | Session, actor: AuditActor | None) -> None:
-    """Record this session's writes as ``actor``'s (over the one :func:`acting` set);
-    None: as :func:`acting`'s again."""
-    if actor is None:
-        session.info.pop(ACTOR_KEY, None)
-    else:
-        session.info[ACTOR_KEY] = actor
-
-
-def current_actor(session: AsyncSession | Session) -> AuditActor | None:
-    actor = session.info.get(ACTOR_KEY)
-    return actor if isinstance(actor, AuditActor) else _CURRENT.get()
+def current_actor() -> AuditActor | None:
+    """The actor :func:`acting` bound here, if any."""
+    return _CURRENT.get()
 
 
 @dataclass
@@ -164,6 +165,7 @@ class _Entry:
     object_type: str
     object_id: str | None
     summary: dict[str, Any]
+    at: datetime
     transaction: SessionTransaction | None = field(default=None, repr=False)
 
 
@@ -176,11 +178,13 @@ def note(
     summary: dict[str, Any] | None = None,
     tenant_id: uuid.UUID | None = None,
     actor: AuditActor | None = None,
+    at: datetime | None = None,
 ) -> None:
     """An event of the service's own (``user.logged_in``), written with the transaction.
-    The actor is ``actor``, else the bound one, else the system of ``tenant_id``."""
+    The actor is ``actor``, else the bound one, else the system of ``tenant_id``; ``at``
+    (the service's now) dates it, else the actor's clock."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    who = actor or current_actor(sync)
+    who = actor or current_actor()
     if who is None:
         if tenant_id is None:
             raise ValueError("a note without an actor needs the tenant")
@@ -192,6 +196,7 @@ def note(
         object_type=object_type[:64],
         object_id=None if object_id is None else str(object_id)[:200],
         summary=_bounded({k: _value(v) for k, v in (summary or {}).items()}),
+        at=at or who.clock(),
         transaction=_transaction(sync),
     )
     sync.info.setdefault(_PENDING, []).append(entry)
@@ -200,6 +205,7 @@ def note(
 # -- summaries -------------------------------------------------------------------------------
 
 
+@cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -230,6 +236,12 @@ def _secret(column: Any) -> bool:
     return bool(_SECRET_NAME.search(column.key)) or isinstance(column.type, LargeBinary)
 
 
+@cache
+def _columns(mapper: Mapper[Any]) -> tuple[tuple[str, bool], ...]:
+    """The mapped columns' attribute names, each with whether it holds a secret."""
+    return tuple((prop.key, _secret(prop.columns[0])) for prop in mapper.column_attrs)
+
+
 def _bounded(side: dict[str, Any]) -> dict[str, Any]:
     if len(side) > MAX_FIELDS:
         kept = dict(list(side.items())[:MAX_FIELDS])
@@ -239,13 +251,15 @@ def _bounded(side: dict[str, Any]) -> dict[str, Any]:
 
 
 def _summary(obj: Any, verb: str) -> dict[str, Any]:
+    """``before`` and ``after``: the changed columns of an update (empty: nothing changed),
+    the columns of a new or deleted row."""
     state = inspect(obj)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    for prop in state.mapper.column_attrs:
-        key = prop.key
-        secret = _secret(prop.columns[0])
+    for key, secret in _columns(state.mapper):
         if verb == "updated":
+            if key not in state.committed_state:  # what a change of the flush touched
+                continue
             history = state.attrs[key].history
             if not history.has_changes():
                 continue
@@ -256,6 +270,10 @@ def _summary(obj: Any, verb: str) -> dict[str, Any]:
         elif key in state.dict:
             value = REDACTED if secret and state.dict[key] is not None else state.dict[key]
             (after if verb == "created" else before)[key] = _value(value)
+    return _sides(before, after)
+
+
+def _sides(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     if before:
         summary["before"] = _bounded(before)
@@ -265,6 +283,17 @@ def _summary(obj: Any, verb: str) -> dict[str, Any]:
     if len(text) > MAX_SUMMARY:
         summary = {"fields": sorted({*before, *after})[:MAX_FIELDS], "truncated": True}
     return summary
+
+
+def _updated_again(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """Two updates of one object as one: each column from its first value to its last."""
+    if "fields" in earlier or "fields" in later:
+        names = {*earlier.get("fields", ()), *later.get("fields", ())}
+        names |= {*earlier.get("after", {}), *later.get("after", {})}
+        return {"fields": sorted(names)[:MAX_FIELDS], "truncated": True}
+    before = {**later.get("before", {}), **earlier.get("before", {})}
+    after = {**earlier.get("after", {}), **later.get("after", {})}
+    return _sides(before, after)
 
 
 def _identity(obj: Any) -> str | None:
@@ -295,24 +324,40 @@ def _transaction(session: Session) -> SessionTransaction | None:
 
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush: UOWTransaction) -> None:
-    actor = current_actor(session)
+    actor = current_actor()
     if actor is None:
         return
     pending: list[_Entry] = session.info.setdefault(_PENDING, [])
     overflow: _Overflow = session.info.setdefault(_OVERFLOW, {})
+    objects: dict[tuple[str, str], _Entry] = session.info.setdefault(_OBJECTS, {})
     transaction = _transaction(session)
-    for verb, objects in (
+    now = actor.clock()
+    for verb, changed in (
         ("created", session.new),
         ("updated", session.dirty),
         ("deleted", session.deleted),
     ):
-        for obj in objects:
+        for obj in changed:
             table = getattr(obj, "__tablename__", None)
             if table is None or table in IGNORED:
                 continue
-            if verb == "updated" and not session.is_modified(obj, include_collections=False):
-                continue
+            summary = _summary(obj, verb)
+            if verb == "updated" and not summary:
+                continue  # loaded and set to the value it had
             object_type = _snake(type(obj).__name__)
+            object_id = _identity(obj)
+            earlier = objects.get((object_type, object_id or ""))
+            if (
+                verb == "updated"
+                and object_id is not None
+                and earlier is not None
+                and earlier.transaction is transaction
+            ):
+                if earlier.action.endswith(".created"):
+                    earlier.summary = _summary(obj, "created")  # its columns now
+                else:
+                    earlier.summary = _updated_again(earlier.summary, summary)
+                continue
             action = f"{object_type}.{verb}"
             tenant_id = _tenant_of(obj, table, actor)
             counted = session.info.get(_COUNT, 0)
@@ -322,17 +367,19 @@ def _collect(session: Session, _flush: UOWTransaction) -> None:
                 overflow[key] = (first, count + 1)
                 continue
             session.info[_COUNT] = counted + 1
-            pending.append(
-                _Entry(
-                    actor=actor,
-                    tenant_id=tenant_id,
-                    action=action,
-                    object_type=object_type,
-                    object_id=_identity(obj),
-                    summary=_summary(obj, verb),
-                    transaction=transaction,
-                )
+            entry = _Entry(
+                actor=actor,
+                tenant_id=tenant_id,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                summary=summary,
+                at=now,
+                transaction=transaction,
             )
+            pending.append(entry)
+            if object_id is not None and verb != "deleted":
+                objects[(object_type, object_id)] = entry
 
 
 _Overflow = dict[tuple[uuid.UUID, str, str], tuple[AuditActor, int]]
@@ -345,7 +392,7 @@ _VERBS: Final = (("is_insert", "created"), ("is_update", "updated"), ("is_delete
 def _statement(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
-    actor = current_actor(state.session)
+    actor = current_actor()
     if actor is None:
         return
     table = getattr(getattr(state.statement, "table", None), "name", None)
@@ -376,26 +423,34 @@ def _rolled_back(session: Session, previous: SessionTransaction) -> None:
     pending: list[_Entry] | None = session.info.get(_PENDING)
     if pending:
         session.info[_PENDING] = [e for e in pending if not inside(e.transaction)]
+    objects: dict[tuple[str, str], _Entry] | None = session.info.get(_OBJECTS)
+    if objects:
+        session.info[_OBJECTS] = {k: e for k, e in objects.items() if not inside(e.transaction)}
     seen = session.info.get(_STATEMENTS)
     if seen and inside(seen.get("transaction")):
         session.info.pop(_STATEMENTS, None)
     if previous.parent is None:
-        for key in (_PENDING, _STATEMENTS, _OVERFLOW, _COUNT):
+        for key in _STATE:
             session.info.pop(key, None)
+
+
+_STATE: Final = (_PENDING, _OBJECTS, _STATEMENTS, _OVERFLOW, _COUNT)
 
 
 @event.listens_for(Session, "before_commit")
 def _write(session: Session) -> None:
-    if current_actor(session) is not None and (session.new or session.dirty or session.deleted):
+    if current_actor() is not None and (session.new or session.dirty or session.deleted):
         session.flush()  # so the changes still unflushed are collected now
-    pending: list[_Entry] = session.info.pop(_PENDING, [])
-    seen: dict[str, Any] | None = session.info.pop(_STATEMENTS, None)
-    overflow: _Overflow = session.info.pop(_OVERFLOW, {})
-    session.info.pop(_COUNT, None)
+    pending: list[_Entry] = session.info.get(_PENDING, [])
+    seen: dict[str, Any] | None = session.info.get(_STATEMENTS)
+    overflow: _Overflow = session.info.get(_OVERFLOW, {})
+    for key in _STATE:
+        session.info.pop(key, None)
     if not (pending or seen or overflow):
         return
     rows = [
-        _row(e.actor, e.tenant_id, e.action, e.object_type, e.object_id, e.summary) for e in pending
+        _row(e.actor, e.tenant_id, e.action, e.object_type, e.object_id, e.summary, e.at)
+        for e in pending
     ]
     if seen:
         actor: AuditActor = seen["actor"]
@@ -409,11 +464,14 @@ def _write(session: Session) -> None:
                 first.split(".", 1)[0],
                 actor.path_object,
                 {"statements": dict(list(counts.items())[:MAX_FIELDS])},
+                actor.clock(),
             )
         )
     for (tenant_id, action, object_type), (actor, count) in overflow.items():
-        rows.append(_row(actor, tenant_id, action, object_type, None, {"more": count}))
-    session.add_all(rows)
+        rows.append(
+            _row(actor, tenant_id, action, object_type, None, {"more": count}, actor.clock())
+        )
+    session.execute(insert(AuditEvent), rows)
 
 
 def _row(
@@ -423,22 +481,23 @@ def _row(
     object_type: str,
     object_id: str | None,
     summary: dict[str, Any],
-) -> AuditEvent:
-    return AuditEvent(
-        id=uuid7(),
-        tenant_id=tenant_id,
-        created_at=utcnow(),
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_label=actor.label[: lengths.EMAIL],
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary,
-        operation=actor.operation[: lengths.OPERATION] if actor.operation else None,
-        ip=actor.ip[: lengths.IP_ADDRESS] if actor.ip else None,
-        request_id=actor.request_id[: lengths.REQUEST_ID] if actor.request_id else None,
-    )
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid7(),
+        "tenant_id": tenant_id,
+        "created_at": at,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "actor_label": actor.label[: lengths.EMAIL],
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "summary": summary,
+        "operation": actor.operation[: lengths.OPERATION] if actor.operation else None,
+        "ip": actor.ip[: lengths.IP_ADDRESS] if actor.ip else None,
+        "request_id": actor.request_id[: lengths.REQUEST_ID] if actor.request_id else None,
+    }
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -164,11 +164,17 @@ async def invitation_info(ctx: StaffContext, token: str) -> InvitationView:
 
 
 async def accept_invitation(
-    ctx: StaffContext, token: str, name: str | None, password: str | None
+    ctx: StaffContext,
+    token: str,
+    name: str | None,
+    password: str | None,
+    *,
+    ip: str | None = None,
 ) -> Accepted:
     """Use an invitation: a new user is created with ``name`` and ``password`` (checked by
     the password rules); an existing user of that email just gets the membership (their
-    name and password stay; the two arguments are ignored). Log them in afterwards with
+    name and password stay; the two arguments are ignored). ``ip``: the client's address,
+    for the audit log. Log them in afterwards with
     :func:`passmint.tenants.sessions.log_in`."""
     row = await _usable_invitation(ctx, token)
     user = await repository.user_by_email(ctx.session, row.email)
@@ -193,7 +199,8 @@ async def accept_invitation(
         object_type="invitation",
         object_id=row.id,
         summary={"email": user.email, "role": row.role, "new_user": created},
-        actor=user_actor(user, row.tenant_id),
+        actor=user_actor(user, row.tenant_id, ip=ip),
+        at=ctx.now,
     )
     return Accepted(user.id, row.tenant_id, user.email, created)
 
@@ -304,9 +311,11 @@ async def reset_info(ctx: StaffContext, token: str) -> str:
     return user.email
 
 
-async def reset_password(ctx: StaffContext, token: str, password: str) -> uuid.UUID:
+async def reset_password(
+    ctx: StaffContext, token: str, password: str, *, ip: str | None = None
+) -> uuid.UUID:
     """Set the password of a reset link's account; every session of the user ends (log
-    them in afterwards). The user's id."""
+    them in afterwards). The user's id. ``ip``: the client's address, for the audit log."""
     row, user = await _usable_reset(ctx, token)
     await set_password(ctx, user, password)
     row.used_at = ctx.now
@@ -318,7 +327,8 @@ async def reset_password(ctx: StaffContext, token: str, password: str) -> uuid.U
             action="user.password_reset",
             object_type="user",
             object_id=user.id,
-            actor=user_actor(user, membership.tenant_id),
+            actor=user_actor(user, membership.tenant_id, ip=ip),
+            at=ctx.now,
         )
     await ctx.session.flush()
     return user.id

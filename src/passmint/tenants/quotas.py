@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from passmint.kit.uow import before_commit
+from passmint.models import TenantQuota
 from passmint.tenants import repository
 from passmint.tenants.errors import NotFound, QuotaExceeded
 
@@ -64,6 +65,12 @@ class QuotaLimits:
 _Pending = dict[tuple[uuid.UUID, Quota], tuple[int, int]]  # (tenant, kind): (amount, default)
 
 
+def _used_and_limit(row: TenantQuota | None, default: int) -> tuple[int, int, bool]:
+    """What a tenant's row of a quota says: (used, limit, whether the limit is its own)."""
+    own = row.limit_override if row is not None else None
+    return (row.used if row is not None else 0, default if own is None else own, own is not None)
+
+
 def _refusal(quota: Quota, limit: int, used: int, requested: int) -> QuotaExceeded:
     return QuotaExceeded(
         f"this tenant may store {limit} {quota.value} and has {used}; {requested} more would "
@@ -87,8 +94,7 @@ async def take(
     pending: _Pending = session.info.setdefault(PENDING_KEY, {})
     before = pending.get((tenant_id, quota), (0, default))[0]
     row = await repository.quota_row(session, tenant_id, quota.value)
-    used = row.used if row is not None else 0
-    limit = row.limit_override if row is not None and row.limit_override is not None else default
+    used, limit, _ = _used_and_limit(row, default)
     if used + before + amount > limit:
         raise _refusal(quota, limit, used + before, amount)
     pending[(tenant_id, quota)] = (before + amount, default)
@@ -117,9 +123,8 @@ async def count_taken(session: AsyncSession) -> None:
     ):
         if await repository.add_usage(session, tenant_id, quota.value, amount, default) is None:
             row = await repository.quota_row(session, tenant_id, quota.value)
-            assert row is not None
-            limit = row.limit_override if row.limit_override is not None else default
-            raise _refusal(quota, limit, row.used, amount)
+            used, limit, _ = _used_and_limit(row, default)
+            raise _refusal(quota, limit, used, amount)
 
 
 @event.listens_for(Session, "before_commit")
@@ -137,9 +142,7 @@ async def usage(
     out: dict[Quota, tuple[int, int, bool]] = {}
     for quota in Quota:
         row = await repository.quota_row(session, tenant_id, quota.value)
-        own = row.limit_override if row is not None else None
-        used = row.used if row is not None else 0
-        out[quota] = (used, own if own is not None else limits.of(quota), own is not None)
+        out[quota] = _used_and_limit(row, limits.of(quota))
     return out
 
 

@@ -254,12 +254,6 @@ async def delete_tenant_sessions_of(
     )
 
 
-async def touch_staff_session(session: AsyncSession, session_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)
-    )
-
-
 # -- invitations and password resets -----------------------------------------------------------
 
 

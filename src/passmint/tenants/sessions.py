@@ -187,6 +187,7 @@ async def _logged_in(
         object_id=user.id,
         summary={"with": how},
         actor=user_actor(user, tenant_id, ip=ip),
+        at=ctx.now,
     )
 
 
@@ -232,6 +233,14 @@ async def resolve(ctx: StaffContext, token: str | None) -> StaffSession:
     logged out, waiting for its second factor, idle or old beyond the policy, its user
     disabled or no longer a member of its tenant. Writes the last-seen time at most once
     a minute: call it in a write transaction."""
+    row, user, tenant, membership = await _live(ctx, token)
+    return _staff(row, user, tenant, membership)
+
+
+async def _live(
+    ctx: StaffContext, token: str | None
+) -> tuple[UserSession, User, Tenant, Membership]:
+    """:func:`resolve`'s session, its user, tenant and membership there."""
     if not token:
         raise SessionExpired("log in first")
     found = await repository.staff_session_view(ctx.session, ctx.hasher.hash(token))
@@ -252,9 +261,9 @@ async def resolve(ctx: StaffContext, token: str | None) -> StaffSession:
     if user.disabled or membership is None:
         raise SessionExpired("your access to this tenant has ended", details={"reason": "access"})
     if ctx.now - row.last_seen_at >= ctx.policy.touch_every:
-        await repository.touch_staff_session(ctx.session, row.id, ctx.now)
         row.last_seen_at = ctx.now
-    return _staff(row, user, tenant, membership)
+        await ctx.session.flush()
+    return row, user, tenant, membership
 
 
 async def log_out(ctx: StaffContext, token: str | None) -> None:
@@ -276,15 +285,11 @@ async def tenants_of(ctx: StaffContext, user_id: uuid.UUID) -> list[TenantChoice
 
 async def switch_tenant(ctx: StaffContext, token: str, tenant_id: uuid.UUID) -> StaffSession:
     """Move the session to another tenant of the user's (404 for one they are not in)."""
-    current = await resolve(ctx, token)
-    membership = await repository.membership(ctx.session, current.user_id, tenant_id)
+    row, user, _, _ = await _live(ctx, token)
+    membership = await repository.membership(ctx.session, user.id, tenant_id)
     tenant = await repository.tenant_by_id(ctx.session, tenant_id)
     if membership is None or tenant is None:
         raise NotFound("no such tenant")
-    row = await repository.staff_session_by_hash(ctx.session, ctx.hasher.hash(token))
-    user = await repository.user_by_id(ctx.session, current.user_id)
-    assert row is not None
-    assert user is not None
     row.tenant_id = tenant_id
     await ctx.session.flush()
     return _staff(row, user, tenant, membership)

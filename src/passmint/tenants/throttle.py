@@ -5,15 +5,17 @@ The counts live in the storage of the process's shared rate limiter (``limits``:
 process's memory otherwise), as fixed windows. Before a password is checked, an account or
 an address that used its failures up is refused (429 ``login_throttled`` with the seconds
 until its window ends), without looking at the password, so guessing learns nothing more.
-A successful login clears its account's count. When the storage fails, logins are let
-through: the limits protect the accounts, they must not lock everybody out.
+A successful login clears its account's count. Addresses count by ``address_key`` (the web
+app's: an IPv6 address by its /64 network, as every rate limit counts, since one host
+usually holds all of it). When the storage fails, logins are let through: the limits
+protect the accounts, they must not lock everybody out.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import structlog
@@ -40,15 +42,18 @@ class LoginThrottle:
         per_account: Sequence[RateLimitItem],
         per_address: Sequence[RateLimitItem],
         enabled: bool = True,
+        address_key: Callable[[str], str] = str,
     ) -> None:
         self._limiter = FixedWindowRateLimiter(storage)
         self._limits = {ACCOUNT: tuple(per_account), ADDRESS: tuple(per_address)}
         self.enabled = enabled
+        self._address_key = address_key
 
     def _keys(self, account: str, address: str | None) -> list[tuple[str, RateLimitItem, str]]:
         keys = [(ACCOUNT, item, account) for item in self._limits[ACCOUNT]]
         if address:
-            keys += [(ADDRESS, item, address) for item in self._limits[ADDRESS]]
+            counted = self._address_key(address)
+            keys += [(ADDRESS, item, counted) for item in self._limits[ADDRESS]]
         return keys
 
     async def check(self, account: str, address: str | None) -> None:

@@ -72,7 +72,7 @@ def requires(
 
 def audit_actor(request: Request, principal: Principal) -> audit.AuditActor:
     """The principal as the audit log's actor in this request: its address, request id,
-    route and the last id of its path."""
+    route and the last id of its path; the runtime's clock dates its events."""
     route = request.scope.get("route")
     template = getattr(route, "path", None) or request.url.path
     params = list(request.path_params.values())
@@ -82,6 +82,7 @@ def audit_actor(request: Request, principal: Principal) -> audit.AuditActor:
         request_id=request.scope.get(logs.REQUEST_ID_KEY),
         operation=f"{request.method} {template}",
         path_object=str(params[-1]) if params else None,
+        clock=get_runtime(request).clock,
     )
 
 
@@ -122,8 +123,9 @@ def tenant_pass_context(
 
 
 def login_throttle(runtime: ServiceHost) -> LoginThrottle:
-    """Failed logins per account and per address, counted in the shared rate limiter's
-    storage (Redis in production) under the ``login_account`` and ``login_ip`` limits."""
+    """Failed logins per account and per address (an IPv6 one by its /64 network), counted
+    in the shared rate limiter's storage (Redis in production) under the ``login_account``
+    and ``login_ip`` limits."""
 
     def build() -> LoginThrottle:
         limiter = ratelimit.shared(runtime)
@@ -132,6 +134,7 @@ def login_throttle(runtime: ServiceHost) -> LoginThrottle:
             per_account=limiter.limits[ACCOUNT],
             per_address=limiter.limits[ADDRESS],
             enabled=limiter.enabled,
+            address_key=ratelimit.address_key,
         )
 
     return runtime.cache("login_throttle", build)

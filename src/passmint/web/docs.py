@@ -1,7 +1,7 @@
 """The API documentation: Swagger UI at ``/docs`` and Redoc at ``/redoc``, both served from
 this server (the ``fastapi-offline`` package ships their files), so they work offline and
-the pages load nothing from another host; and the OpenAPI document's additions (the 415 of
-every JSON body)."""
+the pages load nothing from another host; and the OpenAPI document's additions (every
+error status of each operation, :mod:`passmint.web.openapi_errors`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from passmint.web.errors import ERROR_SCHEMA, JSON_MEDIA_TYPE
-from passmint.web.limits import document_limits
+from passmint.web.errors import JSON_MEDIA_TYPE
 from passmint.web.openapi_errors import document_errors
 
 ASSETS: Final = "/docs/assets"
@@ -44,12 +43,6 @@ _SWAGGER_CSP: Final = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _REDOC_CSP: Final = _SWAGGER_CSP + "; worker-src blob:"
-
-UNSUPPORTED_MEDIA_TYPE_RESPONSE: Final[dict[str, Any]] = {
-    "description": f"The body was not sent as JSON (`Content-Type: {JSON_MEDIA_TYPE}`): "
-    "error `unsupported_media_type`.",
-    "content": {JSON_MEDIA_TYPE: {"schema": ERROR_SCHEMA}},
-}
 
 
 def read_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -88,18 +81,6 @@ def redoc_page(title: str, root: str, openapi_url: str) -> str:
     )
 
 
-def document_json_bodies(schema: dict[str, Any]) -> None:
-    """Every operation whose body is JSON may answer 415 (see ``errors._not_json``)."""
-    for url, path in schema.get("paths", {}).items():
-        for operation in path.values():
-            if not isinstance(operation, dict) or not url.startswith("/api/"):
-                continue  # devices and Google callbacks read their JSON bodies themselves
-            if JSON_MEDIA_TYPE in operation.get("requestBody", {}).get("content", {}):
-                operation.setdefault("responses", {}).setdefault(
-                    "415", UNSUPPORTED_MEDIA_TYPE_RESPONSE
-                )
-
-
 def install(app: FastAPI) -> None:
     """``/docs``, ``/redoc`` and their assets; the app is made with both URLs ``None``."""
     openapi_url = app.openapi_url or "/openapi.json"
@@ -131,8 +112,6 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()  # also caches it as app.openapi_schema
-        document_json_bodies(schema)
-        document_limits(schema)
         document_errors(schema)
         return schema
 

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from passmint.config import Settings
 from passmint.errors import JsonTooDeep, PassmintError
 from passmint.kit import jsondepth
-from passmint.web.errors import ERROR_SCHEMA, JSON_MEDIA_TYPE, error_body
+from passmint.web.errors import JSON_MEDIA_TYPE, error_body
 
 
 class BodyTooLarge(PassmintError):
@@ -65,6 +65,9 @@ def route_classes(settings: Settings) -> tuple[list[Route], BodyClass]:
     )
     devices = BodyClass("devices", settings.max_body_devices, True, "Apple devices (`/apple/v1/…`)")
     callbacks = BodyClass("callbacks", settings.max_body_callbacks, True, "Google Wallet callbacks")
+    # Forms are not JSON: a certificate or key uploaded in a multipart form may hold bytes
+    # that look like deep nesting (the admin app bounds the JSON its forms carry itself).
+    forms = BodyClass("forms", settings.max_body_api, False, "admin app forms (`/admin/…`)")
     routes = [
         Route(re.compile(r"/api/v1/images\Z"), images, frozenset({"POST"})),
         Route(re.compile(r"/admin/designs/[^/]+/images/[a-z]+\Z"), images, frozenset({"POST"})),
@@ -72,6 +75,7 @@ def route_classes(settings: Settings) -> tuple[list[Route], BodyClass]:
         Route(re.compile(r"/admin/campaigns/[^/]+/import\Z"), imports, frozenset({"POST"})),
         Route(re.compile(r"/apple/"), devices),
         Route(re.compile(r"/google/callbacks\Z"), callbacks),
+        Route(re.compile(r"/admin/"), forms),
     ]
     return routes, api
 
@@ -88,22 +92,6 @@ def describe_limits(settings: Settings) -> str:
         f"may nest arrays and objects at most {settings.max_json_depth} deep: deeper is a "
         "400 `json_too_deep`.\n"
     )
-
-
-BODY_TOO_LARGE_RESPONSE: Final[dict[str, Any]] = {
-    "description": "The body is larger than its kind allows (see **Limits** above): error "
-    "`body_too_large`, `details.limit` in bytes.",
-    "content": {JSON_MEDIA_TYPE: {"schema": ERROR_SCHEMA}},
-}
-
-
-def document_limits(schema: dict[str, Any]) -> None:
-    """Every operation that takes a body may answer 413 (the OpenAPI document's part)."""
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                responses = operation.setdefault("responses", {})
-                responses.setdefault("413", BODY_TOO_LARGE_RESPONSE)
 
 
 def _size(limit: int) -> str:

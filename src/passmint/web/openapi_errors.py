@@ -30,14 +30,15 @@ HANDLER_CODES: Final[dict[int, tuple[str, ...]]] = {
 }
 
 WHY: Final[dict[int, str]] = {
-    400: "Bad input: a text with control characters, a value too long, JSON nested too deep",
+    400: "Bad input: a text with control characters, a free-form object over one of its "
+    "limits, JSON nested too deep, a value the operation's rules refuse",
     401: "No API key, or one that is unknown or revoked (Apple's web service: no or a wrong "
     "`ApplePass` token)",
     403: "The API key lacks the operation's scope, or a quota of the tenant is reached",
     404: "Nothing with that id in this tenant (in the path, or referred to by the request)",
     409: "A conflict with what is stored (an idempotency key reused with another body, a "
     "state that forbids the change, missing credentials)",
-    413: "The body is larger than its route's limit",
+    413: "The body is larger than its kind allows (see **Limits** above; `details.limit` in bytes)",
     415: "The body was not sent as JSON (`Content-Type: application/json`)",
     422: "The request does not match the operation's schema",
     429: "Too many requests: wait for `Retry-After` seconds",
@@ -45,6 +46,14 @@ WHY: Final[dict[int, str]] = {
     502: "A server this operation depends on (Google's signing keys) did not answer usably",
     503: "The database is unavailable: retry after `Retry-After` seconds",
 }
+
+RETRY_AFTER: Final[dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
+"""The header of a 429 and a 503."""
 
 # Operations that wait on another server before they can answer.
 UPSTREAM: Final = frozenset({"/google/callbacks"})
@@ -64,6 +73,8 @@ def error_codes() -> dict[int, list[str]]:
     """Every documented error code by its HTTP status."""
     by_status: dict[int, set[str]] = {}
     for cls in _subclasses(PassmintError):
+        if not cls.http:
+            continue  # an operator tool's error (backups), imported by the CLI
         by_status.setdefault(cls.status, set()).add(cls.code)
     for status, codes in HANDLER_CODES.items():
         by_status.setdefault(status, set()).update(codes)
@@ -110,6 +121,8 @@ def document_errors(schema: dict[str, Any]) -> None:
                     entry["description"] = WHY[status]
                 # the one error body, not FastAPI's HTTPValidationError
                 entry["content"] = {JSON_MEDIA_TYPE: {"schema": ERROR_SCHEMA}}
+                if status in (429, 503):
+                    entry.setdefault("headers", RETRY_AFTER)
                 if listed and "Error codes:" not in entry["description"]:
                     text = entry["description"].rstrip(". ")
                     entry["description"] = f"{text}. Error codes: {listed}."

@@ -50,7 +50,6 @@ from starlette.types import Scope
 from passmint.config import Settings
 from passmint.errors import PassmintError
 from passmint.passes.host import ServiceHost
-from passmint.web.errors import ERROR_SCHEMA
 
 log = structlog.get_logger("passmint.ratelimit")
 
@@ -102,21 +101,6 @@ class RateLimited(PassmintError):
         )
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
-
-
-RATE_LIMITED_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    429: {
-        "description": "Too many requests (`rate_limited`; `details.limit` names the limit).",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {"type": "integer"},
-            }
-        },
-        "content": {"application/json": {"schema": ERROR_SCHEMA}},
-    }
-}
-"""The 429 of a rate-limited operation, for ``responses=`` in the OpenAPI document."""
 
 
 class ProcessStorage(Storage):
@@ -345,7 +329,11 @@ async def close(host: ServiceHost) -> None:
 def client_ip(scope: Scope) -> str:
     """The client's address (an IPv6 one as its /64 network)."""
     client = scope.get("client")
-    host = str(client[0]) if client else "unknown"
+    return address_key(str(client[0]) if client else "unknown")
+
+
+def address_key(host: str) -> str:
+    """An address as limits count it: an IPv6 one as its /64 network."""
     return _network(host) if ":" in host else host
 
 

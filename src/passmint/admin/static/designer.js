@@ -31,7 +31,7 @@
     var button = event.target.closest("[data-clear-image]");
     if (!button) { return; }
     event.preventDefault();
-    var input = document.getElementsByName("images." + button.getAttribute("data-clear-image"))[0];
+    var input = document.getElementsByName(button.getAttribute("data-clear-image"))[0];
     if (input) { input.value = ""; input.dispatchEvent(new Event("change", { bubbles: true })); }
     var img = button.closest(".image-slot").querySelector("img");
     if (img) { img.remove(); }

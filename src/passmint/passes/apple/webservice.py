@@ -32,7 +32,6 @@ router = APIRouter(
     prefix="/apple/v1",
     tags=["apple web service"],
     dependencies=[Depends(ratelimit.passkit)],
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
 )
 log = structlog.get_logger("passmint.apple.devices")
 MAX_LOG_ENTRIES = 20

@@ -195,7 +195,6 @@ def _claimed_issuer(body: bytes) -> str:
     tags=["public"],
     response_class=JSONResponse,
     dependencies=[Depends(ratelimit.per_ip("callbacks"))],  # per address
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
     openapi_extra=read_body("application/json", _CALLBACK_SCHEMA),
 )
 async def google_callback(request: Request, runtime: RuntimeDep) -> JSONResponse:

@@ -29,10 +29,11 @@ from passmint.models import GoogleCredential, GoogleObject, Pass, Template, Temp
 from passmint.passes import repository as pass_repository
 from passmint.passes.events import EventKind, record
 from passmint.passes.google import credentials, repository
-from passmint.passes.service import PassContext, parsed_design
+from passmint.passes.service import PassContext, parsed_design, pass_link
 from passmint.wallet.apple.problems import errors_only
 from passmint.wallet.apple.styles import PassStyle
 from passmint.wallet.designs.schemas import DesignError, TemplateDesign
+from passmint.wallet.designs.survey import PASS_URL
 from passmint.wallet.google.callbacks import CallbackEvent
 from passmint.wallet.google.render import render_class, render_object
 from passmint.wallet.google.savelink import SaveLinkTooLong, save_link
@@ -102,7 +103,7 @@ def render_bodies(
         object_body = render_object(
             design,
             style,
-            {**pass_.data, "pass_id": str(pass_.id)},
+            {**pass_.data, "pass_id": str(pass_.id), PASS_URL: pass_link(ctx, pass_)},
             issuer_id=issuer,
             class_id=cid,
             object_id=oid,

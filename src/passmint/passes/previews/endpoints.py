@@ -23,7 +23,6 @@ Previewer = Annotated[Principal, Depends(requires(Scope.TEMPLATES_READ, Scope.TE
 @router.post(
     "/previews",
     response_model=PreviewOut,
-    responses=ratelimit.RATE_LIMITED_RESPONSES,
 )
 async def create_preview(
     body: PreviewIn, runtime: RuntimeDep, principal: Previewer

@@ -20,7 +20,9 @@ from typing import Any, ClassVar, Final
 
 from passmint.errors import PassmintError
 from passmint.models import Template, TemplateVersion
+from passmint.passes import repository as pass_repository
 from passmint.passes import service
+from passmint.passes.errors import TemplateNotFound
 from passmint.passes.previews import repository
 from passmint.passes.service import MESSAGE_KEYS, CheckedImage, PassContext
 from passmint.wallet.apple.images import png_size
@@ -30,6 +32,7 @@ from passmint.wallet.designs.barcodes import draw
 from passmint.wallet.designs.gallery import ProgramKind, gallery, starter
 from passmint.wallet.designs.preview import Preview, PreviewAsset, pointer, render_preview
 from passmint.wallet.designs.render_apple import make_sample_data
+from passmint.wallet.designs.restyle import Restyled, restyle
 from passmint.wallet.designs.salvage import salvage
 from passmint.wallet.designs.schemas import parse_design
 
@@ -38,6 +41,7 @@ __all__ = [
     "StartedDesign",
     "StarterNotFound",
     "available_placeholders",
+    "copy_template",
     "create_from_starter",
     "gallery",
     "preview",
@@ -137,7 +141,9 @@ _SIZES = _Sizes()
 async def _providers(ctx: PassContext, template_id: uuid.UUID | None) -> list[usage.Provider]:
     if template_id is None:
         return []
-    await service.get_template(ctx, template_id)  # 404 when it is not the tenant's
+    # 404 when it is not the tenant's (the template row only: its version is not needed)
+    if await pass_repository.get_template(ctx.session, ctx.tenant_id, template_id) is None:
+        raise TemplateNotFound(f"no template {template_id}")
     return (await service.data_providers(ctx, [template_id])).get(template_id, [])
 
 
@@ -313,6 +319,26 @@ async def create_from_starter(
     return await service.create_template(
         ctx, name=name or started.name, style=started.style, design=design, compiled=compiled
     )
+
+
+async def copy_template(
+    ctx: PassContext, template_id: uuid.UUID, *, style: PassStyle, name: str
+) -> tuple[Template, TemplateVersion, Restyled]:
+    """A new template named ``name`` in ``style`` with the current design of
+    ``template_id`` (a style cannot change under issued passes: the copy is a template of
+    its own). What the style has no room for is left out, what it needs is filled in
+    (:func:`~passmint.wallet.designs.restyle.restyle`, returned to say so). Raises
+    TemplateNotFound, and DesignError when the design breaks a rule of the new style (a
+    boarding pass's primary fields ...); the template quota applies. Writes: call it in a
+    transaction."""
+    _, version = await service.get_template(ctx, template_id)
+    restyled = restyle(version.design, style)
+    design = parse_design(restyled.design)
+    compiled = await service.compile_design(style, design, await service.design_assets(ctx, design))
+    template, first = await service.create_template(
+        ctx, name=name, style=style, design=design, compiled=compiled
+    )
+    return template, first, restyled
 
 
 def qr_svg(text: str) -> str:

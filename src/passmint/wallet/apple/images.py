@@ -240,11 +240,21 @@ def point_size(name: str, style: PassStyle, *, gift_card: bool = False) -> tuple
 
 def supported_images(style: PassStyle, *, nfc: bool = False) -> tuple[str, ...]:
     """The image names Wallet shows on ``style`` (personalizationLogo only with NFC)."""
+    known = _SUPPORTED.get((style, nfc))
+    return known if known is not None else _supported(style, nfc=nfc)
+
+
+def _supported(style: PassStyle, *, nfc: bool) -> tuple[str, ...]:
     return tuple(
         spec.name
         for spec in IMAGE_SPECS.values()
         if style in spec.styles and (nfc or not spec.needs_nfc)
     )
+
+
+_SUPPORTED: Mapping[tuple[PassStyle, bool], tuple[str, ...]] = {
+    (style, nfc): _supported(style, nfc=nfc) for style in PassStyle for nfc in (False, True)
+}
 
 
 def _not_supported_message(path: str, name: str, style: PassStyle, *, nfc: bool) -> str:

@@ -25,11 +25,12 @@ class TransitType(StrEnum):
 
 
 STYLE_KEYS: tuple[str, ...] = tuple(s.value for s in PassStyle)
+_STYLES: dict[str, PassStyle] = {s.value: s for s in PassStyle}
 
 
 def style_of(pass_json: object) -> PassStyle | None:
     """The single legacy style present in a pass.json mapping, or None if not exactly one."""
-    if not isinstance(pass_json, Mapping):
+    if not isinstance(pass_json, (dict, Mapping)):
         return None
-    present = [s for s in PassStyle if s.value in pass_json]
-    return present[0] if len(present) == 1 else None
+    present = [key for key in STYLE_KEYS if key in pass_json]
+    return _STYLES[present[0]] if len(present) == 1 else None

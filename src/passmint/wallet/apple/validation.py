@@ -37,6 +37,7 @@ from passmint.wallet.apple.problems import InvalidPass, Problem, errors_only
 from passmint.wallet.apple.styles import PassStyle, style_of
 from passmint.wallet.apple.validation_rules import (
     CODES,
+    FIELD_LIST_KEYS,
     ISO_4217_CODES,
     RULES,
     Report,
@@ -105,7 +106,7 @@ def check_nfc(data: Mapping[str, Any], report: Report) -> None:
     if "nfc" not in data:
         return
     nfc = data["nfc"]
-    if not isinstance(nfc, Mapping):
+    if not isinstance(nfc, (dict, Mapping)):
         report.error("$.nfc", "invalid_type", f"nfc must be an object, not {type_name(nfc)}")
         return
     for key in ("message", "encryptionPublicKey"):
@@ -166,7 +167,7 @@ def check_relevance(data: Mapping[str, Any], report: Report) -> None:
             report.error(child("$", key), code, f"{len(items)} given")
         for index, item in enumerate(items):
             path = child(child("$", key), index)
-            if not isinstance(item, Mapping):
+            if not isinstance(item, (dict, Mapping)):
                 report.error(path, "invalid_type", "must be an object")
             elif key == "beacons":
                 _check_beacon(report, path, item)
@@ -189,7 +190,7 @@ def check_relevance(data: Mapping[str, Any], report: Report) -> None:
 
 
 def _check_barcode(report: Report, path: str, item: object, *, legacy: bool) -> None:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, (dict, Mapping)):
         report.error(path, "invalid_type", "a barcode must be an object")
         return
     for key in ("format", "message", "messageEncoding"):
@@ -226,7 +227,7 @@ def check_featured_actions(data: Mapping[str, Any], report: Report) -> None:
         report.error("$.featuredActions", "too_many_featured_actions", f"{len(actions)} given")
     for index, action in enumerate(actions):
         path = child("$.featuredActions", index)
-        if not isinstance(action, Mapping):
+        if not isinstance(action, (dict, Mapping)):
             report.error(path, "invalid_type", "a featured action must be an object")
             continue
         target = "placeIdentifier" if action.get("type") == FeaturedActionType.PLACE else "url"
@@ -259,35 +260,35 @@ def check_upcoming(data: Mapping[str, Any], report: Report) -> None:
         elif isinstance(identifier, str):
             seen.add(identifier)
         info = entry.get("dateInformation")
-        if isinstance(info, Mapping) and "date" in info:
+        if isinstance(info, (dict, Mapping)) and "date" in info:
             check_date(report, child(child(path, "dateInformation"), "date"), info["date"])
         images = entry.get("images")
         for name in ("headerImage", "venueMap"):
-            image = images.get(name) if isinstance(images, Mapping) else None
-            urls = as_list(image.get("URLs")) if isinstance(image, Mapping) else []
+            image = images.get(name) if isinstance(images, (dict, Mapping)) else None
+            urls = as_list(image.get("URLs")) if isinstance(image, (dict, Mapping)) else []
             for index, remote in enumerate(urls):
-                if isinstance(remote, Mapping):
+                if isinstance(remote, (dict, Mapping)):
                     remote_path = child(child(child(child(path, "images"), name), "URLs"), index)
                     _check_remote_image(report, remote_path, remote)
 
 
 def _check_semantic_tags(report: Report, path: str, semantics: object) -> None:
-    if not isinstance(semantics, Mapping):
+    if semantics is None or not isinstance(semantics, (dict, Mapping)):
         return
     for tag in SEMANTIC_DATE_TAGS:
         if tag in semantics:
             check_date(report, child(path, tag), semantics[tag])
     info = semantics.get("eventStartDateInfo")
-    if isinstance(info, Mapping) and "date" in info:
+    if isinstance(info, (dict, Mapping)) and "date" in info:
         check_date(report, child(child(path, "eventStartDateInfo"), "date"), info["date"])
     for tag in ("balance", "totalPrice"):
         amount = semantics.get(tag)
-        code = amount.get("currencyCode") if isinstance(amount, Mapping) else None
+        code = amount.get("currencyCode") if isinstance(amount, (dict, Mapping)) else None
         if isinstance(code, str) and not one_of(code, ISO_4217_CODES):
             report.error(child(child(path, tag), "currencyCode"), "currency_code_invalid", code)
     for tag in ("departureLocation", "destinationLocation", "venueLocation"):
         location = semantics.get(tag)
-        if isinstance(location, Mapping):
+        if isinstance(location, (dict, Mapping)):
             check_coordinates(report, child(path, tag), location)
 
 
@@ -299,8 +300,16 @@ def check_semantics(data: Mapping[str, Any], report: Report) -> None:
     for path, container in containers:
         if path.startswith("$.upcomingPassInformation"):
             _check_semantic_tags(report, child(path, "semantics"), container.get("semantics"))
-        for ref in fields_of(path, container, None):
-            _check_semantic_tags(report, child(ref.path, "semantics"), ref.field.get("semantics"))
+        for list_key in FIELD_LIST_KEYS:
+            items = container.get(list_key)
+            if not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                # Few fields carry semantics: the others cost a lookup, and no path.
+                semantics = item.get("semantics") if isinstance(item, (dict, Mapping)) else None
+                if semantics is not None and isinstance(semantics, (dict, Mapping)):
+                    where = child(child(child(path, list_key), index), "semantics")
+                    _check_semantic_tags(report, where, semantics)
 
 
 ALL_RULES: tuple[Rule, ...] = (
@@ -346,7 +355,7 @@ def _loc_to_path(data: object, loc: Sequence[int | str], error_type: str) -> str
 
 
 def _descend(node: object, part: int | str) -> tuple[bool, object]:
-    if isinstance(node, Mapping) and isinstance(part, str) and part in node:
+    if isinstance(node, (dict, Mapping)) and isinstance(part, str) and part in node:
         return True, node[part]
     if isinstance(node, list) and is_int(part) and 0 <= part < len(node):
         return True, node[part]
@@ -380,7 +389,7 @@ def validate_pass_json(
     Never raises, whatever the input: a non-object is one ``invalid_type`` problem at ``$``.
     """
     raw: object = data  # typed as a mapping, but callers pass whatever JSON they parsed
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, (dict, Mapping)):
         return [Problem("$", "invalid_type", f"pass.json must be an object, not {type_name(raw)}")]
     report = Report(strings=strings or {})
     for rule in ALL_RULES:
@@ -415,7 +424,7 @@ def localizable_strings(data: Mapping[str, Any]) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     raw: object = data
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, (dict, Mapping)):
         return found
 
     def take(path: str, container: Mapping[str, Any], key: str) -> None:
@@ -431,9 +440,9 @@ def localizable_strings(data: Mapping[str, Any]) -> dict[str, str]:
         ("barcodes", "altText"),
     ):
         for index, item in enumerate(as_list(data.get(list_key))):
-            if isinstance(item, Mapping):
+            if isinstance(item, (dict, Mapping)):
                 take(child(child("$", list_key), index), item, text_key)
-    if isinstance(data.get("barcode"), Mapping):
+    if isinstance(data.get("barcode"), (dict, Mapping)):
         take("$.barcode", data["barcode"], "altText")
     containers = [(path, sd) for _, path, sd in style_dicts(data)]
     for path, entry in upcoming_entries(data):

@@ -158,6 +158,22 @@ _RGB = re.compile(r"rgb\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)", re.
 _TAG = re.compile(r"<\s*/?\s*([A-Za-z][A-Za-z0-9]*)")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _TRANSIT_TYPES = frozenset(t.value for t in TransitType)
+_FIELD_RULE_KEYS = frozenset(
+    {
+        "textAlignment",
+        "row",
+        "dataDetectorTypes",
+        "changeMessage",
+        "dateStyle",
+        "timeStyle",
+        "numberStyle",
+        "currencyCode",
+        "attributedValue",
+    }
+)
+"""The keys of a field that the rules after its key and value look at."""
+_STYLE_PATHS: dict[str, str] = {key: child("$", key) for key in (*STYLE_KEYS, POSTER_GENERIC)}
+"""Style key → its JSON path (``$.storeCard``), every legacy style, then posterGeneric."""
 
 
 # -- plumbing --------------------------------------------------------------------------------
@@ -173,6 +189,15 @@ class Report:
 
     problems: list[Problem] = field(default_factory=list)
     strings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    _tables: list[tuple[str, Mapping[str, str]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def tables(self) -> list[tuple[str, Mapping[str, str]]]:
+        """``strings`` as (bundle path, table), sorted by path (sorted once per report)."""
+        if self._tables is None:
+            self._tables = sorted(self.strings.items())
+        return self._tables
 
     def error(self, path: str, code: str, detail: str = "") -> None:
         """Record a violation Wallet refuses or mis-renders."""
@@ -213,7 +238,7 @@ def type_name(value: object) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         return "object"
     return "array" if isinstance(value, list | tuple) else type(value).__name__
 
@@ -254,35 +279,45 @@ def as_list(value: object) -> list[Any]:
 
 def style_dicts(data: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """(style key, path, dict) of every style dictionary that is an object, poster last."""
-    for key in (*STYLE_KEYS, POSTER_GENERIC):
+    for key, path in _STYLE_PATHS.items():
         value = data.get(key)
-        if isinstance(value, Mapping):
-            yield key, child("$", key), value
+        if value is not None and isinstance(value, (dict, Mapping)):
+            yield key, path, value
 
 
 def upcoming_entries(data: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(path, entry) of every upcomingPassInformation entry that is an object."""
     for index, entry in enumerate(as_list(data.get("upcomingPassInformation"))):
-        if isinstance(entry, Mapping):
+        if isinstance(entry, (dict, Mapping)):
             yield child("$.upcomingPassInformation", index), entry
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FieldRef:
-    """One field dictionary found in a style dictionary or an upcoming entry."""
+    """One field dictionary found in a style dictionary or an upcoming entry: the
+    ``index``-th of ``list_key`` in the container at ``base``."""
 
     style: str | None  # None for upcoming pass information entries
     list_key: str
-    path: str
+    base: str
+    index: int
     field: Mapping[str, Any]
+
+    @property
+    def path(self) -> str:
+        """The field's JSON path, written when asked for (most fields have no problem)."""
+        return f"{child(self.base, self.list_key)}[{self.index}]"
 
 
 def fields_of(path: str, container: Mapping[str, Any], style: str | None) -> Iterator[FieldRef]:
     """Every field object in the field lists of ``container`` (a style dict or entry)."""
     for list_key in FIELD_LIST_KEYS:
-        for index, item in enumerate(as_list(container.get(list_key))):
-            if isinstance(item, Mapping):
-                yield FieldRef(style, list_key, child(child(path, list_key), index), item)
+        items = container.get(list_key)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, (dict, Mapping)):
+                yield FieldRef(style, list_key, path, index, item)
 
 
 # -- identity and style (§7 checks 6 and 7) -------------------------------------------------
@@ -296,12 +331,15 @@ def check_required_keys(data: Mapping[str, Any], report: Report) -> None:
         found = reprlib.repr(data["formatVersion"])
         report.error("$.formatVersion", "format_version_invalid", f"found {found}")
     for key in REQUIRED_STRINGS:
-        path, value = child("$", key), data.get(key)
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            continue  # the usual case
+        path = child("$", key)
         if key not in data:
             report.error(path, "missing_required", key)
         elif not isinstance(value, str):
             report.error(path, "invalid_type", f"{key} must be a string, not {type_name(value)}")
-        elif not value.strip():
+        else:
             report.error(path, "empty_string", key)
     identifier = data.get("passTypeIdentifier")
     prefixed = isinstance(identifier, str) and identifier.startswith("pass.") and identifier[5:]
@@ -319,24 +357,25 @@ def check_styles(data: Mapping[str, Any], report: Report) -> None:
     if POSTER_GENERIC in data and not legacy:
         report.error("$.posterGeneric", "poster_without_legacy_style")
     for key in (*legacy, *([POSTER_GENERIC] if POSTER_GENERIC in data else [])):
-        value, path = data[key], child("$", key)
-        if not isinstance(value, Mapping):
+        value, path = data[key], _STYLE_PATHS.get(key) or child("$", key)
+        if not isinstance(value, (dict, Mapping)):
             report.error(path, "invalid_type", f"{key} must be an object, not {type_name(value)}")
             continue
-        transit = child(path, "transitType")
-        if key == PassStyle.BOARDING_PASS and "transitType" not in value:
-            report.error(transit, "transit_type_missing")
-        elif key == PassStyle.BOARDING_PASS and not one_of(value["transitType"], _TRANSIT_TYPES):
-            report.error(transit, "transit_type_invalid", ", ".join(sorted(_TRANSIT_TYPES)))
-        elif key != PassStyle.BOARDING_PASS and "transitType" in value:
-            report.error(transit, "transit_type_forbidden", f"found on {key}")
+        boarding = key == PassStyle.BOARDING_PASS
+        if boarding and "transitType" not in value:
+            report.error(child(path, "transitType"), "transit_type_missing")
+        elif boarding and not one_of(value["transitType"], _TRANSIT_TYPES):
+            detail = ", ".join(sorted(_TRANSIT_TYPES))
+            report.error(child(path, "transitType"), "transit_type_invalid", detail)
+        elif not boarding and "transitType" in value:
+            report.error(child(path, "transitType"), "transit_type_forbidden", f"found on {key}")
         for list_key in FIELD_LIST_KEYS:
             items = value.get(list_key, [])
             if not isinstance(items, list):
                 report.error(child(path, list_key), "invalid_type", f"{list_key} must be an array")
                 continue
             for index, item in enumerate(items):
-                if not isinstance(item, Mapping):
+                if not isinstance(item, (dict, Mapping)):
                     item_path = child(child(path, list_key), index)
                     report.error(item_path, "invalid_type", "a field must be an object")
 
@@ -345,68 +384,75 @@ def check_styles(data: Mapping[str, Any], report: Report) -> None:
 
 
 def _check_field(ref: FieldRef, report: Report) -> None:
-    f, path = ref.field, ref.path
+    f = ref.field
+    # Paths are written only for a problem (ref.path): most fields have none.
     key, value = f.get("key"), f.get("value")
-    if "key" not in f:
-        report.error(child(path, "key"), "missing_required", "key")
+    if type(key) is str and key:
+        pass  # the usual case
+    elif "key" not in f:
+        report.error(child(ref.path, "key"), "missing_required", "key")
     elif not isinstance(key, str):
         report.error(
-            child(path, "key"), "invalid_type", f"key must be a string, not {type_name(key)}"
+            child(ref.path, "key"), "invalid_type", f"key must be a string, not {type_name(key)}"
         )
     elif not key:
-        report.error(child(path, "key"), "empty_string", "key")
-    if "value" not in f:
-        report.error(child(path, "value"), "missing_required", "value")
+        report.error(child(ref.path, "key"), "empty_string", "key")
+    if type(value) is str or type(value) is int or type(value) is float:
+        pass  # the usual case
+    elif "value" not in f:
+        report.error(child(ref.path, "value"), "missing_required", "value")
     elif not (isinstance(value, str) or is_number(value)):
         detail = f"value must be a string or a number, not {type_name(value)}"
-        report.error(child(path, "value"), "invalid_type", detail)
+        report.error(child(ref.path, "value"), "invalid_type", detail)
+    if f.keys().isdisjoint(_FIELD_RULE_KEYS):
+        return  # a plain field: none of the rules below applies
     if "textAlignment" in f and ref.list_key in ("primaryFields", "backFields"):
-        report.error(child(path, "textAlignment"), "text_alignment_not_allowed", ref.list_key)
+        report.error(child(ref.path, "textAlignment"), "text_alignment_not_allowed", ref.list_key)
     if "row" in f and (ref.style != PassStyle.EVENT_TICKET or ref.list_key != "auxiliaryFields"):
-        report.error(child(path, "row"), "row_not_allowed", f"found on {ref.list_key}")
+        report.error(child(ref.path, "row"), "row_not_allowed", f"found on {ref.list_key}")
     elif "row" in f and not (is_int(f["row"]) and f["row"] in (0, 1)):
-        report.error(child(path, "row"), "row_invalid", repr(f["row"]))
+        report.error(child(ref.path, "row"), "row_invalid", repr(f["row"]))
     if "dataDetectorTypes" in f and ref.list_key != "backFields":
-        report.error(child(path, "dataDetectorTypes"), "data_detector_types_not_allowed")
+        report.error(child(ref.path, "dataDetectorTypes"), "data_detector_types_not_allowed")
     message = f.get("changeMessage")
     if isinstance(message, str):
-        _check_change_message(child(path, "changeMessage"), message, report)
+        _check_change_message(ref, message, report)
     has_date, has_time = "dateStyle" in f, "timeStyle" in f
     if has_date != has_time:
         missing = "timeStyle" if has_date else "dateStyle"
-        report.warn(child(path, missing), "date_style_pair", f"Wallet defaults {missing}")
+        report.warn(child(ref.path, missing), "date_style_pair", f"Wallet defaults {missing}")
     if (has_date or has_time) and "value" in f and parse_iso_datetime(value) is None:
-        report.error(child(path, "value"), "date_invalid", "dateStyle/timeStyle make it a date")
+        report.error(child(ref.path, "value"), "date_invalid", "dateStyle/timeStyle make it a date")
     for name, code in (
         ("numberStyle", "number_style_requires_number"),
         ("currencyCode", "currency_code_requires_number"),
     ):
         if name in f and "value" in f and not is_number(value):
-            report.error(child(path, name), code, f"value is a {type_name(value)}")
+            report.error(child(ref.path, name), code, f"value is a {type_name(value)}")
     currency = f.get("currencyCode")
     if isinstance(currency, str) and not one_of(currency, ISO_4217_CODES):
-        report.error(child(path, "currencyCode"), "currency_code_invalid", repr(currency))
+        report.error(child(ref.path, "currencyCode"), "currency_code_invalid", repr(currency))
     attributed = f.get("attributedValue")
     if isinstance(attributed, str):
         tags = {tag.lower() for tag in _TAG.findall(attributed)} - {"a"}
         if tags:
             detail = f"Wallet ignores {', '.join(sorted(tags))}"
-            report.warn(child(path, "attributedValue"), "attributed_value_markup", detail)
+            report.warn(child(ref.path, "attributedValue"), "attributed_value_markup", detail)
 
 
-def _check_change_message(path: str, message: str, report: Report) -> None:
+def _check_change_message(ref: FieldRef, message: str, report: Report) -> None:
     """``%@`` in the message, or, when it is a key of the strings tables, in every translation.
 
     Apple's changeMessage is a localizable format string: Wallet looks it up in the
     pass.strings of the device's language and formats the translation. A table without the
     key falls back to the text itself; that missing key is check 17's error.
     """
-    translations = {
-        file: table[message] for file, table in sorted(report.strings.items()) if message in table
-    }
+    translations = {file: table[message] for file, table in report.tables() if message in table}
     if not translations:
         if "%@" not in message:
-            report.error(path, "change_message_placeholder", repr(message))
+            report.error(
+                child(ref.path, "changeMessage"), "change_message_placeholder", repr(message)
+            )
         return
     lacking = [
         f"{file.partition('.lproj/')[0]} ({file}: {text!r})"
@@ -415,7 +461,7 @@ def _check_change_message(path: str, message: str, report: Report) -> None:
     ]
     if lacking:
         detail = f"the translation of the key {message!r} lacks %@ in {', '.join(lacking)}"
-        report.error(path, "change_message_placeholder", detail)
+        report.error(child(ref.path, "changeMessage"), "change_message_placeholder", detail)
 
 
 def check_fields(data: Mapping[str, Any], report: Report) -> None:
@@ -423,66 +469,76 @@ def check_fields(data: Mapping[str, Any], report: Report) -> None:
     containers: list[tuple[str | None, str, Mapping[str, Any]]] = list(style_dicts(data))
     containers += [(None, path, entry) for path, entry in upcoming_entries(data)]
     for style, path, container in containers:
-        seen: dict[str, str] = {}
+        seen: dict[str, FieldRef] = {}
         for ref in fields_of(path, container, style):
             _check_field(ref, report)
             key = ref.field.get("key")
             if isinstance(key, str) and key in seen:
+                first = seen[key].path
                 report.error(
-                    child(ref.path, "key"), "field_key_duplicate", f"{key!r} is at {seen[key]}"
+                    child(ref.path, "key"), "field_key_duplicate", f"{key!r} is at {first}"
                 )
             elif isinstance(key, str):
-                seen[key] = ref.path
+                seen[key] = ref
 
 
-def _limit(report: Report, path: str, count: int, maximum: int, *, warn: bool = False) -> None:
+def _limit(
+    report: Report, base: str, key: str, count: int, maximum: int, *, warn: bool = False
+) -> None:
+    """``too_many_fields`` at ``key`` of the style dictionary at ``base`` over ``maximum``."""
     if count > maximum:
         detail = f"{count} found, at most {maximum} are shown"
-        (report.warn if warn else report.error)(path, "too_many_fields", detail)
+        (report.warn if warn else report.error)(child(base, key), "too_many_fields", detail)
+
+
+def _length(value: object) -> int:
+    """``len(as_list(value))``."""
+    return len(value) if isinstance(value, list) else 0
 
 
 def _first_barcode_format(data: Mapping[str, Any]) -> object:
     barcodes = as_list(data.get("barcodes"))
     first = barcodes[0] if barcodes else data.get("barcode")
-    return first.get("format") if isinstance(first, Mapping) else None
+    return first.get("format") if isinstance(first, (dict, Mapping)) else None
 
 
 def check_field_limits(data: Mapping[str, Any], report: Report) -> None:
     """Front-of-pass field counts per style (spec §1 table; back fields are unlimited)."""
     for style, path, sd in style_dicts(data):
-        count = {key: len(as_list(sd.get(key))) for key in FIELD_LIST_KEYS}
-        at = {key: child(path, key) for key in FIELD_LIST_KEYS}
+        count = {key: _length(sd.get(key)) for key in FIELD_LIST_KEYS}
         if style == POSTER_GENERIC:
-            _limit(report, at["headerFields"], count["headerFields"], 1)
-            _limit(report, at["primaryFields"], count["primaryFields"], 4)
-            _limit(report, at["footerFields"], count["footerFields"], 2)
+            _limit(report, path, "headerFields", count["headerFields"], 1)
+            _limit(report, path, "primaryFields", count["primaryFields"], 4)
+            _limit(report, path, "footerFields", count["footerFields"], 2)
             continue
-        _limit(report, at["headerFields"], count["headerFields"], 3)
+        _limit(report, path, "headerFields", count["headerFields"], 3)
         primary_max = 2 if style == PassStyle.BOARDING_PASS else 1
-        _limit(report, at["primaryFields"], count["primaryFields"], primary_max)
+        _limit(report, path, "primaryFields", count["primaryFields"], primary_max)
         secondary, auxiliary = count["secondaryFields"], count["auxiliaryFields"]
-        square = one_of(_first_barcode_format(data), SQUARE_BARCODE_FORMATS)
         if style == PassStyle.BOARDING_PASS:
             # Apple gives no number for boarding passes; 5 is what vendors document.
-            _limit(report, at["secondaryFields"], secondary, 5, warn=True)
-            _limit(report, at["auxiliaryFields"], auxiliary, 5, warn=True)
+            _limit(report, path, "secondaryFields", secondary, 5, warn=True)
+            _limit(report, path, "auxiliaryFields", auxiliary, 5, warn=True)
         elif style in (PassStyle.COUPON, PassStyle.STORE_CARD) or (
-            style == PassStyle.GENERIC and square
+            style == PassStyle.GENERIC
+            and one_of(_first_barcode_format(data), SQUARE_BARCODE_FORMATS)
         ):
             # One row of four, shared: report on the list holding the first field that won't fit.
-            where = at["secondaryFields"] if secondary > 4 else at["auxiliaryFields"]
-            _limit(report, where, secondary + auxiliary, 4)
+            where = "secondaryFields" if secondary > 4 else "auxiliaryFields"
+            _limit(report, path, where, secondary + auxiliary, 4)
         elif style == PassStyle.EVENT_TICKET:
-            _limit(report, at["secondaryFields"], secondary, 4)
+            _limit(report, path, "secondaryFields", secondary, 4)
             rows = [
-                f.get("row") for f in as_list(sd.get("auxiliaryFields")) if isinstance(f, Mapping)
+                f.get("row")
+                for f in as_list(sd.get("auxiliaryFields"))
+                if isinstance(f, (dict, Mapping))
             ]
             second_row = sum(1 for row in rows if is_int(row) and row == 1)
-            _limit(report, at["auxiliaryFields"], auxiliary - second_row, 4)
-            _limit(report, at["auxiliaryFields"], second_row, 4)
+            _limit(report, path, "auxiliaryFields", auxiliary - second_row, 4)
+            _limit(report, path, "auxiliaryFields", second_row, 4)
         else:
-            _limit(report, at["secondaryFields"], secondary, 4)
-            _limit(report, at["auxiliaryFields"], auxiliary, 4)
+            _limit(report, path, "secondaryFields", secondary, 4)
+            _limit(report, path, "auxiliaryFields", auxiliary, 4)
 
 
 # -- dates and colours (§7 checks 10 and 13) ------------------------------------------------
@@ -505,7 +561,7 @@ def check_dates(data: Mapping[str, Any], report: Report) -> None:
             check_date(report, child("$", key), data[key])
     for index, entry in enumerate(as_list(data.get("relevantDates"))):
         path = child("$.relevantDates", index)
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, (dict, Mapping)):
             report.error(path, "invalid_type", "a relevantDates entry must be an object")
         elif "startDate" in entry or "endDate" in entry:
             for key in ("startDate", "endDate"):
@@ -531,7 +587,7 @@ def check_colors(data: Mapping[str, Any], report: Report) -> None:
         value = data.get(key)
         if isinstance(value, str):
             match = _RGB.fullmatch(value.strip())
-            if match is None or any(int(part) > 255 for part in match.groups()):
+            if match is None or max(map(int, match.groups())) > 255:
                 report.error(child("$", key), "color_invalid", repr(value))
 
 

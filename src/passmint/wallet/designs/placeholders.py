@@ -53,6 +53,7 @@ __all__ = [
     "missing",
     "names",
     "parse",
+    "parts",
     "percent_encode",
     "render",
     "render_json",
@@ -183,13 +184,23 @@ def parse(template: str) -> list[Part]:
     return list(_parse(template))
 
 
+def parts(template: str) -> tuple[Part, ...]:
+    """:func:`parse`, as the parsed template itself: immutable, shared, so cheap to ask for
+    again. Raises PlaceholderError."""
+    return _parse(template)
+
+
 def has_placeholders(template: str) -> bool:
     """Whether ``template`` holds at least one placeholder (raises on bad syntax)."""
+    if "{{" not in template:
+        return False  # only literal text: nothing to parse
     return any(isinstance(part, Placeholder) for part in _parse(template))
 
 
 def names(template: str) -> set[str]:
     """Every name the template uses (``customer.first_name`` stays dotted)."""
+    if "{{" not in template:
+        return set()
     return {part.name for part in _parse(template) if isinstance(part, Placeholder)}
 
 
@@ -402,6 +413,7 @@ SAMPLE_SERIAL: Final = "SAMPLE-0001"
 SAMPLE_NUMBER: Final = 42
 SAMPLE_DATE: Final = "2030-06-15T19:30:00+02:00"
 _KIND_RANK: Final = {"text": 0, "number": 1, "date": 2}
+_SAMPLES: Final[Mapping[str, Scalar]] = {"number": SAMPLE_NUMBER, "date": SAMPLE_DATE}
 
 
 def _sample_text(name: str) -> str:
@@ -412,7 +424,7 @@ def _sample_text(name: str) -> str:
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in overrides.items():
         current = base.get(key)
-        if isinstance(value, Mapping) and isinstance(current, dict):
+        if isinstance(current, dict) and isinstance(value, Mapping):
             _merge(current, value)
         else:
             base[key] = value
@@ -431,23 +443,31 @@ def sample_data(
     merged on top, mapping by mapping. The built-ins are always present.
     """
     kinds: dict[str, str] = {}
+    rank = _KIND_RANK
     for template, kind in uses:
+        if "{{" not in template:
+            continue  # literal text: no name
         parts = _parse(template)
-        exact = len(parts) == 1 and isinstance(parts[0], Placeholder)
-        for name in names(template):
-            wanted = kind if exact else "text"
-            if _KIND_RANK[wanted] >= _KIND_RANK[kinds.get(name, "text")]:
-                kinds[name] = wanted
+        wanted = kind if len(parts) == 1 and isinstance(parts[0], Placeholder) else "text"
+        for part in parts:
+            if isinstance(part, Placeholder):
+                name = part.name
+                if rank[wanted] >= rank[kinds.get(name, "text")]:
+                    kinds[name] = wanted
     data: dict[str, Any] = {"serial_number": SAMPLE_SERIAL, "pass_id": "pass_sample"}
     # Shorter names first: when both "customer" and "customer.name" are used, the nested
     # value wins (the mapping then renders as missing, which is true for such a design).
     for name in sorted(kinds, key=lambda n: (n.count("."), n)):
-        node = data
-        *parents, last = name.split(".")
-        for part in parents:
-            if not isinstance(node.get(part), dict):
-                node[part] = {}
-            node = node[part]
-        samples = {"number": SAMPLE_NUMBER, "date": SAMPLE_DATE}
-        node.setdefault(last, samples.get(kinds[name], _sample_text(name)))
-    return _merge(data, overrides or {})
+        kind = kinds[name]
+        if "." not in name:
+            node, last = data, name
+        else:
+            node = data
+            *parents, last = name.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+        if last not in node:
+            node[last] = _SAMPLES[kind] if kind in _SAMPLES else _sample_text(name)
+    return _merge(data, overrides) if overrides else data

@@ -13,13 +13,19 @@ and a language, and renders it with the renderers that build real passes:
 * the barcode drawn as a real symbol (:mod:`.barcodes`) from the rendered message;
 * the image URLs for the language, each image checked against its slot from its stored
   size (no decoding: :func:`~passmint.wallet.apple.images.needed_source`);
-* the placeholders no known source fills (:func:`~.usage.check_design`), the sample data
-  and the programs' names counting as known.
+* the placeholders no known source fills (as :func:`~.usage.check_design` warns when a
+  template is saved, but with the sample data's names counting as filled too, and a
+  bounded number of misspellings looked for: :func:`_placeholder_problems`).
 
 Every problem carries a JSON Pointer into the *design* (``/fields/primary/0/value``,
 ``/colors/background``; ``""`` for the design as a whole) so an editor can show it beside
 the control it comes from, and the ``source`` that found it. A design the schema refuses
 is still rendered as far as it goes (:mod:`.salvage`); its schema problems are all there.
+
+A preview runs on every keystroke, so each piece of work is done once: one walk of the
+design's texts serves the sample data, the translation rules and the placeholders, Google's
+design checks run once (:func:`~passmint.wallet.google.render.render_class` is given them),
+and a problem's path is written only when the problem is found.
 
 No credentials are needed: the identities are clearly fake ones (:data:`PREVIEW_PASS_TYPE`,
 :data:`PREVIEW_TEAM`, :data:`PREVIEW_ISSUER`). Pure: the assets, ``now`` and the URLs come in.
@@ -30,7 +36,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -55,6 +61,7 @@ from passmint.wallet.designs.salvage import MISSING_ASSET, salvage, under
 from passmint.wallet.designs.schemas import (
     BarcodeKind,
     DesignError,
+    DesignText,
     TemplateDesign,
     child_path,
     design_path,
@@ -397,7 +404,9 @@ def render_preview(
         unknown = Problem("localizations", "preview_language_unknown", message, Severity.WARNING)
         found.add([unknown], ProblemSource.PREVIEW)
         language = None
-    data = make_sample_data(parsed, sample)
+    # Every check that reads the design's texts reads this one walk of them.
+    texts = list(parsed.texts())
+    data = make_sample_data(parsed, sample, texts=texts)
     serial = data.get("serial_number")
     serial = serial if isinstance(serial, str) and serial else placeholders.SAMPLE_SERIAL
     data["serial_number"] = serial
@@ -410,18 +419,20 @@ def render_preview(
         pass_type_identifier=PREVIEW_PASS_TYPE,
         team_identifier=PREVIEW_TEAM,
     )
+    tables = localization_tables(parsed)
     # The web service is this server's, not the design's: it is checked where it is set.
-    found.add(validate_rendered(parsed, style, pass_json), ProblemSource.APPLE)
+    apple = validate_rendered(parsed, style, pass_json, tables=tables, texts=texts)
+    found.add(apple, ProblemSource.APPLE)
     if web_service_url is not None:
         pass_json = _with_web_service(pass_json, web_service_url)
-    tables = localization_tables(parsed)
     table = tables.get(language) if language is not None else None
     localized = _localized(pass_json, table) if table else pass_json
 
     images = _images(parsed, style, language, assets or {}, found)
     google = _google(parsed, style, data, serial, assets or {}, now, google_callback_url, found)
     barcode = _barcode(parsed, pass_json, localized, found)
-    found.add(_placeholder_problems(parsed, sample, providers, later), ProblemSource.PLACEHOLDERS)
+    unknown_names = _placeholder_problems(parsed, sample, providers, later, texts)
+    found.add(unknown_names, ProblemSource.PLACEHOLDERS)
     vertical, google_class, google_object = google
     return Preview(
         style=style,
@@ -449,13 +460,15 @@ def _bounded(design: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Problem
     kept = dict(_finite(design, "", problems))
     tables = design.get("localizations")
     images = design.get("localized_images")
-    languages = len(tables) if isinstance(tables, Mapping) else 0
-    languages += len(images) if isinstance(images, Mapping) else 0
+    languages = len(tables) if isinstance(tables, (dict, Mapping)) else 0
+    languages += len(images) if isinstance(images, (dict, Mapping)) else 0
     texts = 0
-    if isinstance(tables, Mapping):
-        texts = len(
-            {key for table in tables.values() if isinstance(table, Mapping) for key in table}
-        )
+    if isinstance(tables, (dict, Mapping)):
+        given = [table for table in tables.values() if isinstance(table, (dict, Mapping))]
+        # The distinct texts are counted only when they could be too many (or are said).
+        cells = languages * sum(map(len, given))
+        if languages > MAX_LANGUAGES or cells > MAX_TRANSLATION_CELLS:
+            texts = len({key for table in given for key in table})
     if languages > MAX_LANGUAGES or languages * texts > MAX_TRANSLATION_CELLS:
         message = (
             f"{languages} languages and {texts} translated texts are more than a pass carries "
@@ -466,7 +479,9 @@ def _bounded(design: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Problem
         kept.pop("localizations", None)
         kept.pop("localized_images", None)
     fields = design.get("fields")
-    if isinstance(fields, Mapping):
+    if isinstance(fields, (dict, Mapping)) and (
+        sum(len(items) for items in fields.values() if isinstance(items, list)) > MAX_FIELDS
+    ):
         room = MAX_FIELDS
         cut: dict[str, Any] = {}
         for area, items in fields.items():
@@ -486,11 +501,28 @@ def _bounded(design: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Problem
 
 
 def _big(node: Any) -> bool:
-    if isinstance(node, Mapping):
-        return any(_big(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_big(v) for v in node)
-    return isinstance(node, int) and abs(node) > MAX_INTEGER
+    """Whether an integer beyond ±2^53 is anywhere in ``node`` (one walk, no recursion)."""
+    stack = [node]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue
+        if kind is dict:
+            push(item.values())
+        elif kind is list:
+            push(item)
+        elif kind is int:
+            if item > MAX_INTEGER or item < -MAX_INTEGER:
+                return True
+        elif isinstance(item, Mapping):
+            push(item.values())
+        elif isinstance(item, list):
+            push(item)
+        elif isinstance(item, int) and abs(item) > MAX_INTEGER:
+            return True
+    return False
 
 
 def _finite(node: Any, path: str, problems: list[Problem]) -> Any:
@@ -519,12 +551,22 @@ def _with_web_service(pass_json: dict[str, Any], url: str) -> dict[str, Any]:
     return out
 
 
+def _copy(node: Any) -> Any:
+    """A copy of JSON data, its objects and arrays new (strings and numbers are immutable):
+    what a JSON round trip gives, without writing and reading the text."""
+    if isinstance(node, dict):
+        return {key: _copy(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [_copy(value) for value in node]
+    return node
+
+
 _JSON_PATH = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
 
 def _localized(pass_json: dict[str, Any], table: Mapping[str, str]) -> dict[str, Any]:
     """A copy of pass.json with every string Wallet looks up in pass.strings translated."""
-    out: dict[str, Any] = json.loads(json.dumps(pass_json))
+    out: dict[str, Any] = _copy(pass_json)
     for path, text in localizable_strings(pass_json).items():
         if text not in table:
             continue
@@ -550,26 +592,22 @@ def _images(
     found: _Found,
 ) -> dict[str, str]:
     """Image name → URL for the language; problems for unknown assets and small sources."""
-    wanted = [
-        (design_path("images", name.value), name.value, asset)
-        for name, asset in design.images.items()
-    ]
-    for lang, table in design.localized_images.items():
-        wanted += [
-            (design_path("localized_images", lang, name.value), name.value, asset)
-            for name, asset in table.items()
-        ]
+    # (language or None, image name, asset id); the path is written only for a problem.
     shown = {name.value: asset for name, asset in design.images.items()}
+    wanted: list[tuple[str | None, str, str]] = [(None, n, a) for n, a in shown.items()]
+    for lang, table in design.localized_images.items():
+        wanted += [(lang, name.value, asset) for name, asset in table.items()]
     if language is not None:
         shown.update({n.value: a for n, a in design.localized_images.get(language, {}).items()})
     supported = set(apple_images(style))
     problems: list[Problem] = []
-    for path, name, asset_id in wanted:
+    for where, name, asset_id in wanted:
         if asset_id == MISSING_ASSET:
             continue  # the schema's problem
         asset = assets.get(asset_id)
         if asset is None:
-            problems.append(Problem(path, "asset_not_found", f"no uploaded image {asset_id!r}"))
+            message = f"no uploaded image {asset_id!r}"
+            problems.append(Problem(_image_path(where, name), "asset_not_found", message))
             continue
         if name not in supported or asset.width is None or asset.height is None:
             continue  # an unsupported image is the design rules' problem
@@ -580,12 +618,20 @@ def _images(
                 f"the image is {asset.width}×{asset.height} px; a {name} on a {style} "
                 f"({box} fit) needs at least {need[0]}×{need[1]} px for @3x"
             )
-            problems.append(Problem(path, "image_too_small", message))
+            problems.append(Problem(_image_path(where, name), "image_too_small", message))
     found.add(problems, ProblemSource.IMAGES)
     return {name: assets[a].url for name, a in shown.items() if a in assets}
 
 
+def _image_path(language: str | None, name: str) -> str:
+    if language is None:
+        return design_path("images", name)
+    return design_path("localized_images", language, name)
+
+
 # -- Google ---------------------------------------------------------------------------------
+
+_NOT_IN_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _google(
@@ -598,7 +644,8 @@ def _google(
     callback_url: str | None,
     found: _Found,
 ) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
-    found.add(validate_design_for_google(design, style), ProblemSource.GOOGLE)
+    checked = validate_design_for_google(design, style)
+    found.add(checked, ProblemSource.GOOGLE)
     urls: dict[str, str] = {}
     fake = False
     for name, asset_id in design.images.items():
@@ -617,11 +664,16 @@ def _google(
         warning = Problem("images", "google_images_not_https", message, Severity.WARNING)
         found.add([warning], ProblemSource.GOOGLE)
     class_id = f"{PREVIEW_ISSUER}.pm-preview"
-    suffix = re.sub(r"[^A-Za-z0-9._-]", "_", serial)
+    suffix = _NOT_IN_ID.sub("_", serial)
     try:
         vertical = vertical_for(style, gift_card=design.gift_card, transit_type=design.transit_type)
         class_body = render_class(
-            design, style, issuer_id=PREVIEW_ISSUER, class_id=class_id, image_urls=urls
+            design,
+            style,
+            issuer_id=PREVIEW_ISSUER,
+            class_id=class_id,
+            image_urls=urls,
+            checked=checked,  # the checks above, not run again
         )
         if callback_url is not None:
             class_body["callbackOptions"] = {"url": callback_url}
@@ -677,6 +729,7 @@ def _placeholder_problems(
     sample: Mapping[str, Any],
     providers: Sequence[usage.Provider],
     later: frozenset[str],
+    texts: Sequence[DesignText],
 ) -> list[Problem]:
     """``placeholder_unknown`` for names neither the programs nor the sample data fill; when
     there are neither, only for near misses of the built-ins (any other name may be pass
@@ -684,12 +737,14 @@ def _placeholder_problems(
     for a bounded number of names: a large design or sample must not make a preview slow."""
     names = [name for name in usage.data_names(sample) if len(name) <= MAX_NAME_LENGTH]
     known = frozenset(names) | frozenset(n for provider in providers for n in provider.names)
-    labels = [provider.label for provider in providers] + (["the sample data"] if sample else [])
     fixed = placeholders.BUILTIN_NAMES | later
+    if all(name in fixed or name in known for name in _names_used(texts)):
+        return []  # the usual case: every name is filled, no use needs listing
+    labels = [provider.label for provider in providers] + (["the sample data"] if sample else [])
     pool = fixed | frozenset(n for p in providers for n in p.names) | frozenset(names[:MAX_POOL])
     problems: list[Problem] = []
     tried = 0
-    for use in usage.uses(design):
+    for use in usage.uses(design, texts=texts):
         if use.name in fixed or use.name in known:
             continue
         if len(problems) > MAX_PROBLEMS or (not known and tried >= MAX_SUGGESTED):
@@ -714,3 +769,12 @@ def _placeholder_problems(
             Problem(path, "placeholder_unknown", message, Severity.WARNING) for path in use.paths
         ]
     return problems
+
+
+def _names_used(texts: Sequence[DesignText]) -> Iterator[str]:
+    """Every placeholder name of ``texts`` (with repeats), without their paths."""
+    for text in texts:
+        if "{{" in text.template:
+            for part in placeholders.parts(text.template):
+                if isinstance(part, placeholders.Placeholder):
+                    yield part.name

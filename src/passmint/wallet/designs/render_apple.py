@@ -23,9 +23,10 @@ from __future__ import annotations
 import copy
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from pydantic.alias_generators import to_camel
@@ -52,12 +53,15 @@ from passmint.wallet.designs.schemas import (
     DesignField,
     DesignLink,
     DesignLocation,
+    DesignSurvey,
+    DesignText,
     FieldList,
     ImageName,
     TemplateDesign,
     color_apple,
     design_path,
 )
+from passmint.wallet.designs.survey import SURVEY_KEY, survey_answer_url
 
 __all__ = [
     "DesignError",
@@ -112,6 +116,7 @@ _FIELD_KEYS = {to_camel(name): name for name in DesignField.model_fields} | {
     "dataDetectorTypes": "data_detectors"
 }
 _LINK_KEYS = {"key": "key", "value": "url", "attributedValue": "label"}
+_SURVEY_KEYS = {"key": "key", "label": "question", "value": "answers", "attributedValue": "answers"}
 _BARCODE_KEYS = {"format": "format", "message": "message", "altText": "alt_text"} | {
     "messageEncoding": "encoding"
 }
@@ -200,6 +205,20 @@ def _link_key(link: DesignLink, index: int) -> str:
     return link.key or f"link_{index + 1}"
 
 
+def _survey(survey: DesignSurvey, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The survey as one back field: the question, then a tappable line per answer."""
+    answers = [placeholders.render_text(answer, data) for answer in survey.answers]
+    links = [
+        _anchor(survey_answer_url(data, number), answer) for number, answer in enumerate(answers, 1)
+    ]
+    return {
+        "key": survey.key or SURVEY_KEY,
+        "label": placeholders.render_text(survey.question, data),
+        "value": "\n".join(answers),
+        "attributedValue": "\n".join(links),
+    }
+
+
 def _style_dict(design: TemplateDesign, style: PassStyle, data: Mapping[str, Any]) -> Any:
     body: dict[str, Any] = {}
     if style is PassStyle.BOARDING_PASS and design.transit_type is not None:
@@ -209,6 +228,8 @@ def _style_dict(design: TemplateDesign, style: PassStyle, data: Mapping[str, Any
         entries = [_field(field, data) for field in fields]
         if area is FieldList.BACK:
             entries += [_link(link, index, data) for index, link in enumerate(design.links)]
+            if design.survey is not None:
+                entries.append(_survey(design.survey, data))
         if entries:
             body[list_key] = entries
     return body
@@ -340,6 +361,9 @@ def _origins(design: TemplateDesign, style: PassStyle) -> Origins:
     back, first_link = child(style_path, "backFields"), len(design.fields.back)
     for index in range(len(design.links)):
         origins[child(back, first_link + index)] = _Origin(design_path("links", index), _LINK_KEYS)
+    if design.survey is not None:
+        survey_at = child(back, first_link + len(design.links))
+        origins[survey_at] = _Origin("survey", _SURVEY_KEYS)
     return origins
 
 
@@ -361,8 +385,9 @@ def localization_tables(design: TemplateDesign) -> dict[str, dict[str, str]]:
         return {}
     keys = sorted({k for table in design.localizations.values() for k in table})
     languages = list(dict.fromkeys([*design.localizations, *design.localized_images]))
+    # (the URL escaped, the label, the source's <a href> string), escaped once for all languages
     links = [
-        (link.url, link.label)
+        (html.escape(link.url, quote=True), link.label, _anchor(link.url, link.label))
         for link in design.links
         if link.label in keys
         and not placeholders.has_placeholders(link.url)
@@ -372,8 +397,9 @@ def localization_tables(design: TemplateDesign) -> dict[str, dict[str, str]]:
     for lang in languages:
         given = design.localizations.get(lang, {})
         table = {key: given.get(key, key) for key in keys}
-        for url, label in links:
-            table.setdefault(_anchor(url, label), _anchor(url, table[label]))
+        for url, label, anchor in links:
+            if anchor not in table:  # as _anchor(url, translated label) writes it
+                table[anchor] = f"<a href='{url}'>{html.escape(table[label], quote=True)}</a>"
         tables[lang] = table
     return tables
 
@@ -433,10 +459,15 @@ def field_keys_with_change_messages(design: TemplateDesign) -> dict[str, str]:
 
 
 def make_sample_data(
-    design: TemplateDesign, overrides: Mapping[str, Any] | None = None
+    design: TemplateDesign,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    texts: Sequence[DesignText] | None = None,
 ) -> dict[str, Any]:
-    """Plausible data for every placeholder of the design (see placeholders.sample_data)."""
-    return placeholders.sample_data(((t.template, t.kind) for t in design.texts()), overrides)
+    """Plausible data for every placeholder of the design (see placeholders.sample_data).
+    ``texts``: ``design.texts()``, when the caller has them."""
+    found = design.texts() if texts is None else texts
+    return placeholders.sample_data(((t.template, t.kind) for t in found), overrides)
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -486,8 +517,11 @@ def _to_design(problem: Problem, origins: Origins) -> Problem:
     return Problem(path, problem.code, message, problem.severity)
 
 
-def _design_checks(design: TemplateDesign, style: PassStyle) -> list[Problem]:
-    """Rules clearer on the design than on the rendered pass: style, images, translations."""
+def _design_checks(
+    design: TemplateDesign, style: PassStyle, texts: Sequence[DesignText] | None = None
+) -> list[Problem]:
+    """Rules clearer on the design than on the rendered pass: style, images, translations.
+    ``texts``: ``design.texts()``, when the caller has them."""
     found: list[Problem] = []
 
     def report(path: str, code: str, message: str, *, warn: bool = False) -> None:
@@ -520,41 +554,71 @@ def _design_checks(design: TemplateDesign, style: PassStyle) -> list[Problem]:
         message = "an eventTicket takes a strip or a background/thumbnail, not both"
         report("images.strip", "image_strip_with_background", message)
 
-    texts = list(design.texts())
-    static = {t.template for t in texts if t.localizable and not placeholders.names(t.template)}
-    messages = {t.template for t in texts if t.path.endswith(".change_message")}
-    all_keys = list(dict.fromkeys(k for table in design.localizations.values() for k in table))
-    for lang, table in design.localizations.items():
-        absent = ", ".join(repr(key) for key in all_keys if key not in table)
-        if absent:
+    localizations = design.localizations
+    if not localizations:
+        return found
+    if texts is None:
+        texts = list(design.texts())
+    static: set[str] = set()  # what Wallet looks up in pass.strings (or passmint: a survey)
+    messages: set[str] = set()  # change messages
+    for text in texts:
+        template = text.template
+        if text.localizable and (
+            "{{" not in template or not placeholders.has_placeholders(template)
+        ):
+            static.add(template)
+        elif text.path.startswith("survey."):
+            # translated by their templates: Google's links, the answer's thank-you page
+            static.add(template)
+        if text.path.endswith(".change_message"):
+            messages.add(template)
+    all_keys = list(dict.fromkeys(chain.from_iterable(localizations.values())))
+    for lang, table in localizations.items():
+        if len(table) < len(all_keys):
+            absent = ", ".join(repr(key) for key in all_keys if key not in table)
             message = f"no {lang} translation of {absent}; Wallet shows the text as written"
             report(design_path("localizations", lang), "localization_missing", message, warn=True)
+        if table.keys() <= static and all("%@" in table[key] for key in table.keys() & messages):
+            continue  # the usual table: every key a text, every change message with its %@
         for key, translation in table.items():
-            path = design_path("localizations", lang, key)
+            # The path is written only for a problem: most keys have none.
             if key not in static:
                 message = (
                     f"{key!r} is not a text of this design: keys are the exact labels, values, "
                     "change messages and link labels (without placeholders)"
                 )
+                path = design_path("localizations", lang, key)
                 report(path, "localization_key_unused", message, warn=True)
             if key in messages and "%@" not in translation:
                 message = "a translated change message must carry %@ (the new value)"
-                report(path, "change_message_placeholder", message)
+                report(
+                    design_path("localizations", lang, key), "change_message_placeholder", message
+                )
     return found
 
 
 def validate_rendered(
-    design: TemplateDesign, style: PassStyle, pass_json: Mapping[str, Any]
+    design: TemplateDesign,
+    style: PassStyle,
+    pass_json: Mapping[str, Any],
+    *,
+    tables: Mapping[str, Mapping[str, str]] | None = None,
+    texts: Sequence[DesignText] | None = None,
 ) -> list[Problem]:
     """The checks of :func:`validate_design` on a pass.json already rendered from
     ``design`` (a preview renders once, with its own data, and checks that): the design's
-    own rules, then Apple's pass.json rules, each problem at its path in the design."""
+    own rules, then Apple's pass.json rules, each problem at its path in the design.
+    ``tables``: :func:`localization_tables` of ``design`` and ``texts``: ``design.texts()``,
+    when the caller has them."""
     style = PassStyle(style)
-    problems = _design_checks(design, style)
-    origins = _origins(design, style)
-    tables = localization_tables(design)
+    problems = _design_checks(design, style, texts)
+    if tables is None:
+        tables = localization_tables(design)
     strings = {f"{lang}.lproj/pass.strings": table for lang, table in tables.items()}
-    problems += [_to_design(p, origins) for p in validate_pass_json(pass_json, strings=strings)]
+    found = validate_pass_json(pass_json, strings=strings)
+    if found:  # where each node comes from is worked out only when one has a problem
+        origins = _origins(design, style)
+        problems += [_to_design(p, origins) for p in found]
     return problems
 
 
@@ -584,8 +648,8 @@ def validate_design(
         team_identifier=_SAMPLE_TEAM,
     )
     problems = validate_rendered(design, style, pass_json)
-    origins = _origins(design, style)
     if assets is not None:
+        origins = _origins(design, style)
         try:
             files = render_files(design, style, assets)
         except (DesignError, ImageError) as exc:

@@ -19,9 +19,9 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -69,14 +69,11 @@ class DesignError(PassmintError):
         )
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-
-
 def child_path(base: str, part: str | int) -> str:
     """``part`` under the design path ``base`` (``""`` is the design itself)."""
     if isinstance(part, int):
         return f"{base}[{part}]"
-    if _IDENTIFIER.fullmatch(part):
+    if part.isascii() and part.isidentifier():  # [A-Za-z_][A-Za-z0-9_]*
         return f"{base}.{part}" if base else part
     return f"{base}[{json.dumps(part, ensure_ascii=False)}]"
 
@@ -327,18 +324,23 @@ class FieldList(StrEnum):
     BACK = "back"
 
 
+_AREAS: tuple[str, ...] = tuple(area.value for area in FieldList)
+_AREA_NAMES: tuple[tuple[FieldList, str], ...] = tuple((area, area.value) for area in FieldList)
+_IMAGE_NAMES: tuple[tuple[ImageName, str], ...] = tuple((name, name.value) for name in ImageName)
+
+
 # -- models ---------------------------------------------------------------------------------
 
 TextKind = Literal["text", "number", "date"]
 
 
-@dataclass(frozen=True, slots=True)
-class DesignText:
+class DesignText(NamedTuple):
     """A text of a design that may hold placeholders (see :meth:`TemplateDesign.texts`).
 
     ``kind`` is what a value filling the whole text must be (a date for date-styled fields
     and dates, a number for number-styled fields); ``localizable`` is whether Wallet looks
-    the rendered text up in ``pass.strings``.
+    the rendered text up in ``pass.strings``. Immutable, and a tuple: a design has dozens
+    and a preview walks them on every keystroke, so they are cheap to make.
     """
 
     path: str
@@ -377,8 +379,8 @@ class DesignImages(_DesignModel):
 
     def items(self) -> Iterator[tuple[ImageName, str]]:
         """(image name, asset id) of every image set, in the order above."""
-        for name in ImageName:
-            asset: str | None = getattr(self, name.value)
+        for name, attribute in _IMAGE_NAMES:
+            asset: str | None = getattr(self, attribute)
             if asset is not None:
                 yield name, asset
 
@@ -451,8 +453,8 @@ class DesignFields(_DesignModel):
 
     def all(self) -> Iterator[tuple[FieldList, int, DesignField]]:
         """(area, index, field) of every field, front to back."""
-        for area in FieldList:
-            for index, field in enumerate(getattr(self, area.value)):
+        for area, attribute in _AREA_NAMES:
+            for index, field in enumerate(getattr(self, attribute)):
                 yield area, index, field
 
 
@@ -532,6 +534,30 @@ class DesignLink(_DesignModel):
     key: FieldKey | None = Field(None, description="Field key; default link_1, link_2 ...")
 
 
+MAX_SURVEY_QUESTION: Final = 500
+MAX_SURVEY_ANSWER: Final = 200
+
+
+class DesignSurvey(_DesignModel):
+    """A question on the back of the pass with an answer button per answer: each is a link
+    to this server (``/p/<the pass's link>/answers/<n>``) that records the pass's answer
+    (Google: one entry of the links module per answer)."""
+
+    question: Annotated[NonEmptyTemplate, Field(max_length=MAX_SURVEY_QUESTION)] = Field(
+        examples=["How was your visit?"]
+    )
+    answers: list[Annotated[NonEmptyTemplate, Field(max_length=MAX_SURVEY_ANSWER)]] = Field(
+        min_length=2, max_length=5, examples=[["Great", "OK", "Not good"]]
+    )
+    key: FieldKey | None = Field(
+        None,
+        description=(
+            "Field key; default survey. Answers are counted by their number under this key: "
+            "a survey that asks something else takes another key."
+        ),
+    )
+
+
 _POINTS = {"key": "points", "label": "POINTS", "value": "{{ points }}", "number_style": "decimal"}
 _EXAMPLE: dict[str, Any] = {
     "organization_name": "Café Lumen",
@@ -588,6 +614,9 @@ class TemplateDesign(_DesignModel):
     links: list[DesignLink] = Field(
         default_factory=list, max_length=20, description="Links on the back."
     )
+    survey: DesignSurvey | None = Field(
+        None, description="A question with 2 to 5 answer buttons on the back of the pass."
+    )
     localizations: dict[LanguageTag, dict[Annotated[Multiline, Field(min_length=1)], Multiline]] = (
         Field(
             default_factory=dict,
@@ -625,39 +654,49 @@ class TemplateDesign(_DesignModel):
     )
 
     def texts(self) -> Iterator[DesignText]:
-        """Every text of the design that may hold placeholders, with its path."""
+        """Every text of the design that may hold placeholders, with its path.
+
+        The paths are those :func:`design_path` gives (``fields.primary[0].label``), written
+        out directly: every key here is an identifier."""
         yield DesignText("organization_name", self.organization_name, "text", True)
         yield DesignText("description", self.description, "text", True)
         if self.logo_text is not None:
             yield DesignText("logo_text", self.logo_text, "text", True)
-        for area, index, field in self.fields.all():
-            path = design_path("fields", area.value, index)
-            if field.label is not None:
-                yield DesignText(f"{path}.label", field.label, "text", True)
-            if isinstance(field.value, str):
-                kind: TextKind = "text"
-                if field.date_style is not None or field.time_style is not None:
-                    kind = "date"
-                elif field.number_style is not None or field.currency_code is not None:
-                    kind = "number"
-                yield DesignText(f"{path}.value", field.value, kind, kind == "text")
-            if field.change_message is not None:
-                yield DesignText(f"{path}.change_message", field.change_message, "text", True)
+        fields = self.fields
+        for area in _AREAS:
+            for index, field in enumerate(getattr(fields, area)):
+                path = f"fields.{area}[{index}]"
+                if field.label is not None:
+                    yield DesignText(f"{path}.label", field.label, "text", True)
+                value = field.value
+                if isinstance(value, str):
+                    kind: TextKind = "text"
+                    if field.date_style is not None or field.time_style is not None:
+                        kind = "date"
+                    elif field.number_style is not None or field.currency_code is not None:
+                        kind = "number"
+                    yield DesignText(f"{path}.value", value, kind, kind == "text")
+                if field.change_message is not None:
+                    yield DesignText(f"{path}.change_message", field.change_message, "text", True)
         if self.barcode is not None:
             yield DesignText("barcode.message", self.barcode.message, "text", False)
             if self.barcode.alt_text is not None:
                 yield DesignText("barcode.alt_text", self.barcode.alt_text, "text", True)
         for index, link in enumerate(self.links):
-            yield DesignText(design_path("links", index, "label"), link.label, "text", True)
-            yield DesignText(design_path("links", index, "url"), link.url, "text", False)
-        places: list[tuple[str, Sequence[DesignLocation | DesignBeacon]]] = [
+            yield DesignText(f"links[{index}].label", link.label, "text", True)
+            yield DesignText(f"links[{index}].url", link.url, "text", False)
+        if self.survey is not None:
+            yield DesignText("survey.question", self.survey.question, "text", True)
+            for index, answer in enumerate(self.survey.answers):
+                yield DesignText(f"survey.answers[{index}]", answer, "text", False)
+        places: tuple[tuple[str, Sequence[DesignLocation | DesignBeacon]], ...] = (
             ("locations", self.locations),
             ("beacons", self.beacons),
-        ]
+        )
         for key, items in places:
             for index, place in enumerate(items):
                 if place.relevant_text is not None:
-                    path = design_path(key, index, "relevant_text")
+                    path = f"{key}[{index}].relevant_text"
                     yield DesignText(path, place.relevant_text, "text", True)
         for name, date in (
             ("expiration_date", self.expiration_date),

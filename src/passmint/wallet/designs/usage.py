@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 
 from passmint.wallet.designs import placeholders
 from passmint.wallet.designs.placeholders import BUILTIN_NAMES, Placeholder
-from passmint.wallet.designs.schemas import TemplateDesign
+from passmint.wallet.designs.schemas import DesignText, TemplateDesign
 
 __all__ = [
     "DataWarning",
@@ -106,12 +106,17 @@ class DataWarning:
     suggestion: str | None = None
 
 
-def uses(design: TemplateDesign) -> list[DesignPlaceholder]:
-    """Every name the design uses, in order of first use, built-ins included."""
+def uses(
+    design: TemplateDesign, *, texts: Sequence[DesignText] | None = None
+) -> list[DesignPlaceholder]:
+    """Every name the design uses, in order of first use, built-ins included.
+    ``texts``: ``design.texts()``, when the caller has them."""
     paths: dict[str, list[str]] = {}
     required: dict[str, list[str]] = {}
-    for text in design.texts():
-        for part in placeholders.parse(text.template):
+    for text in design.texts() if texts is None else texts:
+        if "{{" not in text.template:
+            continue  # literal text: no placeholder
+        for part in placeholders.parts(text.template):
             if not isinstance(part, Placeholder):
                 continue
             seen = paths.setdefault(part.name, [])

@@ -60,7 +60,7 @@ Vertical-specific data (documented sources):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -76,6 +76,7 @@ from passmint.wallet.designs.schemas import (
     color_hex,
     design_path,
 )
+from passmint.wallet.designs.survey import SURVEY_KEY, survey_answer_url
 from passmint.wallet.google.verticals import Vertical, vertical_for
 
 __all__ = [
@@ -129,6 +130,9 @@ _FLIGHT_SEMANTICS: Final = (
     "originalDepartureDate",
 )
 _INT32 = (-(2**31), 2**31 - 1)
+_AREAS: Final = tuple(area.value for area in FieldList)
+_ROW_AREAS: Final = (FieldList.HEADER.value, FieldList.SECONDARY.value, FieldList.AUXILIARY.value)
+"""The areas a Google card lays out as rows."""
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -172,9 +176,16 @@ class _Context:
     language: str
     image_urls: Mapping[str, str]
     problems: list[Problem] = field(default_factory=list)
+    issuer: str | None = None
+    """The organization name rendered, once asked for (each image describes itself by it)."""
 
     def text(self, template: str) -> str:
         return placeholders.render_text(template, self.data)
+
+    def issuer_text(self) -> str:
+        if self.issuer is None:
+            self.issuer = self.text(self.design.organization_name)
+        return self.issuer
 
     def localized(self, text: str) -> dict[str, Any]:
         """A LocalizedString; translatedValues for every language when any translates it."""
@@ -197,7 +208,7 @@ class _Context:
                 continue
             if not url.startswith("https://"):
                 raise ValueError(f"image {name}: Google fetches images over https, not {url!r}")
-            description = self.localized(self.text(self.design.organization_name))
+            description = self.localized(self.issuer_text())
             return {"sourceUri": {"uri": url}, "contentDescription": description}
         return None
 
@@ -292,8 +303,8 @@ def _raise_if(problems: list[Problem]) -> None:
 def _card_rows(design: TemplateDesign, vertical: Vertical) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     consumed = _consumed(design, vertical)
-    for area in (FieldList.HEADER, FieldList.SECONDARY, FieldList.AUXILIARY):
-        fields: list[DesignField] = getattr(design.fields, area.value)
+    for area in _ROW_AREAS:
+        fields: list[DesignField] = getattr(design.fields, area)
         keys = [f.key for f in fields if f.key not in consumed][:MAX_ROW_ITEMS]
         if not keys or len(rows) == MAX_CARD_ROWS:
             continue
@@ -320,6 +331,7 @@ def render_class(
     image_urls: Mapping[str, str],
     review_status: str = "UNDER_REVIEW",
     language: str = "en",
+    checked: Sequence[Problem] | None = None,
 ) -> dict[str, Any]:
     """The ``<vertical>Class`` body of a template version (insert, or PATCH with UNDER_REVIEW).
 
@@ -327,7 +339,9 @@ def render_class(
     ``icon``, ``strip`` ...) to absolute https URLs. ``review_status`` is ``UNDER_REVIEW``
     (always, even when updating an approved class) or ``DRAFT`` (spec §1). Raises
     :class:`DesignError` when the design lacks what the vertical requires, ValueError for
-    malformed ids or non-https image URLs.
+    malformed ids or non-https image URLs. ``checked``: the problems of
+    :func:`validate_design_for_google` for this design and style, when the caller has
+    them (they are not looked for again).
     """
     style = PassStyle(style)
     _check_id(class_id, issuer_id, "class id")
@@ -335,13 +349,14 @@ def render_class(
         raise ValueError("a class write may only set reviewStatus UNDER_REVIEW or DRAFT")
     vertical = _vertical(design, style)
     ctx = _Context(design, {}, language, image_urls)
-    ctx.problems += validate_design_for_google(design, style)
+    ctx.problems += validate_design_for_google(design, style) if checked is None else checked
     out: dict[str, Any] = {"id": class_id}
-    issuer = ctx.text(design.organization_name)
+    issuer = ctx.issuer_text()
     if vertical is not Vertical.GENERIC:
         out["issuerName"] = issuer
-        if "translatedValues" in ctx.localized(issuer):
-            out["localizedIssuerName"] = ctx.localized(issuer)
+        localized_issuer = ctx.localized(issuer)
+        if "translatedValues" in localized_issuer:
+            out["localizedIssuerName"] = localized_issuer
         out["reviewStatus"] = review_status
         if design.colors.background is not None:
             out["hexBackgroundColor"] = color_hex(design.colors.background)
@@ -453,7 +468,40 @@ def _links(ctx: _Context) -> dict[str, Any] | None:
                 "id": link.key or f"link_{index + 1}",
             }
         )
+    survey = ctx.design.survey
+    if survey is not None:
+        question = ctx.text(survey.question)
+        key = survey.key or SURVEY_KEY
+        for number, template in enumerate(survey.answers, 1):
+            answer = ctx.text(template)
+            uris.append(
+                {
+                    "uri": survey_answer_url(ctx.data, number),
+                    "description": f"{question}: {answer}",
+                    "localizedDescription": _pair(ctx, question, answer),
+                    "id": f"{key}_{number}",
+                }
+            )
     return {"uris": uris} if uris else None
+
+
+def _pair(ctx: _Context, question: str, answer: str) -> dict[str, Any]:
+    """``question: answer`` as a LocalizedString, each part translated where the design's
+    tables translate it."""
+    value: dict[str, Any] = {
+        "defaultValue": {"language": ctx.language, "value": f"{question}: {answer}"}
+    }
+    tables = ctx.design.localizations
+    if any(question in table or answer in table for table in tables.values()):
+        value["translatedValues"] = [
+            {
+                "language": lang,
+                "value": f"{table.get(question, question)}: {table.get(answer, answer)}",
+            }
+            for lang, table in tables.items()
+            if lang != ctx.language
+        ]
+    return value
 
 
 def _barcode(ctx: _Context) -> dict[str, Any] | None:
@@ -639,23 +687,29 @@ def validate_design_for_google(design: TemplateDesign, style: PassStyle) -> list
             f"Google Wallet takes at most {MAX_LOCATIONS} merchantLocations, "
             f"the design has {len(design.locations)}",
         )
-    modules = list(_text_fields(design, vertical))
-    if len(modules) > MAX_TEXT_MODULES:
-        area, index, _ = modules[MAX_TEXT_MODULES]
+    consumed = _consumed(design, vertical)
+    first_hidden: str | None = None  # the path of the first text module Google hides
+    modules = 0
+    for area in _AREAS:
+        for index, item in enumerate(getattr(design.fields, area)):
+            if item.key not in consumed:
+                if modules == MAX_TEXT_MODULES:
+                    first_hidden = f"fields.{area}[{index}]"
+                modules += 1
+    if first_hidden is not None:
         report(
-            design_path("fields", area.value, index),
+            first_hidden,
             "google_too_many_text_modules",
             f"Google Wallet shows {MAX_TEXT_MODULES} text modules per object; later fields "
             "are hidden",
             warn=True,
         )
-    consumed = _consumed(design, vertical)
-    for area in (FieldList.HEADER, FieldList.SECONDARY, FieldList.AUXILIARY):
-        fields: list[DesignField] = getattr(design.fields, area.value)
+    for area in _ROW_AREAS:
+        fields: list[DesignField] = getattr(design.fields, area)
         shown = [f for f in fields if f.key not in consumed]
         if len(shown) > MAX_ROW_ITEMS:
             report(
-                design_path("fields", area.value),
+                f"fields.{area}",
                 "google_card_row_too_long",
                 f"a Google card row holds {MAX_ROW_ITEMS} items; the rest show in details",
                 warn=True,

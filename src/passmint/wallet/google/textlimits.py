@@ -10,11 +10,11 @@ text comes from, and for a translation at its entry in ``localizations``. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, TypeGuard
 
 from passmint.wallet.apple.problems import Problem, Severity
-from passmint.wallet.designs.schemas import TemplateDesign, design_path
+from passmint.wallet.designs.schemas import FieldList, TemplateDesign, design_path
 
 __all__ = ["LIMITS", "check_lengths"]
 
@@ -32,18 +32,7 @@ LIMITS: Final[Mapping[str, int]] = {
 """Recommended maximum lengths from the discovery document's descriptions."""
 
 CODE: Final = "google_text_too_long"
-
-
-def _texts(value: object, localized: object) -> Iterator[tuple[str | None, str]]:
-    """(language or None for the text itself, text) of a plain text and its translations."""
-    if isinstance(value, str):
-        yield None, value
-    if isinstance(localized, Mapping):
-        for entry in localized.get("translatedValues") or ():
-            if isinstance(entry, Mapping):
-                language, text = entry.get("language"), entry.get("value")
-                if isinstance(language, str) and isinstance(text, str):
-                    yield language, text
+_AREAS: Final = tuple(area.value for area in FieldList)
 
 
 def _check(
@@ -52,26 +41,56 @@ def _check(
     path: str,
     value: object,
     localized: object = None,
+    leaf: str = "",
 ) -> None:
+    """Report the text ``value`` (at ``path``, then ``.leaf`` when given) and each of its
+    translations (at their ``localizations`` entry) over the limit. Most texts are within
+    it: they cost a length, and no path is written for them."""
     limit = LIMITS[limit_name]
     source = value if isinstance(value, str) else None
-    for language, text in _texts(value, localized):
-        if len(text) <= limit:
+    if source is not None and len(source) > limit:
+        _report(found, limit_name, limit, f"{path}.{leaf}" if leaf else path, None, source)
+    if localized is None or not _is_mapping(localized):
+        return
+    for entry in localized.get("translatedValues") or ():
+        if not _is_mapping(entry):
             continue
-        where = path
-        if language is not None and source is not None:
-            where = design_path("localizations", language, source)
-        what = limit_name.rsplit(".", 1)[-1]
-        shown = f"{text[:limit]}…"
-        found.append(
-            Problem(
-                where,
-                CODE,
-                f"Google Wallet shows {limit} characters of a {what} in full; this one has "
-                f"{len(text)} ({language or 'default'}: {shown!r})",
-                Severity.WARNING,
-            )
+        text = entry.get("value")
+        if type(text) is str and len(text) <= limit:
+            continue  # the usual translation: short enough
+        language = entry.get("language")
+        if isinstance(language, str) and isinstance(text, str) and len(text) > limit:
+            if source is not None:
+                where = design_path("localizations", language, source)
+            else:
+                where = f"{path}.{leaf}" if leaf else path
+            _report(found, limit_name, limit, where, language, text)
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, quick for the dicts the renderers write."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _report(
+    found: list[Problem],
+    limit_name: str,
+    limit: int,
+    where: str,
+    language: str | None,
+    text: str,
+) -> None:
+    what = limit_name.rsplit(".", 1)[-1]
+    shown = f"{text[:limit]}…"
+    found.append(
+        Problem(
+            where,
+            CODE,
+            f"Google Wallet shows {limit} characters of a {what} in full; this one has "
+            f"{len(text)} ({language or 'default'}: {shown!r})",
+            Severity.WARNING,
         )
+    )
 
 
 def check_lengths(
@@ -103,51 +122,65 @@ def check_lengths(
         class_body.get("localizedProvider"),
     )
     _check(found, "title", "description", class_body.get("title"), class_body.get("localizedTitle"))
+    # key → (area, index): the path is written only for a text that is too long.
     fields = {
-        item.key: design_path("fields", area.value, index)
-        for area, index, item in design.fields.all()
+        item.key: (area, index)
+        for area in _AREAS
+        for index, item in enumerate(getattr(design.fields, area))
     }
     for key, index in (("loyaltyPoints", 0), ("secondaryLoyaltyPoints", 1)):
         points = object_body.get(key)
-        if not isinstance(points, Mapping) or index >= len(design.fields.primary):
+        if points is None or not _is_mapping(points) or index >= len(design.fields.primary):
             continue
-        path = design_path("fields", "primary", index)
+        path = f"fields.primary[{index}]"
         _check(
             found,
             "LoyaltyPoints.label",
-            f"{path}.label",
+            path,
             points.get("label"),
             points.get("localizedLabel"),
+            "label",
         )
         balance = points.get("balance")
-        if isinstance(balance, Mapping) and isinstance(balance.get("string"), str):
-            _check(found, "LoyaltyPoints.balance", f"{path}.value", balance["string"])
-    for module in object_body.get("textModulesData") or ():
-        if not isinstance(module, Mapping) or module.get("id") not in fields:
-            continue
-        path = fields[module["id"]]
-        _check(
-            found,
-            "TextModuleData.header",
-            f"{path}.label",
-            module.get("header"),
-            module.get("localizedHeader"),
-        )
-        _check(
-            found,
-            "TextModuleData.body",
-            f"{path}.value",
-            module.get("body"),
-            module.get("localizedBody"),
-        )
+        if _is_mapping(balance) and isinstance(balance.get("string"), str):
+            _check(found, "LoyaltyPoints.balance", path, balance["string"], None, "value")
+    modules = object_body.get("textModulesData")
+    if modules:
+        # key → (area, index): the path is written only for a text that is too long.
+        fields = {
+            item.key: (area, index)
+            for area in _AREAS
+            for index, item in enumerate(getattr(design.fields, area))
+        }
+        for module in modules:
+            if not _is_mapping(module) or module.get("id") not in fields:
+                continue
+            area, index = fields[module["id"]]
+            path = f"fields.{area}[{index}]"
+            _check(
+                found,
+                "TextModuleData.header",
+                path,
+                module.get("header"),
+                module.get("localizedHeader"),
+                "label",
+            )
+            _check(
+                found,
+                "TextModuleData.body",
+                path,
+                module.get("body"),
+                module.get("localizedBody"),
+                "value",
+            )
     links = object_body.get("linksModuleData")
-    uris = links.get("uris") if isinstance(links, Mapping) else None
+    uris = links.get("uris") if links is not None and _is_mapping(links) else None
     for index, uri in enumerate(uris or ()):
-        if isinstance(uri, Mapping) and index < len(design.links):
+        if _is_mapping(uri) and index < len(design.links):
             _check(
                 found,
                 "Uri.description",
-                design_path("links", index, "label"),
+                f"links[{index}].label",
                 uri.get("description"),
                 uri.get("localizedDescription"),
             )

@@ -193,19 +193,20 @@ def _star(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> None
     draw.polygon(points, fill=fill)
 
 
-def _tag(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> None:
+def _polygons(
+    draw: ImageDraw.ImageDraw, b: Box, fill: Colour, *shapes: tuple[tuple[float, float], ...]
+) -> None:
+    """Each shape, its corners given as shares of the box's width and height."""
     x0, y0, x1, y1 = b
     w, h = x1 - x0, y1 - y0
-    draw.polygon(
-        [
-            (x0 + w * 0.15, y0 + h * 0.5),
-            (x0 + w * 0.4, y0 + h * 0.2),
-            (x0 + w * 0.85, y0 + h * 0.2),
-            (x0 + w * 0.85, y0 + h * 0.8),
-            (x0 + w * 0.4, y0 + h * 0.8),
-        ],
-        fill=fill,
-    )
+    for corners in shapes:
+        draw.polygon([(x0 + w * x, y0 + h * y) for x, y in corners], fill=fill)
+
+
+def _tag(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> None:
+    _polygons(draw, b, fill, ((0.15, 0.5), (0.4, 0.2), (0.85, 0.2), (0.85, 0.8), (0.4, 0.8)))
+    x0, y0, x1, y1 = b
+    w, h = x1 - x0, y1 - y0
     radius = w * 0.06
     cx, cy = x0 + w * 0.36, y0 + h * 0.5
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=hole)
@@ -242,59 +243,19 @@ def _ticket(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> No
 
 
 def _shield(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> None:
-    x0, y0, x1, y1 = b
-    w, h = x1 - x0, y1 - y0
-    draw.polygon(
-        [
-            (x0 + w * 0.5, y0 + h * 0.12),
-            (x0 + w * 0.82, y0 + h * 0.25),
-            (x0 + w * 0.76, y0 + h * 0.62),
-            (x0 + w * 0.5, y0 + h * 0.88),
-            (x0 + w * 0.24, y0 + h * 0.62),
-            (x0 + w * 0.18, y0 + h * 0.25),
-        ],
-        fill=fill,
-    )
+    shield = ((0.5, 0.12), (0.82, 0.25), (0.76, 0.62), (0.5, 0.88), (0.24, 0.62), (0.18, 0.25))
+    _polygons(draw, b, fill, shield)
 
 
 def _plane(draw: ImageDraw.ImageDraw, b: Box, fill: Colour, hole: Colour) -> None:
-    x0, y0, x1, y1 = b
-    w, h = x1 - x0, y1 - y0
-    draw.polygon(
-        [
-            (x0 + w * 0.12, y0 + h * 0.5),
-            (x0 + w * 0.88, y0 + h * 0.42),
-            (x0 + w * 0.9, y0 + h * 0.5),
-            (x0 + w * 0.88, y0 + h * 0.58),
-        ],
-        fill=fill,
-    )
-    draw.polygon(
-        [
-            (x0 + w * 0.42, y0 + h * 0.47),
-            (x0 + w * 0.6, y0 + h * 0.15),
-            (x0 + w * 0.68, y0 + h * 0.15),
-            (x0 + w * 0.6, y0 + h * 0.47),
-        ],
-        fill=fill,
-    )
-    draw.polygon(
-        [
-            (x0 + w * 0.42, y0 + h * 0.53),
-            (x0 + w * 0.6, y0 + h * 0.85),
-            (x0 + w * 0.68, y0 + h * 0.85),
-            (x0 + w * 0.6, y0 + h * 0.53),
-        ],
-        fill=fill,
-    )
-    draw.polygon(
-        [
-            (x0 + w * 0.14, y0 + h * 0.5),
-            (x0 + w * 0.2, y0 + h * 0.3),
-            (x0 + w * 0.26, y0 + h * 0.3),
-            (x0 + w * 0.24, y0 + h * 0.5),
-        ],
-        fill=fill,
+    _polygons(
+        draw,
+        b,
+        fill,
+        ((0.12, 0.5), (0.88, 0.42), (0.9, 0.5), (0.88, 0.58)),  # the body
+        ((0.42, 0.47), (0.6, 0.15), (0.68, 0.15), (0.6, 0.47)),  # the wings
+        ((0.42, 0.53), (0.6, 0.85), (0.68, 0.85), (0.6, 0.53)),
+        ((0.14, 0.5), (0.2, 0.3), (0.26, 0.3), (0.24, 0.5)),  # the tail
     )
 
 

@@ -1,0 +1,404 @@
+"""The ledger: lots credited and debited, pending points settled and expired ones expired,
+spends, refunds and adjustments, a card's history and its cached balances rebuilt.
+
+Ledger rules (ARCHITECTURE §value):
+
+* Every movement is an appended :class:`LedgerEntry` with an actor and a unique
+  idempotency key; amounts and kinds never change. A credit is a *lot*: its ``remaining``
+  and ``status`` (pending → posted) are the lot's bookkeeping.
+* Debits consume lots first-expiring-first (never-expiring last, then oldest) and say
+  which lots in ``LotAllocation``; expiry posts an ``expire`` entry for what a lot has left.
+* ``Account.balance``/``pending``/``lifetime_earned`` are caches of the ledger's sums,
+  updated in the same transaction, rebuildable with :func:`rebuild_balances`.
+* Every balance change locks the account row first, so concurrent spends serialize and
+  never overdraw; only reversals of returned purchases may take a balance below zero.
+* After every change the account's pass data (``points``, ``tier``, ``next_reward`` …) is
+  re-rendered by a job (:func:`passmint.loyalty.cardpass.after_change`), which pushes
+  Apple devices and PATCHes the Google object.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from passmint.kit.ids import uuid7
+from passmint.loyalty import cardpass, repository
+from passmint.loyalty.common import SYSTEM, Actor, config_of, entry_json, get_account, get_program
+from passmint.loyalty.errors import (
+    AccountClosed,
+    EntryNotFound,
+    InsufficientBalance,
+    RefundExceedsSpend,
+)
+from passmint.loyalty.rules import Earning, expiry_for
+from passmint.loyalty.schemas import ProgramConfig
+from passmint.models import Account, Activity, LedgerEntry, LotAllocation, Program, Reward
+from passmint.passes.service import PassContext
+from passmint.worker.outbox import enqueue
+
+SETTLE_JOB: Final = "loyalty.settle_account"
+
+
+def add_entry(
+    ctx: PassContext,
+    account: Account,
+    *,
+    kind: str,
+    amount: int,
+    key: str,
+    actor: Actor,
+    status: str = "posted",
+    available_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    remaining: int = 0,
+    rule: str | None = None,
+    activity: Activity | None = None,
+    reward: Reward | None = None,
+    reverses: LedgerEntry | None = None,
+    note: str | None = None,
+) -> LedgerEntry:
+    entry = LedgerEntry(
+        id=uuid7(),
+        tenant_id=ctx.tenant_id,
+        account_id=account.id,
+        kind=kind,
+        amount=amount,
+        status=status,
+        available_at=available_at or ctx.now,
+        expires_at=expires_at,
+        remaining=remaining,
+        activity_id=activity.id if activity else None,
+        reward_id=reward.id if reward else None,
+        reverses_id=reverses.id if reverses else None,
+        rule=rule,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        idempotency_key=key,
+        note=note,
+        created_at=ctx.now,
+    )
+    ctx.session.add(entry)
+    return entry
+
+
+async def credit(
+    ctx: PassContext,
+    account: Account,
+    config: ProgramConfig,
+    amount: int,
+    *,
+    key: str,
+    actor: Actor,
+    kind: str = "earn",
+    rule: str | None = None,
+    activity: Activity | None = None,
+    note: str | None = None,
+) -> LedgerEntry:
+    """A new lot: pending for ``pending_days`` when earned, expiring as the policy says."""
+    pending = kind == "earn" and config.pending_days > 0
+    available_at = ctx.now + timedelta(days=config.pending_days) if pending else ctx.now
+    expires_at = expiry_for(config.expiry, available_at, config.timezone)
+    entry = add_entry(
+        ctx,
+        account,
+        kind=kind,
+        amount=amount,
+        key=key,
+        actor=actor,
+        status="pending" if pending else "posted",
+        available_at=available_at,
+        expires_at=expires_at,
+        remaining=amount,
+        rule=rule,
+        activity=activity,
+        note=note,
+    )
+    if pending:
+        account.pending += amount
+        await schedule_settle(ctx, account, available_at)
+    else:
+        account.balance += amount
+    if kind == "earn":
+        account.lifetime_earned += amount
+    if expires_at is not None:
+        await schedule_settle(ctx, account, expires_at)
+    return entry
+
+
+async def post_earnings(
+    ctx: PassContext,
+    account: Account,
+    config: ProgramConfig,
+    found: list[Earning],
+    *,
+    key_base: str,
+    activity: Activity | None = None,
+    note: str | None = None,
+) -> list[LedgerEntry]:
+    """One lot per earning rule, keyed ``<key_base>:<rule>`` (so a retry posts nothing)."""
+    return [
+        await credit(
+            ctx,
+            account,
+            config,
+            earning.points,
+            key=f"{key_base}:{earning.rule.key}",
+            actor=Actor("rule", earning.rule.key),
+            rule=earning.rule.key,
+            activity=activity,
+            note=note,
+        )
+        for earning in found
+    ]
+
+
+async def debit(
+    ctx: PassContext,
+    account: Account,
+    amount: int,
+    *,
+    kind: str,
+    key: str,
+    actor: Actor,
+    allow_negative: bool = False,
+    prefer: LedgerEntry | None = None,
+    reward: Reward | None = None,
+    reverses: LedgerEntry | None = None,
+    activity: Activity | None = None,
+    note: str | None = None,
+) -> LedgerEntry:
+    """Take ``amount`` from the lots, first-expiring first (``prefer`` first of all)."""
+    if amount > account.balance and not allow_negative:
+        raise InsufficientBalance(
+            f"the card has {account.balance}, not {amount}",
+            details={"balance": account.balance, "requested": amount},
+        )
+    entry = add_entry(
+        ctx,
+        account,
+        kind=kind,
+        amount=-amount,
+        key=key,
+        actor=actor,
+        reward=reward,
+        reverses=reverses,
+        activity=activity,
+        note=note,
+    )
+    lots = await repository.open_lots(ctx.session, account.id)
+    if prefer is not None and prefer in lots:
+        lots.remove(prefer)
+        lots.insert(0, prefer)
+    left = amount
+    for lot in lots:
+        if left == 0:
+            break
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        left -= take
+        ctx.session.add(LotAllocation(debit_id=entry.id, credit_id=lot.id, amount=take))
+    account.balance -= amount
+    if kind == "reversal":
+        account.lifetime_earned -= amount
+    return entry
+
+
+async def settle(ctx: PassContext, account: Account, config: ProgramConfig) -> bool:
+    """Make due pending points available and expire what has expired (idempotent)."""
+    changed = False
+    due = await repository.due_pending(ctx.session, account.id, ctx.now) if account.pending else []
+    for lot in due:
+        lot.status = "posted"
+        account.pending -= lot.remaining
+        account.balance += lot.remaining  # less than its amount if reversed while pending
+        changed = True
+    lots = (
+        await repository.expired_lots(ctx.session, account.id, ctx.now)
+        if config.expiry.kind in ("rolling", "period_end")
+        else []
+    )
+    if config.expiry.kind == "inactivity" and account.last_activity_at is not None:
+        assert config.expiry.days is not None
+        if ctx.now - account.last_activity_at >= timedelta(days=config.expiry.days):
+            lots = await repository.open_lots(ctx.session, account.id)
+    for lot in lots:
+        amount = lot.remaining
+        entry = add_entry(
+            ctx,
+            account,
+            kind="expire",
+            amount=-amount,
+            key=f"expire:{lot.id}",
+            actor=SYSTEM,
+            note=f"lot of {lot.created_at.date().isoformat()}",
+        )
+        lot.remaining = 0
+        ctx.session.add(LotAllocation(debit_id=entry.id, credit_id=lot.id, amount=amount))
+        account.balance -= amount
+        changed = True
+    return changed
+
+
+async def settle_and_show(ctx: PassContext, account_id: uuid.UUID) -> None:
+    """The settle job: activate and expire what is due, then update the pass."""
+    account, program, config = await locked(ctx, account_id)
+    await cardpass.after_change(ctx, account, program, config)
+
+
+async def schedule_settle(ctx: PassContext, account: Account, at: datetime) -> None:
+    await enqueue(
+        ctx.session,
+        SETTLE_JOB,
+        {"tenant_id": str(ctx.tenant_id), "account_id": str(account.id)},
+        now=ctx.now,
+        delay=max(timedelta(0), at - ctx.now) + timedelta(seconds=1),
+    )
+
+
+async def rebuild_balances(ctx: PassContext, account_id: uuid.UUID) -> dict[str, Any]:
+    """Recompute the cached balances from the ledger; returns both, and whether they differed."""
+    account = await get_account(ctx, account_id, lock=True)
+    before = {
+        "balance": account.balance,
+        "pending": account.pending,
+        "lifetime_earned": account.lifetime_earned,
+    }
+    available, pending, lifetime = await repository.sums(ctx.session, account.id)
+    account.balance, account.pending, account.lifetime_earned = available, pending, lifetime
+    after = {"balance": available, "pending": pending, "lifetime_earned": lifetime}
+    return {"before": before, "after": after, "changed": before != after}
+
+
+async def locked(ctx: PassContext, account_id: uuid.UUID) -> tuple[Account, Program, ProgramConfig]:
+    account = await get_account(ctx, account_id, lock=True)
+    if account.status != "active":
+        raise AccountClosed("this card is closed")
+    program = await get_program(ctx, account.program_id)
+    config = config_of(program)
+    await settle(ctx, account, config)
+    return account, program, config
+
+
+async def spend(
+    ctx: PassContext,
+    account_id: uuid.UUID,
+    amount: int,
+    *,
+    key: str,
+    actor: Actor,
+    note: str | None,
+) -> LedgerEntry:
+    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"spend:{key}")
+    if existing is not None:
+        return existing
+    account, program, config = await locked(ctx, account_id)
+    entry = await debit(
+        ctx, account, amount, kind="spend", key=f"spend:{key}", actor=actor, note=note
+    )
+    await cardpass.after_change(ctx, account, program, config)
+    return entry
+
+
+async def refund(
+    ctx: PassContext,
+    account_id: uuid.UUID,
+    spend_id: uuid.UUID,
+    amount: int | None,
+    *,
+    key: str,
+    actor: Actor,
+    note: str | None,
+) -> LedgerEntry:
+    """Give back (part of) a spend: the points return to the lots they came from, with
+    their original expiry (a lot that expired meanwhile expires again at once)."""
+    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"refund:{key}")
+    if existing is not None:
+        return existing
+    account, program, config = await locked(ctx, account_id)
+    spent = await repository.get_entry(ctx.session, ctx.tenant_id, spend_id)
+    if spent is None or spent.account_id != account.id or spent.kind != "spend":
+        raise EntryNotFound(f"no spend {spend_id} on this card")
+    # reversed_amounts negates sums; refunds are positive, so this is minus what came back
+    back = -(await repository.reversed_amounts(ctx.session, [spent.id])).get(spent.id, 0)
+    refundable = -spent.amount - back
+    amount = refundable if amount is None else amount
+    if amount > refundable:
+        raise RefundExceedsSpend(
+            f"only {refundable} of this spend is left to refund",
+            details={"refundable": refundable},
+        )
+    entry = add_entry(
+        ctx,
+        account,
+        kind="refund",
+        amount=amount,
+        key=f"refund:{key}",
+        actor=actor,
+        reverses=spent,
+        note=note,
+    )
+    left, skip = amount, back  # earlier refunds gave back the latest allocations first
+    for allocation, lot in await repository.allocations_of(ctx.session, spent.id):
+        already = min(skip, allocation.amount)
+        skip -= already
+        give = min(left, allocation.amount - already)
+        lot.remaining += give
+        left -= give
+        if left == 0:
+            break
+    account.balance += amount
+    await settle(ctx, account, config)
+    await cardpass.after_change(ctx, account, program, config)
+    return entry
+
+
+async def adjust(
+    ctx: PassContext, account_id: uuid.UUID, amount: int, *, key: str, actor: Actor, note: str
+) -> LedgerEntry:
+    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"adjust:{key}")
+    if existing is not None:
+        return existing
+    account, program, config = await locked(ctx, account_id)
+    if amount > 0:
+        entry = await credit(
+            ctx, account, config, amount, key=f"adjust:{key}", actor=actor, kind="adjust", note=note
+        )
+    else:
+        entry = await debit(
+            ctx, account, -amount, kind="adjust", key=f"adjust:{key}", actor=actor, note=note
+        )
+    await cardpass.after_change(ctx, account, program, config)
+    return entry
+
+
+async def history(ctx: PassContext, account_id: uuid.UUID) -> dict[str, Any]:
+    """The balance explained entry by entry (oldest first, with the running balance), and
+    what is pending and what expires when."""
+    account = await get_account(ctx, account_id)
+    rows = await repository.entries(ctx.session, account.id)
+    running = 0
+    out = []
+    for entry in rows:
+        if entry.status == "posted":
+            running += entry.amount
+        out.append({**entry_json(entry), "balance_after": running})
+    expiring: dict[str, int] = {}
+    for lot in await repository.open_lots(ctx.session, account.id):
+        if lot.expires_at is not None:
+            when = lot.expires_at.isoformat()
+            expiring[when] = expiring.get(when, 0) + lot.remaining
+    pending = [
+        {"amount": lot.remaining, "available_at": lot.available_at.isoformat()}
+        for lot in await repository.open_lots(ctx.session, account.id, status="pending")
+    ]
+    return {
+        "account_id": str(account.id),
+        "balance": account.balance,
+        "pending": account.pending,
+        "lifetime_earned": account.lifetime_earned,
+        "entries": out,
+        "expiring": [{"expires_at": k, "amount": v} for k, v in sorted(expiring.items())],
+        "pending_lots": pending,
+    }
