@@ -1,6 +1,7 @@
 """Benchmark: POS activities posted per second on PostgreSQL.
 
     python -m bench.activities [--accounts 2000] [--activities 6000] [--clients 16]
+        [--pgbench-seconds 10]
 
 Seeds a tenant, a loyalty template and a program (a purchase rule, a visit rule with a
 daily cap, three tiers, rolling expiry), opens ``--accounts`` cards (each with its pass),
@@ -15,6 +16,11 @@ row, update the cached balance), in one transaction each.
 
 Target: activities at ≥ 25% of the bare-SQL baseline (the rest is rules, tiers and the
 pass, which the baseline skips).
+
+First, in the same run, ``pgbench -N`` with 32 clients on a scratch database of the same
+server (``--pgbench-seconds``, 10 by default; 0 skips it); every figure is then also
+printed as a share of it, with the target: POS activities with 16 clients at ≥ 0.25 of
+pgbench -N.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from bench import pgbench
 from bench.seed import SECRET_KEY, pg_url, recreate, seed_base
 from passmint.config import QueueMode, Settings
 from passmint.kit.ids import uuid7
@@ -38,6 +45,7 @@ from passmint.loyalty.schemas import ActivityIn, ProgramConfig
 from passmint.runtime import Runtime
 
 TARGET = 0.25
+PGBENCH_TARGET = 0.25  # POS activities, 16 clients, as a share of pgbench -N (issue 15)
 CONFIG = {
     "earn_rules": [
         {"key": "spend", "trigger": "purchase", "points": 10, "per_amount": 100, "currency": "EUR"},
@@ -174,10 +182,18 @@ async def main() -> None:
     parser.add_argument("--activities", type=int, default=6000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pgbench-seconds", type=int, default=10,
+        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
+    )  # fmt: skip
     args = parser.parse_args()
     admin = os.environ.get(
         "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
+    tps = None
+    if args.pgbench_seconds > 0:  # first, while nothing of this benchmark runs
+        tps = await pgbench.measure(admin, args.pgbench_seconds)
+        print(f"pgbench -N, {pgbench.CLIENTS} clients, {args.pgbench_seconds} s: {tps:,.0f} tps")
     url = await recreate(admin, "passmint_bench_activities")
     settings = Settings(
         database_url=url,
@@ -207,6 +223,12 @@ async def main() -> None:
         print(
             f"{verdict}: activities at {share:.0%} of the bare-SQL baseline (target ≥ {TARGET:.0%})"
         )
+        if tps is not None:
+            print(pgbench.share("cards opened with their passes", opened, tps))
+            print(pgbench.share(f"POS activities, {args.clients} clients", rate, tps))
+            print(pgbench.share(f"bare SQL baseline, {args.clients} clients", base, tps))
+            label = f"POS activities, {args.clients} clients"
+            print(pgbench.verdict(label, rate, tps, PGBENCH_TARGET))
     finally:
         await runtime.stop()
 

@@ -1,6 +1,7 @@
 """Benchmark: redemptions per second on PostgreSQL with 32 concurrent clients.
 
     python -m bench.redemptions [--codes 100000] [--redemptions 8000] [--clients 32]
+        [--pgbench-seconds 10]
 
 Creates a scratch database, a tenant, campaigns and 100,000 single-use codes (by the
 batch jobs), then runs each phase with ``--clients`` concurrent clients, each on its own
@@ -18,6 +19,11 @@ pooled connection, over distinct codes drawn at random from the 100,000:
   check, Idempotency-Key record, JSON in and out).
 
 Every phase checks afterwards that each code was used exactly once.
+
+First, in the same run, ``pgbench -N`` with 32 clients on a scratch database of the same
+server (``--pgbench-seconds``, 10 by default; 0 skips it); every figure is then also
+printed as a share of it (``redemptions over HTTP, 32 clients: N/s = R of pgbench -N``),
+with the target: redemptions over HTTP with 32 clients at ≥ 0.30 of pgbench -N.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select, update
 
+from bench import pgbench
 from bench.seed import SECRET_KEY, recreate
 from passmint.app import create_app
 from passmint.config import QueueMode, Settings
@@ -48,6 +55,13 @@ from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
 
 NOW = datetime.now(UTC)
+TARGET = 0.30  # redemptions over HTTP, 32 clients, as a share of pgbench -N (issue 15)
+NAMES = {
+    "baseline: bare conditional UPDATE per transaction": "bare conditional UPDATE",
+    "service: coupons.redemptions.redeem": "redemptions through the service",
+    "service, campaign with a total limit": "redemptions, campaign with a total limit",
+    "HTTP: POST /api/v1/redemptions (in-process ASGI)": "redemptions over HTTP",
+}
 
 
 async def seed(
@@ -113,6 +127,8 @@ async def bench(url: str, codes: int, count: int, clients: int) -> list[tuple[st
     settings = Settings(
         database_url=url, secret_key=SECRET_KEY, queue=QueueMode.EMBEDDED,
         data_dir=Path(tempfile.mkdtemp()),
+        # one API key makes every redemption: the limit stays counted, out of reach
+        rate_limits={"coupon_attempts": "1000000/minute"},
     )  # fmt: skip
     runtime = Runtime(settings)
     await runtime.start(worker=False, migrate=False)
@@ -202,8 +218,16 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ),
     )
+    parser.add_argument(
+        "--pgbench-seconds", type=int, default=10,
+        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     assert args.redemptions * 4 + 200 <= args.codes, "not enough codes for four phases"
+    tps = None
+    if args.pgbench_seconds > 0:  # first, while nothing of this benchmark runs
+        tps = asyncio.run(pgbench.measure(args.postgres, args.pgbench_seconds))
+        print(f"pgbench -N, {pgbench.CLIENTS} clients, {args.pgbench_seconds} s: {tps:,.0f} tps")
     url = asyncio.run(recreate(args.postgres, "passmint_bench_redemptions"))
     print(f"{args.codes:,} single-use codes; {args.redemptions:,} redemptions per phase by "
           f"{args.clients} concurrent clients, each code once")  # fmt: skip
@@ -211,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     base = results[0][1]
     for label, rate in results[1:]:
         print(f"{label:<52} {rate / base:>7.0%} of the baseline")
+    if tps is not None:
+        for label, rate in results:
+            print(pgbench.share(f"{NAMES[label]}, {args.clients} clients", rate, tps))
+        http = f"redemptions over HTTP, {args.clients} clients"
+        print(pgbench.verdict(http, results[-1][1], tps, TARGET))
     return 0
 
 

@@ -8,7 +8,11 @@ characters; device j is ``D{j:09d}`` and registers passes ``j`` and ``j + N/2``.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import os
+import secrets
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,14 +56,38 @@ def pg_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def recreate(admin_url: str, name: str) -> str:
+def unique_name(name: str) -> str:
+    """``<name>_<pid>_<hex>``: a database name of this run's own, so two runs on one server
+    never drop each other's databases."""
+    return f"{name}_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+async def drop(admin_url: str, url: str) -> None:
     conn = await asyncpg.connect(pg_url(admin_url))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _drop_at_exit(admin_url: str, url: str) -> None:
+    try:
+        asyncio.run(drop(admin_url, url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"could not drop {url.rsplit('/', 1)[1]}: {exc}", file=sys.stderr)
+
+
+async def recreate(admin_url: str, name: str) -> str:
+    """A new, migrated database named ``<name>_<pid>_<hex>``; it is dropped when the
+    process exits (normally or by an exception; a killed run leaves it behind)."""
+    name = unique_name(name)
+    conn = await asyncpg.connect(pg_url(admin_url))
+    try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    atexit.register(_drop_at_exit, admin_url, url)
     await asyncio.to_thread(run_migrations, url)
     return url
 
