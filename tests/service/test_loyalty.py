@@ -979,3 +979,52 @@ async def test_a_reward_cannot_hand_out_codes_of_another_business_s_campaign(
         f"/api/v1/programs/{program['id']}/rewards", headers=auth(tenant["api_key"])
     )
     assert listed.json() == []  # nothing was made
+
+
+async def test_concurrent_retries_of_a_spend_an_adjustment_or_a_reward_post_once(
+    client: httpx.AsyncClient,
+    tenant: dict[str, str],
+    program: dict[str, Any],
+    database_url: str,
+) -> None:
+    """A till that retries at once (the same Idempotency-Key, racing): one entry, and
+    every answer is that entry."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("parallel connections: PostgreSQL")
+    key = tenant["api_key"]
+    card = await _card(client, key, program["id"])
+    await _purchase(client, key, card["id"], "p", 4500)  # 500 points
+    for path, body in (
+        ("spend", {"amount": 30}),
+        ("adjustments", {"amount": 7, "reason": "goodwill"}),
+    ):
+
+        async def post(path: str = path, body: dict[str, Any] = body) -> httpx.Response:
+            return await client.post(
+                f"/api/v1/accounts/{card['id']}/{path}",
+                headers={**auth(key), "Idempotency-Key": f"same-{path}"},
+                json=body,
+            )
+
+        responses = await asyncio.gather(*(post() for _ in range(12)))
+        assert {r.status_code for r in responses} == {200}, [r.text for r in responses]
+        assert len({r.json()["entry"]["id"] for r in responses}) == 1
+    reward = await client.post(
+        f"/api/v1/programs/{program['id']}/rewards",
+        headers=auth(key),
+        json={"name": "Credit", "cost": 100, "kind": "credit", "credit_amount": 10},
+    )
+    assert reward.status_code == 201, reward.text
+    redeemed = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/accounts/{card['id']}/rewards/{reward.json()['id']}/redeem",
+                headers={**auth(key), "Idempotency-Key": "same-reward"},
+            )
+            for _ in range(12)
+        )
+    )
+    assert {r.status_code for r in redeemed} == {200}, [r.text for r in redeemed]
+    assert len({r.json()["entry"]["id"] for r in redeemed}) == 1
+    account = (await client.get(f"/api/v1/accounts/{card['id']}", headers=auth(key))).json()
+    assert account["balance"] == 500 - 30 + 7 - 100 + 10

@@ -281,6 +281,13 @@ async def locked(ctx: PassContext, account_id: uuid.UUID) -> tuple[Account, Prog
     return account, program, config
 
 
+async def posted(ctx: PassContext, key: str) -> LedgerEntry | None:
+    """The entry an idempotency key already posted. Asked before the card's lock (a plain
+    replay) and again once it is held: a retry racing the first request waits for the lock,
+    and then sees what the first one committed instead of posting the key twice."""
+    return await repository.entry_by_key(ctx.session, ctx.tenant_id, key)
+
+
 async def spend(
     ctx: PassContext,
     account_id: uuid.UUID,
@@ -290,10 +297,11 @@ async def spend(
     actor: Actor,
     note: str | None,
 ) -> LedgerEntry:
-    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"spend:{key}")
-    if existing is not None:
+    if (existing := await posted(ctx, f"spend:{key}")) is not None:
         return existing
     account, program, config = await locked(ctx, account_id)
+    if (existing := await posted(ctx, f"spend:{key}")) is not None:
+        return existing  # a retry that raced this one posted it while this one waited
     entry = await debit(
         ctx, account, amount, kind="spend", key=f"spend:{key}", actor=actor, note=note
     )
@@ -313,10 +321,11 @@ async def refund(
 ) -> LedgerEntry:
     """Give back (part of) a spend: the points return to the lots they came from, with
     their original expiry (a lot that expired meanwhile expires again at once)."""
-    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"refund:{key}")
-    if existing is not None:
+    if (existing := await posted(ctx, f"refund:{key}")) is not None:
         return existing
     account, program, config = await locked(ctx, account_id)
+    if (existing := await posted(ctx, f"refund:{key}")) is not None:
+        return existing  # a retry that raced this one posted it while this one waited
     spent = await repository.get_entry(ctx.session, ctx.tenant_id, spend_id)
     if spent is None or spent.account_id != account.id or spent.kind != "spend":
         raise EntryNotFound(f"no spend {spend_id} on this card")
@@ -357,10 +366,11 @@ async def refund(
 async def adjust(
     ctx: PassContext, account_id: uuid.UUID, amount: int, *, key: str, actor: Actor, note: str
 ) -> LedgerEntry:
-    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, f"adjust:{key}")
-    if existing is not None:
+    if (existing := await posted(ctx, f"adjust:{key}")) is not None:
         return existing
     account, program, config = await locked(ctx, account_id)
+    if (existing := await posted(ctx, f"adjust:{key}")) is not None:
+        return existing  # a retry that raced this one posted it while this one waited
     if amount > 0:
         entry = await credit(
             ctx, account, config, amount, key=f"adjust:{key}", actor=actor, kind="adjust", note=note

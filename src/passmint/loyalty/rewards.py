@@ -59,10 +59,11 @@ async def redeem_reward(
     (the coupons service's ``issue_code``) or a credit to the card. Stock and the
     per-customer limit hold under concurrency (account lock + conditional stock update)."""
     ledger_key = f"reward:{key}"
-    existing = await repository.entry_by_key(ctx.session, ctx.tenant_id, ledger_key)
-    if existing is not None:
+    if (existing := await ledger.posted(ctx, ledger_key)) is not None:
         return {"entry": entry_json(existing), "replayed": True}
     account, program, config = await ledger.locked(ctx, account_id)
+    if (existing := await ledger.posted(ctx, ledger_key)) is not None:
+        return {"entry": entry_json(existing), "replayed": True}  # a racing retry's
     reward = await repository.get_reward(ctx.session, ctx.tenant_id, reward_id)
     if reward is None or reward.program_id != program.id:
         raise RewardNotFound(f"no reward {reward_id} in this program")
