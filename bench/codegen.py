@@ -34,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.seed import SECRET_KEY, pg_url, recreate
+from bench.seed import SECRET_KEY, drop, pg_url, recreate
 from passmint.config import QueueMode, Settings
 from passmint.coupons import batches
 from passmint.coupons import tasks as _tasks  # noqa: F401 - registers the generation job
@@ -146,14 +146,6 @@ async def schema_floor(url: str, tenant: uuid.UUID, campaign: uuid.UUID, codes: 
         await conn.close()
 
 
-async def drop(admin_url: str, url: str) -> None:
-    conn = await asyncpg.connect(pg_url(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def whole_batch(url: str, tenant: uuid.UUID, campaign: uuid.UUID, count: int) -> float:
     settings = Settings(
         database_url=url, secret_key=SECRET_KEY, queue=QueueMode.EMBEDDED,
@@ -200,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     count = args.codes
-    name = f"passmint_bench_codegen_{os.getpid()}_{secrets.token_hex(3)}"
-    url = asyncio.run(recreate(args.postgres, name))
+    url = asyncio.run(recreate(args.postgres, "passmint_bench_codegen"))  # a name of its own
     try:
         tenant, campaign = asyncio.run(seed(url))
         base = naive(count)

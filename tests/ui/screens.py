@@ -53,6 +53,12 @@ SCREENS: Final[tuple[Screen, ...]] = (
     Screen("admin-pass", "/admin/passes/{pass_id}", login=True),
     Screen("admin-designs", "/admin/designs", login=True),
     Screen("admin-designer", "/admin/designs/{template_id}", login=True),
+    Screen(
+        "admin-designer-style",
+        "/admin/designs/{template_id}",
+        login=True,
+        prepare=lambda page: page.locator("details.restyle summary").click(),
+    ),
     Screen("admin-versions", "/admin/designs/{template_id}/versions", login=True),
     Screen("admin-campaigns", "/admin/campaigns", login=True),
     Screen("admin-campaign-new", "/admin/campaigns/new", login=True),

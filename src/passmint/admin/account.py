@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from passmint.admin import forms, i18n
-from passmint.admin.auth import SESSION_COOKIE, Staff, StaffDep, cookie_secure, form_of
+from passmint.admin.auth import SESSION_COOKIE, Staff, StaffDep, form_of, remember_language
 from passmint.admin.forms import FormProblem
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
@@ -126,15 +126,7 @@ async def profile(request: Request, runtime: RuntimeDep, staff: StaffDep) -> Res
         )  # fmt: skip
     response = RedirectResponse("/admin/settings/account?done=profile", status_code=303)
     if lang:
-        response.set_cookie(
-            i18n.COOKIE,
-            lang,
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            httponly=True,
-            secure=cookie_secure(request),
-            path="/admin",
-        )
+        remember_language(response, request, lang)
     return response
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from passmint.admin import security
+from passmint.admin import i18n, security
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
 from passmint.tenants import sessions
@@ -126,6 +126,19 @@ async def form_of(request: Request) -> dict[str, str]:
 def cookie_secure(request: Request) -> bool:
     runtime = get_runtime(request)
     return urlsplit(runtime.settings.public_url).scheme == "https"
+
+
+def remember_language(response: Response, request: Request, lang: str) -> None:
+    """The language cookie (a year): the language picker's and the account page's choice."""
+    response.set_cookie(
+        i18n.COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        httponly=True,
+        secure=cookie_secure(request),
+        path="/admin",
+    )
 
 
 def _refuse_login(request: Request) -> AdminRefusal:

@@ -49,12 +49,9 @@ async def copy(
             back=back,
         )
     try:
-        async with runtime.transaction() as session:
-            template, _, restyled = await previews.copy_template(
-                runtime.pass_context(session, staff.tenant_id),
-                template_id,
-                style=style,
-                name=name,
+        async with runtime.db.sessions() as session:  # read and render before writing
+            restyling = await previews.restyle_template(
+                runtime.pass_context(session, staff.tenant_id), template_id, style
             )
     except DesignError as exc:
         named = style_names(t)[style]
@@ -67,6 +64,11 @@ async def copy(
             problems=exc.problems,
             back=back,
         )
-    left = ",".join(quote(p.strip("/"), safe="/") for p in restyled.dropped[:30])
+    async with runtime.transaction() as session:
+        template, _ = await previews.copy_template(
+            runtime.pass_context(session, staff.tenant_id), restyling, name=name
+        )
+    dropped = restyling.restyled.dropped[:30]
+    left = ",".join(quote(p.strip("/"), safe="/") for p in dropped)
     target = f"/admin/designs/{template.id}?done=copied" + (f"&left={left}" if left else "")
     return RedirectResponse(target, status_code=303)

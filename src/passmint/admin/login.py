@@ -18,6 +18,7 @@ from passmint.admin.auth import (
     check_csrf,
     cookie_secure,
     form_of,
+    remember_language,
 )
 from passmint.admin.render import page, texts_for
 from passmint.errors import PassmintError
@@ -213,15 +214,7 @@ async def language(request: Request) -> Response:
     chosen = form.get("lang", "")
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     if chosen in i18n.LANGUAGES:
-        response.set_cookie(
-            i18n.COOKIE,
-            chosen,
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            httponly=True,
-            secure=cookie_secure(request),
-            path="/admin",
-        )
+        remember_language(response, request, chosen)
     return response
 
 

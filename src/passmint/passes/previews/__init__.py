@@ -6,6 +6,7 @@ The public functions are those of :mod:`.service`, re-exported here; ``POST
 
 from passmint.passes.previews.service import (
     PlaceholderOption,
+    Restyling,
     StartedDesign,
     StarterNotFound,
     available_placeholders,
@@ -14,6 +15,7 @@ from passmint.passes.previews.service import (
     gallery,
     preview,
     qr_svg,
+    restyle_template,
     start_from_starter,
 )
 from passmint.wallet.designs.gallery import ProgramKind, Starter
@@ -26,6 +28,7 @@ __all__ = [
     "PreviewProblem",
     "ProblemSource",
     "ProgramKind",
+    "Restyling",
     "StartedDesign",
     "Starter",
     "StarterNotFound",
@@ -35,5 +38,6 @@ __all__ = [
     "gallery",
     "preview",
     "qr_svg",
+    "restyle_template",
     "start_from_starter",
 ]

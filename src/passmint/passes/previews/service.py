@@ -38,6 +38,7 @@ from passmint.wallet.designs.schemas import parse_design
 
 __all__ = [
     "PlaceholderOption",
+    "Restyling",
     "StartedDesign",
     "StarterNotFound",
     "available_placeholders",
@@ -46,6 +47,7 @@ __all__ = [
     "gallery",
     "preview",
     "qr_svg",
+    "restyle_template",
     "start_from_starter",
 ]
 
@@ -321,24 +323,42 @@ async def create_from_starter(
     )
 
 
-async def copy_template(
-    ctx: PassContext, template_id: uuid.UUID, *, style: PassStyle, name: str
-) -> tuple[Template, TemplateVersion, Restyled]:
-    """A new template named ``name`` in ``style`` with the current design of
-    ``template_id`` (a style cannot change under issued passes: the copy is a template of
-    its own). What the style has no room for is left out, what it needs is filled in
-    (:func:`~passmint.wallet.designs.restyle.restyle`, returned to say so). Raises
-    TemplateNotFound, and DesignError when the design breaks a rule of the new style (a
-    boarding pass's primary fields ...); the template quota applies. Writes: call it in a
-    transaction."""
+@dataclass(frozen=True, slots=True)
+class Restyling:
+    """A template's current design made ready for another style: checked and its images
+    rendered, so that only storing it is left (:func:`copy_template`)."""
+
+    style: PassStyle
+    compiled: service.CompiledDesign
+    restyled: Restyled
+
+
+async def restyle_template(ctx: PassContext, template_id: uuid.UUID, style: PassStyle) -> Restyling:
+    """The current design of ``template_id`` for ``style`` (a style cannot change under
+    issued passes: it becomes a template of its own). What the style has no room for is
+    left out, what it needs filled in (:func:`~passmint.wallet.designs.restyle.restyle`).
+    Reads only, and renders off the event loop: call it before the write transaction.
+    Raises TemplateNotFound, and DesignError when the design breaks a rule of the new
+    style (a boarding pass's primary fields ...)."""
     _, version = await service.get_template(ctx, template_id)
     restyled = restyle(version.design, style)
     design = parse_design(restyled.design)
     compiled = await service.compile_design(style, design, await service.design_assets(ctx, design))
-    template, first = await service.create_template(
-        ctx, name=name, style=style, design=design, compiled=compiled
+    return Restyling(style, compiled, restyled)
+
+
+async def copy_template(
+    ctx: PassContext, restyling: Restyling, *, name: str
+) -> tuple[Template, TemplateVersion]:
+    """A new template named ``name`` holding ``restyling`` (:func:`restyle_template`); the
+    template quota applies. Writes: call it in a transaction."""
+    return await service.create_template(
+        ctx,
+        name=name,
+        style=restyling.style,
+        design=restyling.compiled.design,
+        compiled=restyling.compiled,
     )
-    return template, first, restyled
 
 
 def qr_svg(text: str) -> str:
