@@ -16,7 +16,15 @@ pooled connection, over distinct codes drawn at random from the 100,000:
 - the service on a campaign with a total limit (every redemption also updates the
   campaign's counter row, so they queue on it: the price of a campaign-wide limit);
 - the HTTP API: ``POST /api/v1/redemptions`` in-process through the ASGI app (API key
-  check, Idempotency-Key record, JSON in and out).
+  check, then one transaction: the code, the redemption row, the conditional UPDATE, the
+  Idempotency-Key's stored response and the audit event; JSON in and out).
+
+Two ceilings, in the same run, show what one Python process can reach here at all:
+
+- the database through the driver alone: the same bare conditional UPDATE per transaction
+  on raw asyncpg connections (no SQLAlchemy);
+- the HTTP stack alone: ``GET /healthz`` (no database) through the same app, middleware
+  and in-process client.
 
 Every phase checks afterwards that each code was used exactly once.
 
@@ -40,11 +48,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 from sqlalchemy import func, select, update
 
 from bench import pgbench
-from bench.seed import SECRET_KEY, recreate
+from bench.seed import SECRET_KEY, pg_url, recreate
 from passmint.app import create_app
 from passmint.config import QueueMode, Settings
 from passmint.coupons import batches, redemptions
@@ -55,12 +64,18 @@ from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
 
 NOW = datetime.now(UTC)
+RAW_UPDATE = (
+    "UPDATE codes SET used_count = used_count + 1 WHERE id = $1"
+    " AND (max_uses IS NULL OR used_count < max_uses) RETURNING used_count"
+)
 TARGET = 0.30  # redemptions over HTTP, 32 clients, as a share of pgbench -N (issue 15)
 NAMES = {
     "baseline: bare conditional UPDATE per transaction": "bare conditional UPDATE",
     "service: coupons.redemptions.redeem": "redemptions through the service",
     "service, campaign with a total limit": "redemptions, campaign with a total limit",
     "HTTP: POST /api/v1/redemptions (in-process ASGI)": "redemptions over HTTP",
+    "ceiling: bare UPDATE per transaction, raw asyncpg": "bare UPDATE on raw asyncpg",
+    "ceiling: GET /healthz through the same app": "GET /healthz, no database",
 }
 
 
@@ -181,7 +196,26 @@ async def bench(url: str, codes: int, count: int, clients: int) -> list[tuple[st
 
             return job
 
-        slices = [open_codes[i * count : (i + 1) * count] for i in range(4)]
+        # opens its connections in its phase, once SQLAlchemy's pool has closed its own
+        raw_pool = await asyncpg.create_pool(pg_url(url), min_size=0, max_size=clients)
+
+        def raw(code_id: uuid.UUID) -> Callable[[], Awaitable[bool]]:
+            async def job() -> bool:
+                async with raw_pool.acquire() as conn, conn.transaction():
+                    row = await conn.fetchrow(RAW_UPDATE, code_id)
+                    return row is not None
+
+            return job
+
+        def healthz(_: str) -> Callable[[], Awaitable[bool]]:
+            async def job() -> bool:
+                response = await http.get("/healthz")
+                assert response.status_code == 200, response.text
+                return True
+
+            return job
+
+        slices = [open_codes[i * count : (i + 1) * count] for i in range(5)]
         limited = pools["limited"][:count]
         await run(clients, [service(c) for _, c in slices[3][:200]])  # warm-up
         Job = Callable[[], Awaitable[bool]]
@@ -190,15 +224,21 @@ async def bench(url: str, codes: int, count: int, clients: int) -> list[tuple[st
             ("service: coupons.redemptions.redeem", slices[1], service, False),
             ("service, campaign with a total limit", limited, service, False),
             ("HTTP: POST /api/v1/redemptions (in-process ASGI)", slices[2], api, False),
+            ("ceiling: bare UPDATE per transaction, raw asyncpg", slices[4], raw, True),
+            ("ceiling: GET /healthz through the same app", slices[4], healthz, False),
         ]  # fmt: skip
         for label, chosen, make, by_id in phases:
             work = [make(code_id if by_id else code) for code_id, code in chosen]
+            if make is raw:
+                await runtime.db.engine.dispose()
             elapsed, done = await run(clients, work)
             assert done == len(chosen), (label, done)
-            await used_once(runtime, [code_id for code_id, _ in chosen])
+            if make is not healthz:
+                await used_once(runtime, [code_id for code_id, _ in chosen])
             results.append((label, len(chosen) / elapsed))
             print(f"{label:<52} {len(chosen) / elapsed:>7,.0f} /s ({elapsed:.1f} s)", flush=True)
         await http.aclose()
+        await raw_pool.close()
     finally:
         await runtime.stop()
     return results
@@ -223,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    assert args.redemptions * 4 + 200 <= args.codes, "not enough codes for four phases"
+    assert args.redemptions * 5 + 200 <= args.codes, "not enough codes for five phases"
     tps = None
     if args.pgbench_seconds > 0:  # first, while nothing of this benchmark runs
         tps = asyncio.run(pgbench.measure(args.postgres, args.pgbench_seconds))
@@ -233,13 +273,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.clients} concurrent clients, each code once")  # fmt: skip
     results = asyncio.run(bench(url, args.codes, args.redemptions, args.clients))
     base = results[0][1]
-    for label, rate in results[1:]:
+    for label, rate in results[1:4]:
         print(f"{label:<52} {rate / base:>7.0%} of the baseline")
     if tps is not None:
         for label, rate in results:
             print(pgbench.share(f"{NAMES[label]}, {args.clients} clients", rate, tps))
         http = f"redemptions over HTTP, {args.clients} clients"
-        print(pgbench.verdict(http, results[-1][1], tps, TARGET))
+        print(pgbench.verdict(http, results[3][1], tps, TARGET))
     return 0
 
 

@@ -253,6 +253,9 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single-statement reads without BEGIN/ROLLBACK round trips (the device polling paths).
         self.reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Sessions on it, for read-only requests whose statements need no common snapshot
+        # (a validation): each statement is one round trip, with no BEGIN or ROLLBACK.
+        self.read_sessions = async_sessionmaker(self.reads, expire_on_commit=False)
         self._raw_pool: ReadPool | None = None
 
     @property

@@ -222,7 +222,9 @@ async def test_a_retry_that_lands_after_the_first_commit_gets_the_first_result(
         async with runtime.transaction() as session:
             ctx = runtime.pass_context(session, uuid.UUID(tenant["tenant_id"]))
             results.append(
-                await redemptions.redeem(ctx, body, idempotency_key="late-retry", replay=False)
+                (
+                    await redemptions.redeem(ctx, body, idempotency_key="late-retry", replay=False)
+                ).redemption
             )
     assert results[0].id == results[1].id
     assert (await code_row(runtime, code)).used_count == 1

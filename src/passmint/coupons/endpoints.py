@@ -466,7 +466,7 @@ async def validate(
     address with too many ``code_not_found`` gets 429 ``rate_limited`` for any code."""
     guesses = Guesses(runtime, request, principal)
     await guesses.admit()
-    async with runtime.db.sessions() as session:
+    async with runtime.db.read_sessions() as session:  # a dry run: no BEGIN, no ROLLBACK
         ctx = pass_context(runtime, session, principal)
         try:
             verdict = await redemptions.validate(ctx, body)
@@ -513,10 +513,10 @@ async def redeem(
 
     async def operation(session: Any) -> tuple[int, dict[str, Any]]:
         ctx = pass_context(runtime, session, principal)
-        redemption = await redemptions.redeem(
+        redemption, code = await redemptions.redeem(
             ctx, body, idempotency_key=key, api_key_id=principal.api_key_id, replay=False
         )
-        code, rollbacks = await redemptions.describe(ctx, redemption)
+        code, rollbacks = await redemptions.describe(ctx, redemption, code)
         return 201, redemption_out(redemption, code, rollbacks).model_dump(mode="json")
 
     try:

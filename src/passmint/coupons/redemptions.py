@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -90,16 +90,23 @@ def _check_input(body: RedeemIn) -> str:
 
 async def _judge(ctx: PassContext, body: RedeemIn, *, redeeming: bool) -> Verdict:
     normalized = _check_input(body)
-    if body.customer_id is not None and not await repository.customer_exists(
-        ctx.session, ctx.tenant_id, body.customer_id
+    found = await redemptions_repository.code_with_campaign(
+        ctx.session,
+        ctx.tenant_id,
+        normalized,
+        customer_id=body.customer_id,
+        share_campaign=redeeming,
+    )
+    # An unknown customer is bad input, named before anything about the code.
+    if body.customer_id is not None and (
+        not found[2]
+        if found is not None
+        else not await repository.customer_exists(ctx.session, ctx.tenant_id, body.customer_id)
     ):
         raise CustomerNotFound(f"no customer {body.customer_id}")
-    found = await redemptions_repository.code_with_campaign(
-        ctx.session, ctx.tenant_id, normalized, share_campaign=redeeming
-    )
     if found is None:
         raise CodeNotFound("no such code")
-    code, campaign = found
+    code, campaign, _ = found
     terms = terms_of(campaign)
     state = code_state(code)
     check_usable(terms, campaign.status, campaign.total_used, state, ctx.now)
@@ -125,6 +132,14 @@ async def _judge(ctx: PassContext, body: RedeemIn, *, redeeming: bool) -> Verdic
     return Verdict(code, campaign, terms, attempt, value_of(terms, state, attempt))
 
 
+class Redeemed(NamedTuple):
+    """A redemption and its code (held here: the session keeps loaded rows only while
+    something refers to them, and the response shows the code's state)."""
+
+    redemption: Redemption
+    code: Code | None
+
+
 async def validate(ctx: PassContext, body: RedeemIn) -> Verdict:
     """A dry run: the verdict a redemption would get now. Raises a ``Rejection`` (or a 4xx
     for bad input); changes nothing."""
@@ -138,7 +153,7 @@ async def redeem(
     idempotency_key: str,
     api_key_id: uuid.UUID | None = None,
     replay: bool = True,
-) -> Redemption:
+) -> Redeemed:
     """Commit one use of a code. The same key returns the redemption it made (callers that
     looked for a replay already, like the API's idempotency layer, pass ``replay=False``:
     a duplicate key then fails on the unique constraint instead)."""
@@ -147,7 +162,7 @@ async def redeem(
             ctx.session, ctx.tenant_id, idempotency_key
         )
         if existing is not None:
-            return existing
+            return Redeemed(existing, None)
     try:
         verdict = await _judge(ctx, body, redeeming=True)
     except Rejection:
@@ -157,7 +172,7 @@ async def redeem(
             ctx.session, ctx.tenant_id, idempotency_key
         )
         if existing is not None:
-            return existing
+            return Redeemed(existing, None)
         raise
     code, campaign, terms = verdict.code, verdict.campaign, verdict.terms
     attempt, value = verdict.attempt, verdict.value
@@ -211,7 +226,7 @@ async def redeem(
         redemption.balance_after = taken[1]
     await sync_pass(ctx, campaign, code)
     await ctx.session.flush()
-    return redemption
+    return Redeemed(redemption, code)
 
 
 async def _why_not(ctx: PassContext, code: Code, value: Value) -> NoReturn:
@@ -251,11 +266,13 @@ async def get_redemption(ctx: PassContext, redemption_id: uuid.UUID) -> Redempti
 
 
 async def describe(
-    ctx: PassContext, redemption: Redemption
+    ctx: PassContext, redemption: Redemption, code: Code | None = None
 ) -> tuple[Code, list[RedemptionRollback]]:
-    """The redemption's code and rollbacks (for its API representation)."""
-    code = await ctx.session.get(Code, redemption.code_id)  # in the session after a redeem
-    assert code is not None
+    """The redemption's code (read unless given) and rollbacks (for its API
+    representation)."""
+    if code is None:
+        code = await ctx.session.get(Code, redemption.code_id)
+        assert code is not None
     if redemption.rolled_back_at is None:
         return code, []
     rollbacks = await redemptions_repository.rollbacks_of(ctx.session, [redemption.id])

@@ -15,15 +15,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import bindparam, case, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import insert_for, table_of
 from passmint.models import (
     Account,
     Campaign,
     CampaignCustomerUse,
     Code,
+    Customer,
     Redemption,
     RedemptionRollback,
 )
@@ -121,25 +122,39 @@ async def release_customer_use(
 # -- codes -------------------------------------------------------------------------------------
 
 
+def _code_with_campaign(*, share_campaign: bool) -> Any:
+    customers = table_of(Customer)
+    known = exists().where(
+        customers.c.id == bindparam("customer_id"), customers.c.tenant_id == bindparam("tenant")
+    )
+    query = (
+        select(Code, Campaign, known)
+        .join(Campaign, Campaign.id == Code.campaign_id)
+        .where(Code.tenant_id == bindparam("tenant"), Code.code_normalized == bindparam("code"))
+    )
+    if share_campaign:
+        query = query.with_for_update(read=True, key_share=True, of=Campaign)
+    return query
+
+
+_CODE_WITH_CAMPAIGN = {share: _code_with_campaign(share_campaign=share) for share in (False, True)}
+
+
 async def code_with_campaign(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     normalized: str,
     *,
+    customer_id: uuid.UUID | None = None,
     share_campaign: bool = False,
-) -> tuple[Code, Campaign] | None:
-    """The code and its campaign. ``share_campaign`` holds a KEY SHARE lock on the campaign
+) -> tuple[Code, Campaign, bool] | None:
+    """The code, its campaign and whether ``customer_id`` (if given) is a customer of the
+    tenant, in one statement. ``share_campaign`` holds a KEY SHARE lock on the campaign
     (PostgreSQL) for the transaction: redemptions never block each other on it, but a rule
     change (FOR UPDATE) waits for the redemptions in flight and they for it."""
-    query = (
-        select(Code, Campaign)
-        .join(Campaign, Campaign.id == Code.campaign_id)
-        .where(Code.tenant_id == tenant_id, Code.code_normalized == normalized)
-    )
-    if share_campaign:
-        query = query.with_for_update(read=True, key_share=True, of=Campaign)
-    row = (await session.execute(query)).one_or_none()
-    return None if row is None else (row[0], row[1])
+    params = {"tenant": tenant_id, "code": normalized, "customer_id": customer_id}
+    row = (await session.execute(_CODE_WITH_CAMPAIGN[share_campaign], params)).one_or_none()
+    return None if row is None else (row[0], row[1], customer_id is None or bool(row[2]))
 
 
 async def refresh_code(session: AsyncSession, code: Code) -> Code:
@@ -148,28 +163,36 @@ async def refresh_code(session: AsyncSession, code: Code) -> Code:
     return code
 
 
-async def take_code_use(
-    session: AsyncSession, code_id: uuid.UUID, charge: int | None
-) -> tuple[int, int | None] | None:
-    """Count one use of an active code and charge its balance, if it has a use left and
-    (gift cards) the balance covers ``charge``. Returns (used_count, balance) or None."""
+def _take_code_use(*, charge: bool) -> Any:
     conditions = [
-        Code.id == code_id,
+        Code.id == bindparam("code_id"),
         Code.status == "active",
         or_(Code.max_uses.is_(None), Code.used_count < Code.max_uses),
     ]
     values: dict[str, Any] = {"used_count": Code.used_count + 1}
-    if charge is not None:
-        conditions.append(Code.balance >= charge)
-        values["balance"] = Code.balance - charge
-    result = await session.execute(
+    if charge:
+        conditions.append(Code.balance >= bindparam("charge"))
+        values["balance"] = Code.balance - bindparam("charge")
+    return (
         update(Code)
         .where(*conditions)
         .values(**values)
         .returning(Code.used_count, Code.balance)
         .execution_options(synchronize_session=False)
     )
-    row = result.one_or_none()
+
+
+_TAKE_CODE_USE = {charge: _take_code_use(charge=charge) for charge in (False, True)}
+
+
+async def take_code_use(
+    session: AsyncSession, code_id: uuid.UUID, charge: int | None
+) -> tuple[int, int | None] | None:
+    """Count one use of an active code and charge its balance, if it has a use left and
+    (gift cards) the balance covers ``charge``. Returns (used_count, balance) or None."""
+    statement = _TAKE_CODE_USE[charge is not None]
+    params: dict[str, Any] = {"code_id": code_id, "charge": charge}
+    row = (await session.execute(statement, params)).one_or_none()
     return None if row is None else (int(row[0]), None if row[1] is None else int(row[1]))
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Uuid, any_, literal
+from sqlalchemy import ColumnElement, Table, Uuid, any_, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
@@ -15,6 +15,13 @@ from sqlalchemy.orm import QueryableAttribute
 def is_postgresql(session: AsyncSession) -> bool:
     """Whether the session talks to PostgreSQL (else SQLite)."""
     return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's table, for statements built once at import: Core statements on the
+    table skip the ORM's per-execution compile step, and a statement object kept for reuse
+    has its cache key computed once."""
+    return cast(Table, model.__table__)
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:

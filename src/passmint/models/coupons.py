@@ -130,9 +130,15 @@ class Code(Base):
     )
 
     id: Mapped[uuid.UUID] = id_column()
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
-    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
-    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("code_batches.id"))
+    # No foreign keys on the three columns a batch fills: PostgreSQL checks each one per
+    # inserted row (a lookup and a lock on the parent, a million times for a batch of a
+    # million), which cost more than writing the rows. What they guarded holds without
+    # them: codes are written only by coupons.batches_repository and coupons.repository,
+    # each for a campaign it read in the same transaction under the tenant's id (with the
+    # batch it just made), and no code path deletes a tenant, campaign or batch.
+    tenant_id: Mapped[uuid.UUID] = mapped_column()
+    campaign_id: Mapped[uuid.UUID] = mapped_column()
+    batch_id: Mapped[uuid.UUID | None] = mapped_column()
     code: Mapped[str] = mapped_column(String(lengths.CODE))
     code_normalized: Mapped[str] = mapped_column(String(lengths.CODE))
     status: Mapped[str] = mapped_column(String(16))  # active | voided

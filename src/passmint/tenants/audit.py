@@ -47,6 +47,7 @@ from sqlalchemy.orm import Mapper, ORMExecuteState, Session, SessionTransaction,
 from passmint.kit import lengths
 from passmint.kit.clock import Clock, utcnow
 from passmint.kit.ids import uuid7
+from passmint.kit.sql import table_of
 from passmint.models import AuditEvent
 from passmint.tenants import repository
 from passmint.tenants.service import Principal
@@ -471,7 +472,11 @@ def _write(session: Session) -> None:
         rows.append(
             _row(actor, tenant_id, action, object_type, None, {"more": count}, actor.clock())
         )
-    session.execute(insert(AuditEvent), rows)
+    session.connection().execute(_INSERT_EVENTS, rows)
+
+
+_INSERT_EVENTS: Final = insert(table_of(AuditEvent))
+"""Built once; Core, not the ORM's bulk insert (the rows are plain values)."""
 
 
 def _row(

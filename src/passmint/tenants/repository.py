@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from passmint.kit.sql import insert_for
+from passmint.kit.sql import insert_for, table_of
 from passmint.models import (
     ApiKey,
     AuditEvent,
@@ -38,10 +39,29 @@ async def add_api_key(session: AsyncSession, key: ApiKey) -> None:
     await session.flush()
 
 
-async def api_key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
-    return (
-        await session.execute(select(ApiKey).where(ApiKey.prefix == prefix))
-    ).scalar_one_or_none()
+_KEYS = table_of(ApiKey)
+_KEY_BY_PREFIX = select(
+    _KEYS.c.id, _KEYS.c.tenant_id, _KEYS.c.name, _KEYS.c.secret_hash, _KEYS.c.scopes,
+    _KEYS.c.revoked_at,
+).where(_KEYS.c.prefix == bindparam("prefix"))  # fmt: skip
+
+
+class PresentedKey(NamedTuple):
+    """What authenticating a request needs of an API key."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    secret_hash: str
+    scopes: list[str]
+    revoked_at: datetime | None
+
+
+async def api_key_by_prefix(
+    conn: AsyncConnection | AsyncSession, prefix: str
+) -> PresentedKey | None:
+    row = (await conn.execute(_KEY_BY_PREFIX, {"prefix": prefix})).one_or_none()
+    return None if row is None else PresentedKey(*row)
 
 
 async def list_api_keys(session: AsyncSession, tenant_id: uuid.UUID) -> list[ApiKey]:
@@ -62,19 +82,32 @@ async def revoke_api_key(
     return bool(getattr(result, "rowcount", 0))
 
 
+_RECORDS = table_of(IdempotencyRecord)
+_RECORD = select(_RECORDS.c.request_hash, _RECORDS.c.status, _RECORDS.c.body).where(
+    _RECORDS.c.tenant_id == bindparam("tenant_id"), _RECORDS.c.key == bindparam("key")
+)
+_ADD_RECORD = insert(_RECORDS)
+
+
+class StoredResponse(NamedTuple):
+    """The response an Idempotency-Key's first request gave, and its request's hash."""
+
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+
+
 async def idempotency_record(
     session: AsyncSession, tenant_id: uuid.UUID, key: str
-) -> IdempotencyRecord | None:
-    query = select(IdempotencyRecord).where(
-        IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == key
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+) -> StoredResponse | None:
+    row = (await session.execute(_RECORD, {"tenant_id": tenant_id, "key": key})).one_or_none()
+    return None if row is None else StoredResponse(*row)
 
 
 async def add_idempotency_record(session: AsyncSession, record: IdempotencyRecord) -> None:
-    """Flushes, so a concurrent request with the same key fails here (unique key)."""
-    session.add(record)
-    await session.flush()
+    """One INSERT now, so a concurrent request with the same key fails here (unique key)."""
+    values = {c.key: getattr(record, c.key) for c in _RECORDS.columns}
+    await session.execute(_ADD_RECORD, values)
 
 
 # -- quotas ------------------------------------------------------------------------------------

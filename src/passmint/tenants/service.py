@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from passmint.models import ApiKey, Tenant
 from passmint.tenants import repository
@@ -104,13 +104,13 @@ async def create_api_key(
     return CreatedKey(key, f"{KEY_PREFIX}_{prefix}_{secret}")
 
 
-async def authenticate(session: AsyncSession, presented: str | None) -> Principal:
+async def authenticate(conn: AsyncConnection | AsyncSession, presented: str | None) -> Principal:
     if not presented:
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
         raise Unauthorized("the API key is malformed")
-    key = await repository.api_key_by_prefix(session, parts[1])
+    key = await repository.api_key_by_prefix(conn, parts[1])
     # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
     expected = key.secret_hash if key is not None else _hash("")
     if not hmac.compare_digest(expected, _hash(parts[2])) or key is None:

@@ -81,14 +81,18 @@ async def run_idempotent(
     body: Any,
     operation: Operation,
 ) -> JSONResponse:
+    """Run ``operation`` and store its response under the key, in one transaction.
+
+    A first request (nearly every request) pays one INSERT for its key: the stored response
+    is not looked up first. A replay runs into the key instead, and everything it did rolls
+    back with the transaction: the key's unique row when it reaches the end (or a unique key
+    of the operation's own, like a redemption's, on the way), or the operation's own refusal
+    (a single-use code already used by the first request). Either way the stored response
+    is then looked up and answered, so a replay still answers what the first request did,
+    and the same key with another request is a 409."""
     if key is not None:
         require_key(key)  # 1 to 255 characters, else 400
     digest = request_hash(scope, body)
-    if key is not None:
-        async with runtime.db.sessions() as session:
-            replay = await _stored(session, principal, key, digest)
-        if replay is not None:
-            return replay
     try:
         async with runtime.transaction() as session:
             status, payload = await operation(session)
@@ -104,10 +108,11 @@ async def run_idempotent(
                         created_at=runtime.clock(),
                     ),
                 )
-    except IntegrityError:
+    except (IntegrityError, PassmintError):
         if key is None:
             raise
-        # A concurrent request with the same key won: answer what it stored.
+        # The key was used before, or by a concurrent request that won: answer what it
+        # stored. A key never stored means this request failed on its own: its error.
         async with runtime.db.sessions() as session:
             replay = await _stored(session, principal, key, digest)
         if replay is None:
