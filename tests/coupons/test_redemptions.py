@@ -307,3 +307,27 @@ async def test_limits_set_later_count_what_was_redeemed(
     full = await redeem(client, key, {"code": codes[4], "customer_id": bob, "order": ORDER})
     assert (full.status_code, full.json()["error"]["code"]) == (409, "usage_limit_reached")
     assert full.json()["error"]["details"] == {"scope": "campaign"}
+
+
+async def test_a_replay_the_code_would_still_allow_answers_the_first_redemption(
+    client: httpx.AsyncClient, tenant: dict[str, str]
+) -> None:
+    """The stored response is not looked up before the work: a replay on a code with uses
+    left runs into its key, everything it did rolls back, and it answers the first result;
+    the same key with another code is a 409 that leaves that code untouched."""
+    key = tenant["api_key"]
+    campaign = await make_campaign(client, key)
+    first_code, other_code = await make_codes(client, key, campaign["id"], 2, max_uses=5)
+    first = await redeem(client, key, {"code": first_code, "order": ORDER}, "till-7")
+    assert first.status_code == 201, first.text
+    for _ in range(2):
+        replay = await redeem(client, key, {"code": first_code, "order": ORDER}, "till-7")
+        assert replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json() == first.json()
+    other = await redeem(client, key, {"code": other_code, "order": ORDER}, "till-7")
+    assert (other.status_code, other.json()["error"]["code"]) == (409, "idempotency_key_reused")
+    checked = await validate(client, key, {"code": other_code, "order": ORDER})
+    assert checked["uses_left"] == 5  # the refused request's use rolled back with it
+    checked = await validate(client, key, {"code": first_code, "order": ORDER})
+    assert checked["uses_left"] == 4  # the replays took no use
