@@ -20,7 +20,14 @@ from passmint.loyalty.errors import (
     PurchaseNotFound,
     ReturnExceedsPurchase,
 )
-from passmint.loyalty.rules import RuleUsage, day_bounds, earnings, proportional
+from passmint.loyalty.rules import (
+    Earning,
+    RuleUsage,
+    day_bounds,
+    earnings,
+    limited_rules,
+    proportional,
+)
 from passmint.loyalty.schemas import ActivityIn, ProgramConfig
 from passmint.models import Account, Activity, LedgerEntry
 from passmint.passes.service import PassContext
@@ -38,23 +45,23 @@ async def find_activity(
     found = await repository.get_activity(ctx.session, ctx.tenant_id, source, external_id)
     if found is None:
         return None
-    if found.request_hash != digest:
+    return _replayed(found.id, found.request_hash, found.result, source, external_id, digest)
+
+
+def _replayed(
+    activity_id: uuid.UUID,
+    stored_hash: str,
+    result: dict[str, Any],
+    source: str,
+    external_id: str,
+    digest: str,
+) -> dict[str, Any]:
+    if stored_hash != digest:
         raise ActivityConflict(
             f"activity {external_id!r} from {source!r} was posted before with other details",
-            details={"activity_id": str(found.id)},
+            details={"activity_id": str(activity_id)},
         )
-    return {**found.result, "replayed": True}
-
-
-async def _resolve_account(ctx: PassContext, body: ActivityIn) -> uuid.UUID:
-    if body.account_id is not None:
-        return body.account_id
-    scanned = body.card_number or body.barcode_value
-    assert scanned is not None
-    found = await repository.account_id_by_scan(ctx.session, ctx.tenant_id, scanned.strip())
-    if found is None:
-        raise AccountNotFound("no card has that number or barcode")
-    return found
+    return {**result, "replayed": True}
 
 
 async def post_activity(
@@ -63,12 +70,32 @@ async def post_activity(
     """Apply an activity exactly once: all its entries post, or none (one transaction).
 
     A replay of (source, external_id) with the same body returns the first result and
-    posts nothing; with another body it is a 409."""
+    posts nothing; with another body it is a 409. The card (by id, or by what the till
+    scanned) is locked with its program and the replay looked up in one statement; what
+    the activity writes goes out in one flush at commit, where the unique (tenant, source,
+    external_id) refuses a concurrent twin."""
     digest = request_hash(body)
-    replay = await find_activity(ctx, source, body.external_id, digest)
-    if replay is not None:
-        return replay
-    account, program, config = await ledger.locked(ctx, await _resolve_account(ctx, body))
+    scanned = body.card_number or body.barcode_value
+    card = await repository.lock_card(
+        ctx.session,
+        ctx.tenant_id,
+        body.account_id,
+        ctx.now,
+        scanned=None if scanned is None else scanned.strip(),
+        activity=(source, body.external_id),
+    )
+    if card is None:
+        if (replay := await find_activity(ctx, source, body.external_id, digest)) is not None:
+            return replay
+        raise AccountNotFound(
+            "no card has that number or barcode"
+            if body.account_id is None
+            else f"no account {body.account_id}"
+        )
+    if card.replay is not None:
+        return _replayed(*card.replay, source, body.external_id, digest)
+    account, program, config = await ledger.opened(ctx, card)
+    found = [] if body.kind == "return" else await _earnings(ctx, account, config, body)
     activity = Activity(
         id=uuid7(),
         tenant_id=ctx.tenant_id,
@@ -86,12 +113,19 @@ async def post_activity(
         created_at=ctx.now,
     )
     ctx.session.add(activity)
-    await ctx.session.flush()  # the unique (tenant, source, external_id) guards concurrency
     posted: list[LedgerEntry] = []
     if body.kind == "return":
         posted += await _reverse_purchase(ctx, account, activity, body, source, actor)
     else:
-        posted += await _earn(ctx, account, config, activity, body, actor)
+        posted += await ledger.post_earnings(
+            ctx,
+            account,
+            config,
+            found,
+            key_base=f"activity:{activity.id}",
+            activity=activity,
+            note=f"by {actor.type} {actor.id}" if actor.id else None,
+        )
         if body.kind == "purchase":
             posted += await referrals.qualify_referral(ctx, account, config, activity)
         account.last_activity_at = ctx.now
@@ -112,40 +146,26 @@ async def post_activity(
     return activity.result
 
 
-async def _usage(ctx: PassContext, account: Account, config: ProgramConfig) -> dict[str, RuleUsage]:
-    day_start, _ = day_bounds(ctx.now, config.timezone)
-    rows = await repository.rule_usage(
-        ctx.session, account.id, [r.key for r in config.earn_rules], day_start
-    )
-    return {key: RuleUsage(today, total, last) for key, (today, total, last) in rows.items()}
-
-
-async def _earn(
-    ctx: PassContext,
-    account: Account,
-    config: ProgramConfig,
-    activity: Activity,
-    body: ActivityIn,
-    actor: Actor,
-) -> list[LedgerEntry]:
-    found = earnings(
+async def _earnings(
+    ctx: PassContext, account: Account, config: ProgramConfig, body: ActivityIn
+) -> list[Earning]:
+    """What the activity earns; the rules' past usage is looked up only for rules with a
+    cap or a cooldown."""
+    limited = limited_rules(config, body.kind)
+    usage: dict[str, RuleUsage] = {}
+    if limited:
+        day_start, _ = day_bounds(ctx.now, config.timezone)
+        rows = await repository.rule_usage(ctx.session, account.id, limited, day_start)
+        usage = {key: RuleUsage(today, total, last) for key, (today, total, last) in rows.items()}
+    return earnings(
         config,
         trigger=body.kind,
         amount=body.amount,
         currency=body.currency,
         event=body.event,
         tier=account.tier,
-        usage=await _usage(ctx, account, config),
+        usage=usage,
         at=ctx.now,
-    )
-    return await ledger.post_earnings(
-        ctx,
-        account,
-        config,
-        found,
-        key_base=f"activity:{activity.id}",
-        activity=activity,
-        note=f"by {actor.type} {actor.id}" if actor.id else None,
     )
 
 

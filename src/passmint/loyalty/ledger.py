@@ -20,14 +20,16 @@ Ledger rules (ARCHITECTURE §value):
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from passmint.kit.ids import uuid7
 from passmint.loyalty import cardpass, repository
-from passmint.loyalty.common import SYSTEM, Actor, config_of, entry_json, get_account, get_program
+from passmint.loyalty.common import SYSTEM, Actor, config_of, entry_json, get_account
 from passmint.loyalty.errors import (
     AccountClosed,
+    AccountNotFound,
     EntryNotFound,
     InsufficientBalance,
     RefundExceedsSpend,
@@ -168,8 +170,10 @@ async def debit(
     reverses: LedgerEntry | None = None,
     activity: Activity | None = None,
     note: str | None = None,
+    lots: list[LedgerEntry] | None = None,
 ) -> LedgerEntry:
-    """Take ``amount`` from the lots, first-expiring first (``prefer`` first of all)."""
+    """Take ``amount`` from the lots, first-expiring first (``prefer`` first of all);
+    ``lots``: the card's open lots in that order, if already read (:func:`opened`)."""
     if amount > account.balance and not allow_negative:
         raise InsufficientBalance(
             f"the card has {account.balance}, not {amount}",
@@ -187,7 +191,10 @@ async def debit(
         activity=activity,
         note=note,
     )
-    lots = await repository.open_lots(ctx.session, account.id)
+    if lots is None:
+        lots = await repository.open_lots(ctx.session, account.id)
+    else:
+        lots = [lot for lot in lots if lot.remaining > 0]
     if prefer is not None and prefer in lots:
         lots.remove(prefer)
         lots.insert(0, prefer)
@@ -205,20 +212,47 @@ async def debit(
     return entry
 
 
-async def settle(ctx: PassContext, account: Account, config: ProgramConfig) -> bool:
+@dataclass(frozen=True)
+class Lookups:
+    """What the statement that locked a card found out for :func:`settle`: whether any
+    pending points are due and any posted ones expired; ``lots``, the card's open posted
+    lots if they were read once the lock was held. Settling then reads only what it will
+    change. (The flags are read in the locking statement's snapshot, taken before any wait
+    for the lock: a change committed meanwhile on the card cannot make points due or
+    expired before this request's now, short of clocks that disagree across processes at
+    a period's end; fresh ``lots`` are used whatever the flag says.)"""
+
+    due: bool
+    expired: bool
+    lots: list[LedgerEntry] | None = None
+
+
+async def settle(
+    ctx: PassContext, account: Account, config: ProgramConfig, found: Lookups | None = None
+) -> bool:
     """Make due pending points available and expire what has expired (idempotent)."""
     changed = False
-    due = await repository.due_pending(ctx.session, account.id, ctx.now) if account.pending else []
+    due = (
+        await repository.due_pending(ctx.session, account.id, ctx.now)
+        if account.pending and (found is None or found.due)
+        else []
+    )
     for lot in due:
         lot.status = "posted"
         account.pending -= lot.remaining
         account.balance += lot.remaining  # less than its amount if reversed while pending
         changed = True
-    lots = (
-        await repository.expired_lots(ctx.session, account.id, ctx.now)
-        if config.expiry.kind in ("rolling", "period_end")
-        else []
-    )
+    lots: list[LedgerEntry] = []
+    if config.expiry.kind in ("rolling", "period_end") and (
+        found is None or found.expired or found.lots is not None
+    ):
+        if found is not None and found.lots is not None:
+            lots = sorted(
+                (x for x in found.lots if x.expires_at is not None and x.expires_at <= ctx.now),
+                key=lambda lot: lot.expires_at or ctx.now,
+            )
+        else:
+            lots = await repository.expired_lots(ctx.session, account.id, ctx.now)
     if config.expiry.kind == "inactivity" and account.last_activity_at is not None:
         assert config.expiry.days is not None
         if ctx.now - account.last_activity_at >= timedelta(days=config.expiry.days):
@@ -271,14 +305,29 @@ async def rebuild_balances(ctx: PassContext, account_id: uuid.UUID) -> dict[str,
     return {"before": before, "after": after, "changed": before != after}
 
 
-async def locked(ctx: PassContext, account_id: uuid.UUID) -> tuple[Account, Program, ProgramConfig]:
-    account = await get_account(ctx, account_id, lock=True)
+async def lock(ctx: PassContext, account_id: uuid.UUID) -> repository.LockedCard:
+    """The card locked with its program, in one statement (AccountNotFound without it)."""
+    card = await repository.lock_card(ctx.session, ctx.tenant_id, account_id, ctx.now)
+    if card is None:
+        raise AccountNotFound(f"no account {account_id}")
+    return card
+
+
+async def opened(
+    ctx: PassContext, card: repository.LockedCard, lots: list[LedgerEntry] | None = None
+) -> tuple[Account, Program, ProgramConfig]:
+    """A locked card ready for a change: refused if closed, settled (``lots``: its open
+    posted lots, if read with the lock)."""
+    account = card.account
     if account.status != "active":
         raise AccountClosed("this card is closed")
-    program = await get_program(ctx, account.program_id)
-    config = config_of(program)
-    await settle(ctx, account, config)
-    return account, program, config
+    config = config_of(card.program)
+    await settle(ctx, account, config, Lookups(card.due, card.expired, lots))
+    return account, card.program, config
+
+
+async def locked(ctx: PassContext, account_id: uuid.UUID) -> tuple[Account, Program, ProgramConfig]:
+    return await opened(ctx, await lock(ctx, account_id))
 
 
 async def posted(ctx: PassContext, key: str) -> LedgerEntry | None:
@@ -286,6 +335,26 @@ async def posted(ctx: PassContext, key: str) -> LedgerEntry | None:
     replay) and again once it is held: a retry racing the first request waits for the lock,
     and then sees what the first one committed instead of posting the key twice."""
     return await repository.entry_by_key(ctx.session, ctx.tenant_id, key)
+
+
+async def locked_once(
+    ctx: PassContext, account_id: uuid.UUID, key: str
+) -> tuple[Account, Program, ProgramConfig, list[LedgerEntry] | None] | LedgerEntry:
+    """The card locked for a write keyed ``key``, or the entry that key already posted.
+
+    The key is looked up once the lock is held, in the statement that reads the card's
+    open lots: a retry racing the first request waits for the lock, then sees what the
+    first one committed. A replay is answered even if the card has closed since. The lots
+    come back when settling left them as read (none fell due); else None."""
+    card = await lock(ctx, account_id)
+    lots, existing = await repository.lots_and_entry(
+        ctx.session, ctx.tenant_id, card.account.id, key
+    )
+    if existing is not None:
+        return existing
+    pending = card.account.pending
+    account, program, config = await opened(ctx, card, lots)
+    return account, program, config, lots if account.pending == pending else None
 
 
 async def spend(
@@ -297,13 +366,12 @@ async def spend(
     actor: Actor,
     note: str | None,
 ) -> LedgerEntry:
-    if (existing := await posted(ctx, f"spend:{key}")) is not None:
-        return existing
-    account, program, config = await locked(ctx, account_id)
-    if (existing := await posted(ctx, f"spend:{key}")) is not None:
-        return existing  # a retry that raced this one posted it while this one waited
+    card = await locked_once(ctx, account_id, f"spend:{key}")
+    if isinstance(card, LedgerEntry):
+        return card
+    account, program, config, lots = card
     entry = await debit(
-        ctx, account, amount, kind="spend", key=f"spend:{key}", actor=actor, note=note
+        ctx, account, amount, kind="spend", key=f"spend:{key}", actor=actor, note=note, lots=lots
     )
     await cardpass.after_change(ctx, account, program, config)
     return entry
@@ -321,11 +389,10 @@ async def refund(
 ) -> LedgerEntry:
     """Give back (part of) a spend: the points return to the lots they came from, with
     their original expiry (a lot that expired meanwhile expires again at once)."""
-    if (existing := await posted(ctx, f"refund:{key}")) is not None:
-        return existing
-    account, program, config = await locked(ctx, account_id)
-    if (existing := await posted(ctx, f"refund:{key}")) is not None:
-        return existing  # a retry that raced this one posted it while this one waited
+    card = await locked_once(ctx, account_id, f"refund:{key}")
+    if isinstance(card, LedgerEntry):
+        return card
+    account, program, config, _ = card
     spent = await repository.get_entry(ctx.session, ctx.tenant_id, spend_id)
     if spent is None or spent.account_id != account.id or spent.kind != "spend":
         raise EntryNotFound(f"no spend {spend_id} on this card")
@@ -366,19 +433,19 @@ async def refund(
 async def adjust(
     ctx: PassContext, account_id: uuid.UUID, amount: int, *, key: str, actor: Actor, note: str
 ) -> LedgerEntry:
-    if (existing := await posted(ctx, f"adjust:{key}")) is not None:
-        return existing
-    account, program, config = await locked(ctx, account_id)
-    if (existing := await posted(ctx, f"adjust:{key}")) is not None:
-        return existing  # a retry that raced this one posted it while this one waited
+    card = await locked_once(ctx, account_id, f"adjust:{key}")
+    if isinstance(card, LedgerEntry):
+        return card
+    account, program, config, lots = card
     if amount > 0:
         entry = await credit(
             ctx, account, config, amount, key=f"adjust:{key}", actor=actor, kind="adjust", note=note
         )
     else:
         entry = await debit(
-            ctx, account, -amount, kind="adjust", key=f"adjust:{key}", actor=actor, note=note
-        )
+            ctx, account, -amount, kind="adjust", key=f"adjust:{key}", actor=actor, note=note,
+            lots=lots,
+        )  # fmt: skip
     await cardpass.after_change(ctx, account, program, config)
     return entry
 

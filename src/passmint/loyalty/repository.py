@@ -1,12 +1,16 @@
-"""SQL of the loyalty engine."""
+"""SQL of the loyalty engine. The money paths' statements are built once, at import, with
+``bindparam()`` placeholders: SQLAlchemy memoizes a statement's cache key, so executing
+one again skips building and compiling it."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final
 
-from sqlalchemy import case, extract, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, extract, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.models import (
@@ -94,32 +98,13 @@ async def matching_customers(
 async def get_account(
     session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID, *, lock: bool = False
 ) -> Account | None:
-    query = select(Account).where(Account.id == account_id, Account.tenant_id == tenant_id)
+    """The tenant's card; without ``lock``, the one this session already holds if it does
+    (a SELECT would return that same object, its attributes untouched)."""
     if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def account_id_by_number(
-    session: AsyncSession, tenant_id: uuid.UUID, number: str
-) -> uuid.UUID | None:
-    query = select(Account.id).where(Account.tenant_id == tenant_id, Account.number == number)
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
-
-
-async def account_id_by_scan(
-    session: AsyncSession, tenant_id: uuid.UUID, value: str
-) -> uuid.UUID | None:
-    """A scanned or typed card: its number, or the serial number of its pass."""
-    found = await account_id_by_number(session, tenant_id, value)
-    if found is not None:
-        return found
-    query = (
-        select(Account.id)
-        .join(Pass, Pass.id == Account.pass_id)
-        .where(Account.tenant_id == tenant_id, Pass.serial_number == value)
-    )
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
+        query = select(Account).where(Account.id == account_id, Account.tenant_id == tenant_id)
+        return (await session.execute(query.with_for_update())).scalar_one_or_none()
+    found = await session.get(Account, account_id)
+    return found if found is not None and found.tenant_id == tenant_id else None
 
 
 async def account_by_referral_code(
@@ -159,6 +144,14 @@ async def entry_by_key(session: AsyncSession, tenant_id: uuid.UUID, key: str) ->
     return (await session.execute(query)).scalar_one_or_none()
 
 
+_LOT_ORDER: Final = (  # first-expiring first (never-expiring last), oldest first
+    case((LedgerEntry.expires_at.is_(None), 1), else_=0),
+    LedgerEntry.expires_at,
+    LedgerEntry.created_at,
+    LedgerEntry.id,
+)
+
+
 async def open_lots(
     session: AsyncSession, account_id: uuid.UUID, *, status: str = "posted"
 ) -> list[LedgerEntry]:
@@ -170,12 +163,7 @@ async def open_lots(
             LedgerEntry.remaining > 0,
             LedgerEntry.status == status,
         )
-        .order_by(
-            case((LedgerEntry.expires_at.is_(None), 1), else_=0),
-            LedgerEntry.expires_at,
-            LedgerEntry.created_at,
-            LedgerEntry.id,
-        )
+        .order_by(*_LOT_ORDER)
     )
     return list((await session.execute(query)).scalars())
 
@@ -243,33 +231,34 @@ async def qualifying_points(
     return int((await session.execute(query)).scalar_one())
 
 
+_TODAY: Final = case(
+    (LedgerEntry.created_at >= bindparam("day_start"), LedgerEntry.amount), else_=0
+)
+_RULE_USAGE: Final = (
+    select(
+        LedgerEntry.rule,
+        func.coalesce(func.sum(_TODAY), 0),
+        func.coalesce(func.sum(LedgerEntry.amount), 0),
+        func.max(LedgerEntry.created_at),
+    )
+    .where(
+        LedgerEntry.account_id == bindparam("account_id"),
+        LedgerEntry.kind == "earn",
+        LedgerEntry.rule.in_(bindparam("rules", expanding=True)),
+    )
+    .group_by(LedgerEntry.rule)
+)
+
+
 async def rule_usage(
     session: AsyncSession, account_id: uuid.UUID, rules: Sequence[str], day_start: datetime
 ) -> dict[str, tuple[int, int, datetime | None]]:
     """Per earn rule: (points today, points ever, last earned) for caps and cooldowns."""
     if not rules:
         return {}
-    query = (
-        select(
-            LedgerEntry.rule,
-            func.coalesce(
-                func.sum(case((LedgerEntry.created_at >= day_start, LedgerEntry.amount), else_=0)),
-                0,
-            ),
-            func.coalesce(func.sum(LedgerEntry.amount), 0),
-            func.max(LedgerEntry.created_at),
-        )
-        .where(
-            LedgerEntry.account_id == account_id,
-            LedgerEntry.kind == "earn",
-            LedgerEntry.rule.in_(rules),
-        )
-        .group_by(LedgerEntry.rule)
-    )
-    out: dict[str, tuple[int, int, datetime | None]] = {}
-    for rule, today, total, last in (await session.execute(query)).all():
-        out[str(rule)] = (int(today), int(total), last)
-    return out
+    params = {"account_id": account_id, "rules": list(rules), "day_start": day_start}
+    rows = (await session.execute(_RULE_USAGE, params)).all()
+    return {str(rule): (int(today), int(total), last) for rule, today, total, last in rows}
 
 
 async def get_activity(
@@ -369,6 +358,140 @@ async def allocations_of(
         .order_by(LotAllocation.id.desc())
     )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+# -- money paths: a card locked with what its change needs, in as few statements as can be
+
+
+@dataclass(frozen=True)
+class LockedCard:
+    """A card locked for a change, its program; whether pending points are due and posted
+    ones expired; the activity asked about if posted before (id, request hash, result)."""
+
+    account: Account
+    program: Program
+    due: bool
+    expired: bool
+    replay: tuple[uuid.UUID, str, dict[str, Any]] | None = None
+
+
+def _lot_exists(*conditions: Any) -> Any:
+    lots = select(LedgerEntry.id).where(LedgerEntry.account_id == Account.id, *conditions)
+    return lots.correlate(Account).exists()
+
+
+_DUE: Final = case(
+    (
+        Account.pending != 0,
+        _lot_exists(LedgerEntry.status == "pending", LedgerEntry.available_at <= bindparam("now")),
+    ),
+    else_=False,
+)
+_EXPIRED: Final = _lot_exists(
+    LedgerEntry.status == "posted",
+    LedgerEntry.remaining > 0,
+    LedgerEntry.expires_at.is_not(None),
+    LedgerEntry.expires_at <= bindparam("now"),
+)
+_PROGRAMS: Final = select(Program.id).where(Program.tenant_id == bindparam("tenant_id"))
+_SCANNED: Final = func.coalesce(  # a card's number (through (program, number)), else a serial
+    select(Account.id)
+    .where(Account.program_id.in_(_PROGRAMS), Account.number == bindparam("scanned"))
+    .correlate(None)
+    .limit(1)
+    .scalar_subquery(),
+    select(Account.id)
+    .join(Pass, Pass.id == Account.pass_id)
+    .where(Account.tenant_id == bindparam("tenant_id"), Pass.serial_number == bindparam("scanned"))
+    .correlate(None)
+    .limit(1)
+    .scalar_subquery(),
+)
+
+
+def _locking(card: Any, *, activity: bool) -> Any:
+    query = (
+        select(Account, Program, _DUE, _EXPIRED)
+        .join(Program, Program.id == Account.program_id)
+        .where(card, Account.tenant_id == bindparam("tenant_id"))
+        .with_for_update(of=Account)
+    )
+    posted = (
+        Activity.tenant_id == bindparam("tenant_id"),
+        Activity.source == bindparam("source"),
+        Activity.external_id == bindparam("external_id"),
+    )
+    return (
+        query.add_columns(Activity.id, Activity.request_hash, Activity.result).outerjoin(
+            Activity, and_(*posted)
+        )
+        if activity
+        else query
+    )
+
+
+_LOCKS: Final = {  # by (what names the card: its id, else what was scanned; with the activity)
+    (scan, activity): _locking(
+        Account.id == (_SCANNED if scan else bindparam("account_id")), activity=activity
+    )
+    for scan in (False, True)
+    for activity in (False, True)
+}
+
+
+async def lock_card(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    account_id: uuid.UUID | None,
+    now: datetime,
+    *,
+    scanned: str | None = None,
+    activity: tuple[str, str] | None = None,
+) -> LockedCard | None:
+    """In one statement: the tenant's card ``account_id`` (else the one ``scanned`` names:
+    its number, else its pass's serial) locked, with its program, whether settling finds
+    anything and, with ``activity`` (source, external id), that activity if posted before
+    (in the statement's snapshot: one committed while this waited for the lock is not in
+    it; its unique key refuses the second insert instead). SQLite's write transaction has
+    the lock already."""
+    params = {"tenant_id": tenant_id, "now": now, "account_id": account_id, "scanned": scanned}
+    if activity is not None:
+        params["source"], params["external_id"] = activity
+    query = _LOCKS[account_id is None, activity is not None]
+    if (row := (await session.execute(query, params)).one_or_none()) is None:
+        return None
+    replay = None if activity is None or row[4] is None else (row[4], row[5], row[6])
+    return LockedCard(row[0], row[1], bool(row[2]), bool(row[3]), replay)
+
+
+_LOTS_AND_KEY: Final = (
+    select(LedgerEntry)
+    .where(
+        or_(
+            and_(
+                LedgerEntry.account_id == bindparam("account_id"),
+                LedgerEntry.remaining > 0,
+                LedgerEntry.status == "posted",
+            ),
+            and_(
+                LedgerEntry.tenant_id == bindparam("tenant_id"),
+                LedgerEntry.idempotency_key == bindparam("key"),
+            ),
+        )
+    )
+    .order_by(*_LOT_ORDER)
+)
+
+
+async def lots_and_entry(
+    session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID, key: str
+) -> tuple[list[LedgerEntry], LedgerEntry | None]:
+    """In one statement: the card's open posted lots (in :func:`open_lots`' order) and the
+    entry ``key`` posted, if any (asked with the card's lock held: a racing retry sees it)."""
+    params = {"account_id": account_id, "tenant_id": tenant_id, "key": key}
+    rows = list((await session.execute(_LOTS_AND_KEY, params)).scalars())
+    found = next((e for e in rows if e.idempotency_key == key and e.tenant_id == tenant_id), None)
+    return [e for e in rows if e is not found], found
 
 
 # -- staff screens: finding customers and cards, a card's ledger a page at a time -------------

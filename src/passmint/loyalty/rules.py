@@ -97,6 +97,17 @@ def expiry_for(policy: ExpiryPolicy, earned_at: datetime, timezone: str) -> date
     return None
 
 
+def limited_rules(config: ProgramConfig, trigger: str) -> list[str]:
+    """The keys of the rules ``trigger`` may apply whose cap or cooldown needs what they
+    gave before (:class:`RuleUsage`); the others earn without it."""
+    return [
+        rule.key
+        for rule in config.earn_rules
+        if rule.trigger == trigger
+        and (rule.daily_cap or rule.customer_cap or rule.cooldown_minutes)
+    ]
+
+
 def earnings(
     config: ProgramConfig,
     *,

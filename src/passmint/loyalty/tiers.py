@@ -10,7 +10,7 @@ from typing import Final
 from passmint.loyalty import repository
 from passmint.loyalty.rules import period_bounds, tier_for
 from passmint.loyalty.schemas import ProgramConfig
-from passmint.models import Account
+from passmint.models import Account, LedgerEntry
 from passmint.passes.service import PassContext
 from passmint.worker.outbox import enqueue
 
@@ -40,11 +40,29 @@ def review_time(config: ProgramConfig, at: datetime) -> datetime | None:
     return None
 
 
+QUALIFYING_KINDS: Final = ("earn", "reversal")
+"""The entries the tier metric sums (reversals only ever take back earnings)."""
+
+
 async def qualifying_points(ctx: PassContext, account: Account, config: ProgramConfig) -> int:
-    """The tier metric now: lifetime points are the cached counter, no query needed."""
+    """The tier metric now: lifetime points are the cached counter, no query needed. A
+    window's sum is what the database holds plus the entries this transaction has added
+    and not written yet, so asking does not flush them (they go out in one flush)."""
     if config.tier_policy.metric == "lifetime":
         return account.lifetime_earned
-    return await repository.qualifying_points(ctx.session, account.id, *window(config, ctx.now))
+    start, end = window(config, ctx.now)
+    with ctx.session.no_autoflush:
+        stored = await repository.qualifying_points(ctx.session, account.id, start, end)
+    unwritten = sum(
+        entry.amount
+        for entry in ctx.session.new
+        if isinstance(entry, LedgerEntry)
+        and entry.account_id == account.id
+        and entry.kind in QUALIFYING_KINDS
+        and (start is None or entry.created_at >= start)
+        and (end is None or entry.created_at < end)
+    )
+    return stored + unwritten
 
 
 def rank(config: ProgramConfig, key: str | None) -> int:
@@ -54,8 +72,15 @@ def rank(config: ProgramConfig, key: str | None) -> int:
 
 async def upgrade(ctx: PassContext, account: Account, config: ProgramConfig) -> int | None:
     """Upgrades happen at once; downgrades wait for the review at the period's end.
-    Returns the qualifying points (None without tiers)."""
+    Returns the qualifying points (None without tiers, or when no upgrade is in reach).
+
+    A window never holds more qualifying points than the card's lifetime earnings (each
+    reversal follows the earning it takes back, and takes back no more), so a card whose
+    lifetime earnings reach no higher tier than its own needs no look-up."""
     if not config.tiers:
+        return None
+    reachable = tier_for(config.tiers, account.lifetime_earned)
+    if reachable is None or rank(config, reachable.key) <= rank(config, account.tier):
         return None
     qualifying = await qualifying_points(ctx, account, config)
     reached = tier_for(config.tiers, qualifying)
