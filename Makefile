@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.redemptions
 	$(BIN)/python -m bench.codegen
 	$(BIN)/python -m bench.activities
+	$(BIN)/python -m bench.cards
 	$(BIN)/python -m bench.hostile --check
 	$(BIN)/python -m bench.images --check
 

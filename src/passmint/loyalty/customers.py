@@ -33,6 +33,11 @@ _REFERRAL_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 async def upsert_customer(ctx: PassContext, data: CustomerIn) -> Customer:
     """Match by external id, then phone, then email; fill in what the match lacks."""
+    return (await _upsert_customer(ctx, data))[0]
+
+
+async def _upsert_customer(ctx: PassContext, data: CustomerIn) -> tuple[Customer, bool]:
+    """The customer, and whether it is new."""
     found = await repository.matching_customers(
         ctx.session, ctx.tenant_id, external_id=data.external_id, phone=data.phone, email=data.email
     )
@@ -42,6 +47,7 @@ async def upsert_customer(ctx: PassContext, data: CustomerIn) -> Customer:
             details={"customer_ids": sorted(str(c.id) for c in found)},
         )
     customer = found[0] if found else None
+    created = customer is None
     if customer is None:
         customer = Customer(
             id=uuid7(),
@@ -62,7 +68,7 @@ async def upsert_customer(ctx: PassContext, data: CustomerIn) -> Customer:
     customer.attributes = attributes
     customer.updated_at = ctx.now
     await ctx.session.flush()
-    return customer
+    return customer, created
 
 
 async def get_customer(ctx: PassContext, customer_id: uuid.UUID) -> Customer:
@@ -103,8 +109,10 @@ async def create_account(
     if program.status != "active":
         raise ProgramInactive(f"program {program.name!r} is {program.status}")
     config = config_of(program)
-    holder = await upsert_customer(ctx, customer) if customer is not None else None
-    if holder is not None:
+    holder, new_holder = (
+        await _upsert_customer(ctx, customer) if customer is not None else (None, True)
+    )
+    if holder is not None and not new_holder:  # a customer created now has no card yet
         existing = await repository.account_of_customer(ctx.session, program.id, holder.id)
         if existing is not None:
             raise AccountExists(
@@ -140,8 +148,9 @@ async def create_account(
         created_at=ctx.now,
         updated_at=ctx.now,
     )
+    # Not flushed yet: the card's row goes out with its welcome lots, in one flush that
+    # writes accounts before the rows referring to them (ledger entries, referrals).
     ctx.session.add(account)
-    await ctx.session.flush()
     if referrer is not None:
         ctx.session.add(
             Referral(
@@ -156,10 +165,13 @@ async def create_account(
     welcome = earnings(config, trigger="enrollment", tier=account.tier, usage={}, at=ctx.now)
     await ledger.post_earnings(ctx, account, config, welcome, key_base=f"enrollment:{account.id}")
     await tiers.upgrade(ctx, account, config)
+    # A new card qualifies for tiers with what it earned on opening (every entry is dated
+    # now, inside any tier window), so its pass data needs no look-up of them.
+    qualifying = account.lifetime_earned
     pass_ = await pass_service.issue_pass(  # rendered once, with the welcome points in
         ctx,
         template_id=program.template_id,
-        data=await cardpass.pass_data(ctx, account, program, config, holder),
+        data=await cardpass.pass_data(ctx, account, program, config, holder, qualifying),
         external_id=str(account.id),
     )
     account.pass_id = pass_.id

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
+    Table,
     Uuid,
     and_,
     bindparam,
@@ -23,11 +24,21 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.ids import uuid7
 from passmint.kit.sql import in_ids, insert_for, is_postgresql
-from passmint.models import Asset, Counter, Pass, PassBundle, Template, TemplateVersion
+from passmint.models import (
+    AppleCredential,
+    Asset,
+    Counter,
+    GoogleCredential,
+    Pass,
+    PassBundle,
+    Template,
+    TemplateVersion,
+)
 
 
 async def get_template(
@@ -36,16 +47,66 @@ async def get_template(
     template_id: uuid.UUID,
     *,
     lock: bool = False,
-    share: bool = False,
 ) -> Template | None:
-    """``lock``: FOR UPDATE (a new version); ``share``: FOR KEY SHARE, which waits for and
-    holds off a new version but not other readers (issuing a pass)."""
+    """``lock``: FOR UPDATE (a new version; issuing a pass holds FOR KEY SHARE instead,
+    :func:`issue_source`)."""
     query = select(Template).where(Template.id == template_id, Template.tenant_id == tenant_id)
     if lock:
         query = query.with_for_update()
-    elif share:
-        query = query.with_for_update(read=True, key_share=True)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class IssueSource:
+    """What issuing a pass reads: the template (key-share locked), its current version and
+    the tenant's wallet credentials (None where it has none)."""
+
+    template: Template
+    version: TemplateVersion
+    apple: AppleCredential | None
+    google: GoogleCredential | None
+
+
+# Built once: one statement instead of four (template, version, Apple and Google
+# credentials). FOR KEY SHARE OF templates: a new version waits for the issuing transaction,
+# readers do not; the outer-joined rows are not locked.
+_ISSUE_SOURCE = (
+    select(Template, TemplateVersion, AppleCredential, GoogleCredential)
+    .outerjoin(
+        TemplateVersion,
+        and_(
+            TemplateVersion.template_id == Template.id,
+            TemplateVersion.version == Template.version,
+        ),
+    )
+    .outerjoin(AppleCredential, AppleCredential.tenant_id == Template.tenant_id)
+    .outerjoin(GoogleCredential, GoogleCredential.tenant_id == Template.tenant_id)
+    .where(Template.id == bindparam("template_id"), Template.tenant_id == bindparam("tenant_id"))
+    .with_for_update(read=True, key_share=True, of=Template)
+)
+_ISSUE_SOURCE_AGAIN = _ISSUE_SOURCE.execution_options(populate_existing=True)
+
+
+async def issue_source(
+    session: AsyncSession, tenant_id: uuid.UUID, template_id: uuid.UUID
+) -> IssueSource | None:
+    """The template a pass is issued from, its current version and the tenant's credentials,
+    in one statement; None for another tenant's or an unknown template.
+
+    A statement that waited for the template's lock while a new version committed gets the
+    template's new row but cannot see the new version (PostgreSQL re-checks the locked row
+    only, under the statement's snapshot): it is asked once more, holding the lock now,
+    with a snapshot that sees the version. So is one that found no template (as the
+    re-check may drop the row)."""
+    params = {"template_id": template_id, "tenant_id": tenant_id}
+    row = (await session.execute(_ISSUE_SOURCE, params)).one_or_none()
+    if row is None or row[1] is None or row[1].version != row[0].version:
+        row = (await session.execute(_ISSUE_SOURCE_AGAIN, params)).one_or_none()
+    if row is None:
+        return None
+    template, version, apple, google = row
+    assert version is not None  # the lock is held: no new version can have come since
+    return IssueSource(template, version, apple, google)
 
 
 async def get_template_version(
@@ -157,6 +218,14 @@ async def get_pass(
     if lock:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def pass_by_id(
+    session: AsyncSession, tenant_id: uuid.UUID, pass_id: uuid.UUID
+) -> Pass | None:
+    """By primary key, from the session's identity map when it holds the pass already."""
+    pass_ = await session.get(Pass, pass_id)
+    return pass_ if pass_ is not None and pass_.tenant_id == tenant_id else None
 
 
 async def passes_for_update(
@@ -358,14 +427,27 @@ async def set_template_version(
         )
 
 
+_COUNTERS = cast(Table, Counter.__table__)
+
+
+def _bump(dialect_insert: Any) -> Any:
+    statement = dialect_insert(_COUNTERS).values(name=bindparam("name"), value=1)
+    return statement.on_conflict_do_update(
+        index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + 1}
+    ).returning(_COUNTERS.c.value)
+
+
+# Built once per database (each spells the upsert its own way): every pass issued or
+# changed bumps a counter, and building the upsert cost more than running it.
+_BUMP_PG = _bump(postgresql.insert)
+_BUMP_SQLITE = _bump(sqlite.insert)
+
+
 async def next_tag(session: AsyncSession, name: str) -> int:
     """Bump and return a counter, in one statement (an upsert). The row stays locked until
     commit (see models.Counter)."""
-    statement = insert_for(session, Counter).values(name=name, value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + 1}
-    ).returning(Counter.value)
-    result = await session.execute(statement)
+    statement = _BUMP_PG if is_postgresql(session) else _BUMP_SQLITE
+    result = await session.execute(statement, {"name": name})
     return int(result.scalar_one())
 
 

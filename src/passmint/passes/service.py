@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from passmint.errors import check_json_object
 from passmint.kit import offload
@@ -41,8 +41,8 @@ from passmint.passes.errors import (
     TemplateNotFound,
 )
 from passmint.passes.events import EventKind, record, record_many
+from passmint.passes.google import credentials as google_credentials
 from passmint.passes.google.credentials import AccountCache
-from passmint.passes.google.credentials import get_credential as google_credential
 from passmint.tenants import quotas  # before the tags' hook below: see tenants.quotas
 from passmint.tenants.quotas import Quota, QuotaLimits
 from passmint.wallet.apple.bundle import PassTemplate
@@ -70,6 +70,7 @@ RERENDER_BATCH = 500
 RERENDER_CHAINS = 8  # segments of a template re-rendered side by side
 GOOGLE_SYNC_JOB = "google.sync_passes"
 DESIGNS_KEY = "passmint.wallet.designs"
+VERSIONS_KEY = "passmint.passes.versions"
 MAX_MESSAGE_HEADER = 100
 MAX_MESSAGE_BODY = 1000
 # The pass.json identity of a pass issued to Google Wallet only (no Apple credentials): it
@@ -262,9 +263,9 @@ async def create_template(
 
 
 async def get_template(
-    ctx: PassContext, template_id: uuid.UUID, *, share: bool = False
+    ctx: PassContext, template_id: uuid.UUID
 ) -> tuple[Template, TemplateVersion]:
-    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id, share=share)
+    template = await repository.get_template(ctx.session, ctx.tenant_id, template_id)
     if template is None:
         raise TemplateNotFound(f"no template {template_id}")
     version = await repository.get_template_version(ctx.session, template.id, template.version)
@@ -354,6 +355,22 @@ class Rendered:
     pass_json: dict[str, Any]
     files: Mapping[str, str]  # bundle name -> asset sha256: the template version's files
     content_hash: str
+
+
+def _versions(session: AsyncSession) -> dict[tuple[uuid.UUID, int], TemplateVersion]:
+    """Template versions the transaction has read, by (template id, version): they never
+    change, so a pass issued and then described reads its version once."""
+    versions: dict[tuple[uuid.UUID, int], TemplateVersion] = session.info.setdefault(
+        VERSIONS_KEY, {}
+    )
+    return versions
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_versions(session: Session, transaction: SessionTransaction) -> None:
+    """Rows read in a transaction are not kept past it (a rollback expires them)."""
+    if transaction.parent is None or transaction.nested:  # not a flush's inner transaction
+        session.info.pop(VERSIONS_KEY, None)
 
 
 def parsed_design(ctx: PassContext, version: TemplateVersion) -> TemplateDesign:
@@ -470,6 +487,8 @@ async def assign_update_tags(session: AsyncSession) -> None:
     re-render batch's set-based write of its rows runs under that lock: one statement."""
     pending: dict[str, list[Pass]] = session.info.pop(TAGS_KEY, {})
     rows: dict[str, list[repository.Rerendered]] = session.info.pop(TAG_ROWS_KEY, {})
+    if pending or rows:
+        await session.flush()  # the rest goes out before the counter's lock is taken
     for counter in sorted(pending.keys() | rows.keys()):  # one lock order for every transaction
         tag = await repository.next_tag(session, counter)
         for pass_ in pending.get(counter, ()):
@@ -558,7 +577,7 @@ async def data_warnings(
 ) -> dict[uuid.UUID, list[usage.DataWarning]]:
     """Per pass, the placeholders its data leaves empty in the version it is rendered with
     (:func:`passmint.wallet.designs.usage.check_data`). Not errors: the pass is valid."""
-    versions: dict[tuple[uuid.UUID, int], TemplateVersion] = {}
+    versions = _versions(ctx.session)
     out: dict[uuid.UUID, list[usage.DataWarning]] = {}
     for pass_ in passes:
         key = (pass_.template_id, pass_.template_version)
@@ -581,11 +600,13 @@ def _check_data(data: object) -> dict[str, Any]:
     return data
 
 
-async def _issuing_credential(ctx: PassContext) -> AppleCredential | None:
-    """The Apple credential a new pass is issued under; None when the tenant issues to
-    Google Wallet only (the pass gets a pass type when Apple credentials arrive). A tenant
-    with neither gets a 409 that names both."""
-    credential = await apple_credential(ctx.session, ctx.tenant_id)
+async def _issuing_credential(
+    ctx: PassContext, credential: AppleCredential | None
+) -> AppleCredential | None:
+    """The Apple credential a new pass is issued under (``credential``: the tenant's, read
+    with the template); None when the tenant issues to Google Wallet only (the pass gets a
+    pass type when Apple credentials arrive). A tenant with neither gets a 409 that names
+    both."""
     if credential is not None:
         return credential
     # Storing Apple credentials holds this lock exclusively while it gives every pass
@@ -612,10 +633,15 @@ async def issue_pass(
     # Key-share lock on the template until commit: a new version waits for this pass, or
     # this pass waits for the version and is rendered with it. Without it a pass issued
     # while the version commits could be rendered with the old one after the version's
-    # re-render had passed it by.
-    template, version = await get_template(ctx, template_id, share=True)
+    # re-render had passed it by. The tenant's credentials come with it (one statement).
+    source = await repository.issue_source(ctx.session, ctx.tenant_id, template_id)
+    if source is None:
+        raise TemplateNotFound(f"no template {template_id}")
+    template, version = source.template, source.version
+    _versions(ctx.session)[(template.id, version.version)] = version
+    google_credentials.remember(ctx.session, ctx.tenant_id, source.google)
     await quotas.take(ctx.session, ctx.tenant_id, ctx.quotas, Quota.PASSES)
-    credential = await _issuing_credential(ctx)
+    credential = await _issuing_credential(ctx, source.apple)
     token = random_token(24)
     pass_ = Pass(
         id=uuid7(),
@@ -641,11 +667,7 @@ async def issue_pass(
     await _validated(ctx, rendered, version)
     pass_.content_hash = rendered.content_hash
     ctx.session.add(pass_)
-    await ctx.session.flush()
-    if ctx.google_publisher is not None:  # before the tag: no shared lock held meanwhile
-        await ctx.google_publisher(ctx, pass_, template, version)
-    _defer_tag(ctx.session, pass_)
-    await record(
+    await record(  # events have no foreign keys: one flush writes the pass and its event
         ctx.session,
         tenant_id=ctx.tenant_id,
         kind=EventKind.ISSUED,
@@ -653,6 +675,10 @@ async def issue_pass(
         pass_id=pass_.id,
         data={"template_version": version.version},
     )
+    await ctx.session.flush()
+    if ctx.google_publisher is not None:  # before the tag: no shared lock held meanwhile
+        await ctx.google_publisher(ctx, pass_, template, version)
+    _defer_tag(ctx.session, pass_)
     await sync_google(ctx, [pass_.id])
     return pass_
 
@@ -732,7 +758,10 @@ async def landing_info(ctx: PassContext, pass_: Pass) -> LandingInfo:
 
 
 async def get_pass(ctx: PassContext, pass_id: uuid.UUID, *, lock: bool = False) -> Pass:
-    pass_ = await repository.get_pass(ctx.session, ctx.tenant_id, pass_id, lock=lock)
+    if lock:
+        pass_ = await repository.get_pass(ctx.session, ctx.tenant_id, pass_id, lock=True)
+    else:  # a pass this transaction issued or read is described without a statement
+        pass_ = await repository.pass_by_id(ctx.session, ctx.tenant_id, pass_id)
     if pass_ is None:
         raise PassNotFound(f"no pass {pass_id}")
     return pass_
@@ -784,12 +813,7 @@ async def push_later(ctx: PassContext, pass_ids: list[uuid.UUID]) -> None:
 
 async def _issues_on_google(ctx: PassContext) -> bool:
     """Whether the tenant has a Google issuer, asked once per transaction."""
-    key = ("passmint.google_enabled", ctx.tenant_id)
-    known = ctx.session.info.get(key)
-    if known is None:
-        known = await google_credential(ctx.session, ctx.tenant_id) is not None
-        ctx.session.info[key] = known
-    return bool(known)
+    return await google_credentials.transaction_credential(ctx.session, ctx.tenant_id) is not None
 
 
 async def sync_google(

@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from passmint.kit.sql import insert_for, table_of
+from passmint.kit.sql import insert_for, is_postgresql, table_of
 from passmint.models import (
     ApiKey,
     AuditEvent,
@@ -122,22 +123,36 @@ async def quota_row(session: AsyncSession, tenant_id: uuid.UUID, kind: str) -> T
     return await session.get(TenantQuota, (tenant_id, kind), populate_existing=True)
 
 
+def _add_usage(dialect: Any) -> Any:
+    statement = dialect.insert(TenantQuota).values(
+        tenant_id=bindparam("tenant_id"),
+        kind=bindparam("kind"),
+        used=bindparam("amount"),
+        limit_override=None,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[TenantQuota.tenant_id, TenantQuota.kind],
+        set_={"used": TenantQuota.used + statement.excluded.used},
+        where=TenantQuota.used + statement.excluded.used
+        <= func.coalesce(TenantQuota.limit_override, bindparam("default_limit")),
+    ).returning(TenantQuota.used)
+
+
+_ADD_USAGE = {"postgresql": _add_usage(postgresql), "sqlite": _add_usage(sqlite)}
+"""Built once per dialect: every pass, code and image a tenant stores goes through it."""
+
+
 async def add_usage(
     session: AsyncSession, tenant_id: uuid.UUID, kind: str, amount: int, default_limit: int
 ) -> int | None:
     """Add ``amount`` to the tenant's count of ``kind`` unless that passes its limit (its own,
     else ``default_limit``): the new count, or None. One upsert; its row lock is held until
     commit, so a concurrent one waits and is judged against the committed count."""
-    statement = insert_for(session, TenantQuota).values(
-        tenant_id=tenant_id, kind=kind, used=amount, limit_override=None
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=[TenantQuota.tenant_id, TenantQuota.kind],
-        set_={"used": TenantQuota.used + statement.excluded.used},
-        where=TenantQuota.used + statement.excluded.used
-        <= func.coalesce(TenantQuota.limit_override, default_limit),
-    ).returning(TenantQuota.used)
-    used = (await session.execute(statement)).scalar_one_or_none()
+    statement = _ADD_USAGE["postgresql" if is_postgresql(session) else "sqlite"]
+    params = {"tenant_id": tenant_id, "kind": kind, "amount": amount}
+    used = (
+        await session.execute(statement, {**params, "default_limit": default_limit})
+    ).scalar_one_or_none()
     return None if used is None else int(used)
 
 

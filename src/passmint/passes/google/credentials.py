@@ -14,8 +14,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from passmint.errors import PassmintError
 from passmint.kit import jsondepth, lengths
@@ -28,6 +29,7 @@ from passmint.wallet.google.savelink import (
 )
 
 _ISSUER_ID: Final = re.compile(r"[0-9]{1,19}", re.ASCII)
+_KNOWN: Final = "passmint.google.credentials"
 
 
 class InvalidGoogleCredentials(PassmintError):
@@ -92,6 +94,32 @@ async def get_credential(session: AsyncSession, tenant_id: uuid.UUID) -> GoogleC
     return (await session.execute(query)).scalar_one_or_none()
 
 
+def remember(
+    session: AsyncSession, tenant_id: uuid.UUID, credential: GoogleCredential | None
+) -> None:
+    """What the transaction read of the tenant's credential (None: it has none), for
+    :func:`transaction_credential`."""
+    known: dict[uuid.UUID, GoogleCredential | None] = session.info.setdefault(_KNOWN, {})
+    known[tenant_id] = credential
+
+
+async def transaction_credential(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> GoogleCredential | None:
+    """The tenant's credential, read at most once per transaction: issuing a pass asks
+    three times (the insert on issue, the sync job, the save link)."""
+    known: dict[uuid.UUID, GoogleCredential | None] = session.info.setdefault(_KNOWN, {})
+    if tenant_id not in known:
+        known[tenant_id] = await get_credential(session, tenant_id)
+    return known[tenant_id]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not a flush's inner transaction
+        session.info.pop(_KNOWN, None)
+
+
 async def require_credential(session: AsyncSession, tenant_id: uuid.UUID) -> GoogleCredential:
     credential = await get_credential(session, tenant_id)
     if credential is None:
@@ -131,6 +159,7 @@ async def put_credentials(
     credential.last_error_at = None
     credential.updated_at = now
     await session.flush()
+    remember(session, tenant_id, credential)
     return credential
 
 

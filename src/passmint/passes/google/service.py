@@ -168,7 +168,7 @@ async def save_urls(ctx: PassContext, passes: Sequence[Pass]) -> dict[uuid.UUID,
     the sync job keeps it current), so nothing is rendered for it. A pass not there yet is
     rendered and its link carries the object (and the class, until that is synced)."""
     out: dict[uuid.UUID, str | None] = {p.id: None for p in passes}
-    credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
+    credential = await credentials.transaction_credential(ctx.session, ctx.tenant_id)
     if credential is None or not passes:
         return out
     account = ctx.google_accounts.account(credential, ctx.box)

@@ -262,7 +262,7 @@ async def publish_on_issue(
     (passes, loyalty accounts, coupons). Moving the call after the commit needs an
     after-commit step in ``ServiceHost.transaction`` and the job runner, and those responses
     built after it."""
-    credential = await credentials.get_credential(ctx.session, ctx.tenant_id)
+    credential = await credentials.transaction_credential(ctx.session, ctx.tenant_id)
     if credential is None:
         return
     try:
