@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import time
@@ -230,14 +229,9 @@ async def main() -> None:
     parser.add_argument("--activities", type=int, default=6000, help="per phase")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--pgbench-seconds", type=int, default=10,
-        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
-    )  # fmt: skip
+    pgbench.add_arguments(parser)
     args = parser.parse_args()
-    admin = os.environ.get(
-        "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
+    admin = args.postgres
     tps = None
     if args.pgbench_seconds > 0:  # first, while nothing of this benchmark runs
         tps = await pgbench.measure(admin, args.pgbench_seconds)

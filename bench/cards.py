@@ -333,19 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--customers", action="store_true", help="every card for a new customer (external id)"
     )
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "PASSMINT_BENCH_POSTGRES_URL",
-            os.environ.get(
-                "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-            ),
-        ),
-    )
-    parser.add_argument(
-        "--pgbench-seconds", type=int, default=10,
-        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
-    )  # fmt: skip
+    pgbench.add_arguments(parser)
     args = parser.parse_args(argv)
     tps = None
     if args.pgbench_seconds > 0:  # first, while nothing of this benchmark runs

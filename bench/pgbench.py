@@ -13,6 +13,7 @@ drawing at random almost never hit at the same time.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -78,6 +79,24 @@ async def measure(admin_url: str, seconds: int, clients: int = CLIENTS) -> float
     if found is None:
         raise SystemExit(f"no tps line in pgbench's output:\n{output}")
     return float(found.group(1))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--postgres`` (the server's admin URL) and ``--pgbench-seconds``, as every benchmark
+    beside pgbench takes them."""
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "PASSMINT_BENCH_POSTGRES_URL",
+            os.environ.get(
+                "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+            ),
+        ),
+    )
+    parser.add_argument(
+        "--pgbench-seconds", type=int, default=10,
+        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
+    )  # fmt: skip
 
 
 def share(label: str, rate: float, tps: float) -> str:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import tempfile
@@ -249,19 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codes", type=int, default=100_000)
     parser.add_argument("--redemptions", type=int, default=8000, help="per phase")
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "PASSMINT_BENCH_POSTGRES_URL",
-            os.environ.get(
-                "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-            ),
-        ),
-    )
-    parser.add_argument(
-        "--pgbench-seconds", type=int, default=10,
-        help="pgbench -N (32 clients) on a scratch database first; 0 skips it",
-    )  # fmt: skip
+    pgbench.add_arguments(parser)
     args = parser.parse_args(argv)
     assert args.redemptions * 5 + 200 <= args.codes, "not enough codes for five phases"
     tps = None

@@ -7,16 +7,14 @@ shows it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from passmint.runtime import Runtime
 from passmint.wallet.apple.devpki import DevPki
+from tests.fixtures.statements import statements
 from tests.service.conftest import auth, cafe_design, put_apple_credentials
 
 pytestmark = pytest.mark.anyio
@@ -33,24 +31,6 @@ CONFIG: dict[str, Any] = {
     "tier_policy": {"metric": "calendar", "period": "year", "grace_days": 30},
     "expiry": {"kind": "rolling", "days": 365},
 }
-
-
-@contextmanager
-def statements(runtime: Runtime) -> Iterator[list[str]]:
-    """The statements the engine sends inside the block, but the API key's look-up."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        text = " ".join(str(args[2]).split())
-        if "api_keys" not in text:
-            seen.append(text)
-
-    engine = runtime.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def selects(seen: list[str]) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from passmint.passes.google import credentials as google_credentials
 from passmint.runtime import Runtime
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.google_server import FakeGoogleWallet
+from tests.fixtures.statements import statements
 from tests.passes.google import discovery
 from tests.service.conftest import auth, cafe_design, put_apple_credentials
 
@@ -65,24 +65,6 @@ async def program(
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-@contextmanager
-def statements(runtime: Runtime) -> Iterator[list[str]]:
-    """The statements the engine sends inside the block, but the API key's look-up."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        text = " ".join(str(args[2]).split())
-        if "api_keys" not in text:
-            seen.append(text)
-
-    engine = runtime.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def tables_read(seen: list[str]) -> list[str]:
