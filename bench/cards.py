@@ -59,6 +59,7 @@ import asyncpg
 import httpx
 
 from bench import pgbench
+from bench.activities import CONFIG  # the same program
 from bench.seed import SECRET_KEY, pg_url, recreate, seed_base
 from passmint.app import create_app
 from passmint.config import QueueMode, Settings
@@ -69,19 +70,6 @@ from passmint.passes import service as pass_service
 from passmint.runtime import Runtime
 from passmint.tenants import service as tenants
 
-CONFIG = {  # the program of bench.activities
-    "earn_rules": [
-        {"key": "spend", "trigger": "purchase", "points": 10, "per_amount": 100, "currency": "EUR"},
-        {"key": "visit", "trigger": "visit", "points": 5, "daily_cap": 10},
-    ],
-    "tiers": [
-        {"key": "member", "name": "Member", "threshold": 0},
-        {"key": "silver", "name": "Silver", "threshold": 5000, "multiplier": 15000},
-        {"key": "gold", "name": "Gold", "threshold": 20000, "multiplier": 20000},
-    ],
-    "tier_policy": {"metric": "calendar", "period": "year", "grace_days": 30},
-    "expiry": {"kind": "rolling", "days": 365},
-}
 RATIO_TARGET = 0.5  # a card costs at most 2× a bare pass: its rate ≥ half the bare rate
 RATE_TARGET = 1000.0  # cards opened with their passes per second on two cores (issue 15)
 PHASES = ("bare passes, service", "cards, service", "bare passes, HTTP", "cards, HTTP")

@@ -15,7 +15,7 @@ import pytest
 from passmint.runtime import Runtime
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.statements import statements
-from tests.service.conftest import auth, cafe_design, put_apple_credentials
+from tests.service.conftest import auth, create_program
 
 pytestmark = pytest.mark.anyio
 
@@ -38,21 +38,9 @@ def selects(seen: list[str]) -> list[str]:
 
 
 async def _card(client: httpx.AsyncClient, key: str, dev_pki: DevPki) -> dict[str, Any]:
-    await put_apple_credentials(client, key, dev_pki)
-    template = await client.post(
-        "/api/v1/templates",
-        headers=auth(key),
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(client, key)},
-    )
-    assert template.status_code == 201, template.text
-    program = await client.post(
-        "/api/v1/programs",
-        headers=auth(key),
-        json={"name": "Points", "template_id": template.json()["id"], "config": CONFIG},
-    )
-    assert program.status_code == 201, program.text
+    program = await create_program(client, key, dev_pki, CONFIG, name="Points")
     card = await client.post(
-        f"/api/v1/programs/{program.json()['id']}/accounts", headers=auth(key), json={}
+        f"/api/v1/programs/{program['id']}/accounts", headers=auth(key), json={}
     )
     assert card.status_code == 201, card.text
     made: dict[str, Any] = card.json()

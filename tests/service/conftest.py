@@ -197,6 +197,31 @@ async def upload(http: httpx.AsyncClient, api_key: str, width: int, height: int)
     return str(response.json()["id"])
 
 
+async def create_program(
+    http: httpx.AsyncClient,
+    api_key: str,
+    dev_pki: DevPki,
+    config: dict[str, Any],
+    name: str = "Café points",
+) -> dict[str, Any]:
+    """A points program on a store card of the café design, with Apple credentials."""
+    await put_apple_credentials(http, api_key, dev_pki)
+    template = await http.post(
+        "/api/v1/templates",
+        headers=auth(api_key),
+        json={"name": "Card", "style": "storeCard", "design": await cafe_design(http, api_key)},
+    )
+    assert template.status_code == 201, template.text
+    response = await http.post(
+        "/api/v1/programs",
+        headers=auth(api_key),
+        json={"name": name, "template_id": template.json()["id"], "config": config},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def cafe_design(http: httpx.AsyncClient, api_key: str) -> dict[str, Any]:
     icon = await upload(http, api_key, 87, 87)
     logo = await upload(http, api_key, 480, 150)

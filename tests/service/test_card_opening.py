@@ -21,7 +21,7 @@ from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.fixtures.statements import statements
 from tests.passes.google import discovery
-from tests.service.conftest import auth, cafe_design, put_apple_credentials
+from tests.service.conftest import auth, create_program
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"
@@ -49,22 +49,7 @@ def google_peer() -> Iterator[FakeGoogleWallet]:
 async def program(
     client: httpx.AsyncClient, tenant: dict[str, str], dev_pki: DevPki
 ) -> dict[str, Any]:
-    key = tenant["api_key"]
-    await put_apple_credentials(client, key, dev_pki)
-    template = await client.post(
-        "/api/v1/templates",
-        headers=auth(key),
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(client, key)},
-    )
-    assert template.status_code == 201, template.text
-    response = await client.post(
-        "/api/v1/programs",
-        headers=auth(key),
-        json={"name": "Café points", "template_id": template.json()["id"], "config": PROGRAM},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await create_program(client, tenant["api_key"], dev_pki, PROGRAM)
 
 
 def tables_read(seen: list[str]) -> list[str]:

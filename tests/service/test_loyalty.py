@@ -29,9 +29,8 @@ from tests.passes.google import discovery
 from tests.service.conftest import (
     PUBLIC_URL,
     auth,
-    cafe_design,
+    create_program,
     google_settings,
-    put_apple_credentials,
 )
 
 pytestmark = pytest.mark.anyio
@@ -95,22 +94,7 @@ def clock(runtime: Runtime) -> Clock:
 async def program(
     client: httpx.AsyncClient, tenant: dict[str, str], dev_pki: DevPki, clock: Clock
 ) -> dict[str, Any]:
-    key = tenant["api_key"]
-    await put_apple_credentials(client, key, dev_pki)
-    template = await client.post(
-        "/api/v1/templates",
-        headers=auth(key),
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(client, key)},
-    )
-    assert template.status_code == 201, template.text
-    response = await client.post(
-        "/api/v1/programs",
-        headers=auth(key),
-        json={"name": "Café points", "template_id": template.json()["id"], "config": PROGRAM},
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return await create_program(client, tenant["api_key"], dev_pki, PROGRAM)
 
 
 async def _card(

@@ -98,12 +98,14 @@ async def _judge(ctx: PassContext, body: RedeemIn, *, redeeming: bool) -> Verdic
         share_campaign=redeeming,
     )
     # An unknown customer is bad input, named before anything about the code.
-    if body.customer_id is not None and (
-        not found[2]
-        if found is not None
-        else not await repository.customer_exists(ctx.session, ctx.tenant_id, body.customer_id)
-    ):
-        raise CustomerNotFound(f"no customer {body.customer_id}")
+    if body.customer_id is not None:
+        known = (
+            found[2]
+            if found is not None
+            else await repository.customer_exists(ctx.session, ctx.tenant_id, body.customer_id)
+        )
+        if not known:
+            raise CustomerNotFound(f"no customer {body.customer_id}")
     if found is None:
         raise CodeNotFound("no such code")
     code, campaign, _ = found
