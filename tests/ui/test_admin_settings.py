@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.ui.browser import UiPage
+from tests.ui.conftest import NewPage
 from tests.ui.screens import log_in
 
 
@@ -82,3 +84,33 @@ def test_invite_someone_and_hand_the_link_over(phone_page: UiPage) -> None:
         expect(accept.get_by_text(email)).to_be_visible()
     finally:
         other.close()
+
+
+_ARROW_GEOMETRY = """link => {
+  const arrow = link.querySelector('.arrow').getBoundingClientRect();
+  const range = document.createRange();
+  range.selectNodeContents(link.lastChild);
+  const text = range.getBoundingClientRect();
+  return {
+    transform: getComputedStyle(link.querySelector('.arrow')).transform,
+    arrowOutside:
+      arrow.right <= text.left + 1 ? 'left' : arrow.left >= text.right - 1 ? 'right' : 'over',
+  };
+}"""
+
+
+@pytest.mark.parametrize("ui_server", ["sqlite"], indirect=True)  # layout: no database in it
+def test_back_arrows_point_the_way_the_page_reads(new_page: NewPage) -> None:
+    """A back link's arrow sits before its text and points outwards in either direction:
+    left of the text and pointing left in English, right of it and mirrored in Arabic; a
+    screen reader reads the link's words, not the arrow."""
+    seen: dict[str, object] = {}
+    for locale in ("en", "ar"):
+        ui = new_page("desktop", locale)
+        log_in(ui, "/admin/settings/audit")
+        back = ui.page.locator("main .actions a[href='/admin/settings']")
+        expect(back.locator(".arrow")).to_have_attribute("aria-hidden", "true")
+        seen[locale] = back.evaluate(_ARROW_GEOMETRY)
+        ui.assert_clean()
+    assert seen["en"] == {"transform": "none", "arrowOutside": "left"}
+    assert seen["ar"] == {"transform": "matrix(-1, 0, 0, 1, 0, 0)", "arrowOutside": "right"}
