@@ -21,6 +21,7 @@ from passmint.passes import service as passes
 from passmint.runtime import Runtime
 from passmint.tenants import sessions
 from passmint.web.deps import staff_context
+from tests.fixtures.cli import invoke
 
 
 def test_demo_seeds_loyalty_cards_with_their_passes(tmp_path: Path) -> None:
@@ -175,12 +176,8 @@ def test_serve_on_an_empty_database_says_what_to_do_next(tmp_path: Path) -> None
 
 def test_boolean_flags_take_no_value_in_help() -> None:
     for command in (["serve"], ["demo"], ["dev-certs"], ["apple", "build"], ["tenants", "create"]):
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / "passmint"), *command, "--help"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "COLUMNS": "120"},
-            check=True,
-        )
+        done = invoke({"COLUMNS": "120"}, *command, "--help")
+        assert done.returncode == 0, done.stderr
+        assert "--help" in done.stdout, done.stdout
         assert "<bool>" not in done.stdout, done.stdout
         assert "BOOLEAN" not in done.stdout, done.stdout

@@ -12,12 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import Done, invoke
+
 PASSMINT = str(Path(sys.executable).parent / "passmint")
+_UNSET = ("PASSMINT_DATABASE_URL", "PASSMINT_REDIS_URL", "PASSMINT_PUBLIC_URL")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {"PASSMINT_DATA_DIR": str(tmp_path), "PASSMINT_SECRET_KEY": "u" * 43}
 
 
 def run(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PASSMINT_DATA_DIR": str(tmp_path), "PASSMINT_SECRET_KEY": "u" * 43}
-    for name in ("PASSMINT_DATABASE_URL", "PASSMINT_REDIS_URL", "PASSMINT_PUBLIC_URL"):
+    """``passmint`` as a process, as a person runs it."""
+    env = {**os.environ, **_env(tmp_path)}
+    for name in _UNSET:
         env.pop(name, None)
     return subprocess.run(
         [PASSMINT, *args],
@@ -30,9 +38,14 @@ def run(tmp_path: Path, *args: str, stdin: str | None = None) -> subprocess.Comp
     )
 
 
+def run_here(tmp_path: Path, *args: str, stdin: str | None = None) -> Done:
+    """The same command in this process, for the answers that do not depend on being one."""
+    return invoke({**_env(tmp_path), **dict.fromkeys(_UNSET)}, *args, stdin=stdin)
+
+
 @pytest.fixture
 def tenant_id(tmp_path: Path) -> str:
-    made = run(tmp_path, "tenants", "create", "Café Lumen", "--json")
+    made = run_here(tmp_path, "tenants", "create", "Café Lumen", "--json")
     assert made.returncode == 0, made.stderr
     found: str = json.loads(made.stdout)["tenant_id"]
     return found
@@ -48,14 +61,14 @@ def test_create_the_first_owner_and_list_the_members(tmp_path: Path, tenant_id: 
     assert created["email"] == "owner@lumen.example"
     assert (created["role"], created["created"], created["tenant_id"]) == ("owner", True, tenant_id)
     # an existing user joins another role's tenant without a new password
-    other = run(tmp_path, "tenants", "create", "Nord", "--json")
+    other = run_here(tmp_path, "tenants", "create", "Nord", "--json")
     other_id = json.loads(other.stdout)["tenant_id"]
-    joined = run(tmp_path, "users", "create", "owner@lumen.example", "--tenant", other_id,
+    joined = run_here(tmp_path, "users", "create", "owner@lumen.example", "--tenant", other_id,
                  "--role", "viewer")  # fmt: skip
     assert joined.returncode == 0, joined.stderr
     assert "existing user, password unchanged" in joined.stdout
     assert "/admin" in joined.stdout
-    listed = run(tmp_path, "users", "list", "--tenant", tenant_id, "--json")
+    listed = run_here(tmp_path, "users", "list", "--tenant", tenant_id, "--json")
     assert listed.returncode == 0, listed.stderr
     [member] = json.loads(listed.stdout)
     assert (member["email"], member["role"], member["totp"]) == (
@@ -63,7 +76,7 @@ def test_create_the_first_owner_and_list_the_members(tmp_path: Path, tenant_id: 
         "owner",
         False,
     )
-    plain = run(tmp_path, "users", "list", "--tenant", other_id)
+    plain = run_here(tmp_path, "users", "list", "--tenant", other_id)
     assert "owner@lumen.example" in plain.stdout
     assert "viewer" in plain.stdout
 
@@ -77,22 +90,49 @@ def test_errors_are_clear(tmp_path: Path, tenant_id: str) -> None:
         (["--tenant", tenant_id], "ada@lumen.example\n", "error: password_equals_email"),
     ]
     for extra, stdin, expected in cases:
-        done = run(tmp_path, "users", "create", "ada@lumen.example", *extra, "--password-stdin",
-                   stdin=stdin)  # fmt: skip
+        done = run_here(
+            tmp_path,
+            "users",
+            "create",
+            "ada@lumen.example",
+            *extra,
+            "--password-stdin",
+            stdin=stdin,
+        )
         assert done.returncode != 0, (extra, done.stdout)
         assert expected in done.stderr, (extra, done.stderr)
-    bad_email = run(tmp_path, "users", "create", "ada", "--tenant", tenant_id, "--password-stdin",
-                    stdin="a long password\n")  # fmt: skip
+    bad_email = run_here(
+        tmp_path,
+        "users",
+        "create",
+        "ada",
+        "--tenant",
+        tenant_id,
+        "--password-stdin",
+        stdin="a long password\n",
+    )
     assert "error: invalid_email" in bad_email.stderr
-    first = run(tmp_path, "users", "create", "ada@lumen.example", "--tenant", tenant_id,
-                "--role", "marketer", "--password-stdin", stdin="a long password\n")  # fmt: skip
+    first = run_here(
+        tmp_path,
+        "users",
+        "create",
+        "ada@lumen.example",
+        "--tenant",
+        tenant_id,
+        "--role",
+        "marketer",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
     assert first.returncode == 0, first.stderr
-    again = run(tmp_path, "users", "create", "ada@lumen.example", "--tenant", tenant_id)
+    again = run_here(tmp_path, "users", "create", "ada@lumen.example", "--tenant", tenant_id)
     assert again.returncode == 1
     assert "error: already_member" in again.stderr
     # without a terminal and without --password-stdin, it says how to give the password
-    no_tty = run(tmp_path, "users", "create", "bo@lumen.example", "--tenant", tenant_id, stdin="")
+    no_tty = run_here(
+        tmp_path, "users", "create", "bo@lumen.example", "--tenant", tenant_id, stdin=""
+    )
     assert no_tty.returncode != 0
     assert "--password-stdin" in no_tty.stderr
-    missing = run(tmp_path, "users", "list", "--tenant", str(uuid.uuid4()))
+    missing = run_here(tmp_path, "users", "list", "--tenant", str(uuid.uuid4()))
     assert "error: not_found" in missing.stderr

@@ -88,9 +88,26 @@ def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path
         shutil.copy(sqlite_template, target)
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("postgres_url")
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    pg_execute(url, f"TRUNCATE {names} CASCADE")
+    empty_postgres(url)
     return url
+
+
+# One simple query, with triggers off for the session (the append-only tables refuse DELETE;
+# foreign keys need no order): on the few rows a test leaves, DELETE takes milliseconds where
+# TRUNCATE (a new file per table and index) took half a second per test.
+_DELETE_ALL = "SET session_replication_role = replica;" + "".join(
+    f'DELETE FROM "{t.name}";' for t in Base.metadata.sorted_tables
+)
+_TRUNCATE_ALL = "TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+def empty_postgres(url: str) -> None:
+    """Remove every row of the schema's tables, as the test before left them. Turning
+    triggers off needs a superuser (as in CI); any other role truncates."""
+    try:
+        pg_execute(url, _DELETE_ALL)
+    except asyncpg.InsufficientPrivilegeError:
+        pg_execute(url, _TRUNCATE_ALL + " CASCADE")
 
 
 @pytest.fixture

@@ -67,13 +67,9 @@ def production(
     request: pytest.FixtureRequest, apns: FakeApns, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
     database: str = request.getfixturevalue("postgres_url")
-    from passmint.models import Base
-    from tests.service.conftest import pg_execute
+    from tests.service.conftest import empty_postgres
 
-    pg_execute(
-        database,
-        "TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables) + " CASCADE",
-    )
+    empty_postgres(database)
     redis = redis_url(request.config)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,9 @@ from passmint.config import Settings
 from passmint.models import Code, Pass, TenantQuota
 from passmint.runtime import Runtime
 from tests.fixtures.apns_server import FakeApns
+from tests.fixtures.cli import Done, invoke
 from tests.fixtures.images import png
 from tests.service.conftest import auth, cafe_design, make_settings, put_apple_credentials
-from tests.service.test_serve_e2e import BIN
 
 pytestmark = pytest.mark.anyio
 QUOTAS = {"quota_codes": 30, "quota_passes": 6, "quota_templates": 1, "quota_images": 3}
@@ -149,19 +147,16 @@ async def test_concurrent_passes_never_pass_the_quota(
 
 def test_a_tenant_gets_limits_of_its_own(tmp_path: Path) -> None:
     """``passmint tenants quota``: show the quotas, set one of the tenant's own, go back."""
-    env = {
-        **os.environ,
+    env: dict[str, str | None] = {
         "PASSMINT_DATA_DIR": str(tmp_path),
         "PASSMINT_SECRET_KEY": "f" * 43,
         "PASSMINT_QUOTA_PASSES": "500",
+        "PASSMINT_DATABASE_URL": None,
+        "PASSMINT_REDIS_URL": None,
     }
-    env.pop("PASSMINT_DATABASE_URL", None)
-    env.pop("PASSMINT_REDIS_URL", None)
 
-    def passmint(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "passmint"), *args], env=env, capture_output=True, text=True, timeout=60
-        )
+    def passmint(*args: str) -> Done:
+        return invoke(env, *args)
 
     created = json.loads(passmint("tenants", "create", "Shop", "--json").stdout)
     tenant = created["tenant_id"]

@@ -6,6 +6,7 @@ core of ``make screenshots``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from PIL import Image
@@ -17,14 +18,35 @@ from tests.ui.screens import SCREENS, Screen, screen
 from tests.ui.screenshots import take_screenshots
 from tests.ui.server import UiServer
 
+if TYPE_CHECKING:
+    from playwright._impl._api_structures import SetCookieParam
+
+
+# The session cookies of a login per server and language, kept for the next screen's fresh
+# context: logging in through the form (two pages waited on until the network is idle, and
+# a password hash) took over half of each screen's time. The login form has tests of its own.
+_SESSIONS: dict[tuple[str, str], list[Any]] = {}
+
+
+def _logged_in(ui: UiPage, log_in: screens.LogIn) -> None:
+    key = (ui.server.base_url, ui.locale)
+    cookies = _SESSIONS.get(key)
+    if cookies is not None:
+        ui.context.add_cookies(cast("list[SetCookieParam]", cookies))
+        return
+    log_in(ui)
+    _SESSIONS[key] = list(ui.context.cookies())
+
 
 @pytest.mark.parametrize("screen", SCREENS, ids=[s.name for s in SCREENS])
 def test_every_screen_loads_cleanly_and_passes_axe(screen: Screen, ui_page: UiPage) -> None:
     if screen.login:
         if screens.LOG_IN is None:
             pytest.skip(f"{screen.name} needs a login and tests/ui/screens.py has no LOG_IN yet")
-        screens.LOG_IN(ui_page)
+        _logged_in(ui_page, screens.LOG_IN)
     ui_page.goto(screen.url_path(ui_page.server), status=screen.status)
+    if screen.login:  # not the login form in its place: the session held
+        assert "/admin/login" not in ui_page.page.url, ui_page.page.url
     if screen.prepare is not None:
         screen.prepare(ui_page.page)
         ui_page.assert_clean()
