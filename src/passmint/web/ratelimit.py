@@ -39,12 +39,12 @@ from functools import lru_cache
 from typing import Any, Final
 
 import structlog
-from fastapi import Request
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import Storage
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from starlette.requests import Request
 from starlette.types import Scope
 
 from passmint.config import Settings
