@@ -35,6 +35,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.pgbench import add_postgres_argument
 from bench.seed import SECRET_KEY, drop, pg_url, recreate
 from passmint.config import QueueMode, Settings
 from passmint.coupons import batches
@@ -182,15 +183,7 @@ async def whole_batch(url: str, tenant: uuid.UUID, campaign: uuid.UUID, count: i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="code batch generation benchmark")
     parser.add_argument("--codes", type=int, default=1_000_000)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "PASSMINT_BENCH_POSTGRES_URL",
-            os.environ.get(
-                "PASSMINT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-            ),
-        ),
-    )
+    add_postgres_argument(parser)
     args = parser.parse_args(argv)
     count = args.codes
     url = asyncio.run(recreate(args.postgres, "passmint_bench_codegen"))  # a name of its own

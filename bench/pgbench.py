@@ -81,9 +81,9 @@ async def measure(admin_url: str, seconds: int, clients: int = CLIENTS) -> float
     return float(found.group(1))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--postgres`` (the server's admin URL) and ``--pgbench-seconds``, as every benchmark
-    beside pgbench takes them."""
+def add_postgres_argument(parser: argparse.ArgumentParser) -> None:
+    """``--postgres``: the server's admin URL, where every benchmark makes its scratch
+    database (``PASSMINT_BENCH_POSTGRES_URL``, else the tests' server, else the local one)."""
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             ),
         ),
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--postgres`` and ``--pgbench-seconds``, as every benchmark beside pgbench takes
+    them."""
+    add_postgres_argument(parser)
     parser.add_argument(
         "--pgbench-seconds", type=int, default=10,
         help="pgbench -N (32 clients) on a scratch database first; 0 skips it",

@@ -42,6 +42,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from bench.apns_peer import write_certs
+from bench.pgbench import add_postgres_argument
 from bench.seed import PASS_TYPE, SECRET_KEY, pg_url, recreate, seed_base, seed_passes
 from passmint.config import QueueMode, Settings
 from passmint.kit.ids import uuid7
@@ -238,10 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         default="node" if shutil.which("node") else "python",
         help="APNs peer: Node's http2 (C, the default when node is installed) or Python h2",
     )  # fmt: skip
-    parser.add_argument(
-        "--postgres", default=os.environ.get(
-            "PASSMINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-    )  # fmt: skip
+    add_postgres_argument(parser)
     parser.add_argument(
         "--redis", default=os.environ.get("PASSMINT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     )

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.pgbench import add_postgres_argument
 from bench.seed import PASS_TYPE, SECRET_KEY, recreate, seed_base, seed_passes
 
 LUA_COMMON = """
@@ -168,12 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get(
-            "PASSMINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_postgres_argument(parser)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")

@@ -15,7 +15,7 @@ import pytest
 from passmint.runtime import Runtime
 from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.statements import statements
-from tests.service.conftest import auth, create_program
+from tests.service.conftest import auth, create_program, open_card
 
 pytestmark = pytest.mark.anyio
 
@@ -39,12 +39,7 @@ def selects(seen: list[str]) -> list[str]:
 
 async def _card(client: httpx.AsyncClient, key: str, dev_pki: DevPki) -> dict[str, Any]:
     program = await create_program(client, key, dev_pki, CONFIG, name="Points")
-    card = await client.post(
-        f"/api/v1/programs/{program['id']}/accounts", headers=auth(key), json={}
-    )
-    assert card.status_code == 201, card.text
-    made: dict[str, Any] = card.json()
-    return made
+    return await open_card(client, key, program["id"])
 
 
 async def test_activities_and_spends_read_once_and_write_in_one_flush(

@@ -238,6 +238,25 @@ async def create_program(
     return body
 
 
+async def post_card(
+    http: httpx.AsyncClient, api_key: str, program_id: str, **body: Any
+) -> httpx.Response:
+    """``POST /api/v1/programs/{id}/accounts``: open a card, as it answered."""
+    return await http.post(
+        f"/api/v1/programs/{program_id}/accounts", headers=auth(api_key), json=body
+    )
+
+
+async def open_card(
+    http: httpx.AsyncClient, api_key: str, program_id: str, **body: Any
+) -> dict[str, Any]:
+    """A card opened in the program (201), as the API describes it."""
+    response = await post_card(http, api_key, program_id, **body)
+    assert response.status_code == 201, response.text
+    card: dict[str, Any] = response.json()
+    return card
+
+
 async def cafe_design(http: httpx.AsyncClient, api_key: str) -> dict[str, Any]:
     icon = await upload(http, api_key, 87, 87)
     logo = await upload(http, api_key, 480, 150)

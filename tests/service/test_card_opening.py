@@ -21,7 +21,7 @@ from passmint.wallet.apple.devpki import DevPki
 from tests.fixtures.google_server import FakeGoogleWallet
 from tests.fixtures.statements import statements
 from tests.passes.google import discovery
-from tests.service.conftest import auth, create_program
+from tests.service.conftest import auth, create_program, post_card
 
 pytestmark = pytest.mark.anyio
 ISSUER = "3388000000012345678"
@@ -57,19 +57,11 @@ def tables_read(seen: list[str]) -> list[str]:
     return [s.split(" FROM ", 1)[1].split()[0] for s in seen if s.upper().startswith("SELECT")]
 
 
-async def _open(
-    client: httpx.AsyncClient, key: str, program_id: str, **body: Any
-) -> httpx.Response:
-    return await client.post(
-        f"/api/v1/programs/{program_id}/accounts", headers=auth(key), json=body
-    )
-
-
 async def test_the_pass_is_issued_once_with_the_welcome_points_and_tier_progress(
     client: httpx.AsyncClient, runtime: Runtime, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
-    opened = await _open(client, key, program["id"])
+    opened = await post_card(client, key, program["id"])
     assert opened.status_code == 201, opened.text
     card = opened.json()
     assert card["balance"] == 50
@@ -98,17 +90,17 @@ async def test_a_customer_gets_one_card_per_program(
     client: httpx.AsyncClient, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
-    first = await _open(
+    first = await post_card(
         client, key, program["id"], customer={"external_id": "c-1", "email": "c1@example.test"}
     )
     assert first.status_code == 201, first.text
     for customer in ({"external_id": "c-1"}, {"email": "c1@example.test"}):
-        again = await _open(client, key, program["id"], customer=customer)
+        again = await post_card(client, key, program["id"], customer=customer)
         assert again.status_code == 409, again.text
         error = again.json()["error"]
         assert error["code"] == "account_exists"
         assert error["details"] == {"account_id": first.json()["id"]}
-    other = await _open(client, key, program["id"], customer={"external_id": "c-2"})
+    other = await post_card(client, key, program["id"], customer={"external_id": "c-2"})
     assert other.status_code == 201, other.text
     assert other.json()["customer_id"] != first.json()["customer_id"]
 
@@ -117,7 +109,7 @@ async def test_the_card_and_its_pass_are_audited(
     client: httpx.AsyncClient, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
-    opened = await _open(client, key, program["id"], customer={"external_id": "audited"})
+    opened = await post_card(client, key, program["id"], customer={"external_id": "audited"})
     assert opened.status_code == 201, opened.text
     card = opened.json()
     listed = await client.get("/api/v1/audit-events", headers=auth(key), params={"limit": 100})
@@ -211,13 +203,13 @@ async def test_issuing_and_opening_read_what_they_need_once(
     assert sum(s.startswith("INSERT INTO passes") for s in seen) == 1, seen
     assert sum(s.startswith("UPDATE passes") for s in seen) == 1, seen  # its update tag
     with statements(runtime) as seen:
-        opened = await _open(client, key, program["id"])
+        opened = await post_card(client, key, program["id"])
     assert opened.status_code == 201, opened.text
     # the program, its rewards (the pass shows the next one), then the pass's reads
     assert tables_read(seen) == ["programs", "rewards", "templates", "tenant_quotas"], seen
     assert sum(s.startswith("UPDATE accounts") for s in seen) == 1, seen  # its pass
     with statements(runtime) as seen:
-        opened = await _open(client, key, program["id"], customer={"external_id": "new"})
+        opened = await post_card(client, key, program["id"], customer={"external_id": "new"})
     assert opened.status_code == 201, opened.text
     # a customer created now is not searched for a card
     assert tables_read(seen) == [

@@ -31,6 +31,7 @@ from tests.service.conftest import (
     auth,
     create_program,
     google_settings,
+    open_card,
 )
 
 pytestmark = pytest.mark.anyio
@@ -95,17 +96,6 @@ async def program(
     client: httpx.AsyncClient, tenant: dict[str, str], dev_pki: DevPki, clock: Clock
 ) -> dict[str, Any]:
     return await create_program(client, tenant["api_key"], dev_pki, PROGRAM)
-
-
-async def _card(
-    client: httpx.AsyncClient, key: str, program_id: str, **body: Any
-) -> dict[str, Any]:
-    response = await client.post(
-        f"/api/v1/programs/{program_id}/accounts", headers=auth(key), json=body
-    )
-    assert response.status_code == 201, response.text
-    card: dict[str, Any] = response.json()
-    return card
 
 
 async def _activity(client: httpx.AsyncClient, key: str, **body: Any) -> httpx.Response:
@@ -198,7 +188,7 @@ async def test_cards_earn_once_and_explain_their_balance(
     clock: Clock,
 ) -> None:
     key = tenant["api_key"]
-    card = await _card(
+    card = await open_card(
         client,
         key,
         program["id"],
@@ -308,7 +298,7 @@ async def test_returns_reverse_points_pro_rata(
     client: httpx.AsyncClient, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     await _purchase(client, key, card["id"], "p1", 4000)  # 400 points
     half = await _activity(
         client,
@@ -367,7 +357,7 @@ async def test_tiers_upgrade_at_once_and_downgrade_after_grace(
     clock: Clock,
 ) -> None:
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     up = await _purchase(client, key, card["id"], "big", 5000)  # 500 → silver at once
     assert up["tier"] == "silver"
     multiplied = await _purchase(client, key, card["id"], "next", 1000)  # 100 × 1.5
@@ -396,7 +386,7 @@ async def test_points_expire_first_in_first_out_and_spends_never_overdraw(
     clock: Clock,
 ) -> None:
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])  # 50 (expires 9 April)
+    card = await open_card(client, key, program["id"])  # 50 (expires 9 April)
     clock.now = START + timedelta(days=10)
     await _purchase(client, key, card["id"], "p1", 1000)  # 100 (expires 19 April)
     spend = await client.post(
@@ -454,7 +444,7 @@ async def test_pending_points_become_available_later(
         f"/api/v1/programs/{program['id']}", headers=auth(key), json={"config": config}
     )
     assert patched.status_code == 200, patched.text
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     assert (card["balance"], card["pending"]) == (0, 50)
     bought = await _purchase(client, key, card["id"], "p", 2000)
     assert (bought["balance"], bought["pending"]) == (0, 250)
@@ -483,7 +473,7 @@ async def test_rewards_stock_limits_and_credits(
     )
     assert reward.status_code == 201, reward.text
     reward_id = reward.json()["id"]
-    card = await _card(client, key, program["id"], customer={"external_id": "c1"})
+    card = await open_card(client, key, program["id"], customer={"external_id": "c1"})
     await _purchase(client, key, card["id"], "p", 1500)  # 200
     url = f"/api/v1/accounts/{card['id']}/rewards/{reward_id}/redeem"
     taken = await client.post(url, headers={**auth(key), "Idempotency-Key": "r1"})
@@ -495,7 +485,7 @@ async def test_rewards_stock_limits_and_credits(
     limit = await client.post(url, headers={**auth(key), "Idempotency-Key": "r2"})
     assert limit.status_code == 409
     assert limit.json()["error"]["details"]["reason"] == "per_customer_limit"
-    other = await _card(client, key, program["id"], customer={"external_id": "c2"})
+    other = await open_card(client, key, program["id"], customer={"external_id": "c2"})
     await _purchase(client, key, other["id"], "q", 1500)
     sold_out = await client.post(
         f"/api/v1/accounts/{other['id']}/rewards/{reward_id}/redeem",
@@ -515,7 +505,7 @@ async def test_referrals_reward_both_sides_once_and_refuse_self_referral(
     client: httpx.AsyncClient, tenant: dict[str, str], program: dict[str, Any]
 ) -> None:
     key = tenant["api_key"]
-    referrer = await _card(client, key, program["id"], customer={"email": "a@example.com"})
+    referrer = await open_card(client, key, program["id"], customer={"email": "a@example.com"})
     self_ref = await client.post(
         f"/api/v1/programs/{program['id']}/accounts",
         headers=auth(key),
@@ -532,7 +522,7 @@ async def test_referrals_reward_both_sides_once_and_refuse_self_referral(
     account = (await client.get(f"/api/v1/accounts/{referrer['id']}", headers=auth(key))).json()
     assert account["balance"] == 50 + 100
 
-    anonymous = await _card(client, key, program["id"], referral_code=referrer["referral_code"])
+    anonymous = await open_card(client, key, program["id"], referral_code=referrer["referral_code"])
     own = await client.patch(
         f"/api/v1/accounts/{anonymous['id']}",
         headers=auth(key),
@@ -562,7 +552,7 @@ async def test_wallet_shows_balances_tiers_and_rewards(
         headers=auth(key),
         json={"name": "Lunch", "cost": 5000, "kind": "credit", "credit_amount": 1},
     )
-    card = await _card(client, key, program["id"], customer={"external_id": "w1", "name": "Wu"})
+    card = await open_card(client, key, program["id"], customer={"external_id": "w1", "name": "Wu"})
     await _purchase(client, key, card["id"], "p", 2000)
     wallet = (
         await client.get(f"/api/v1/customers/{card['customer_id']}/wallet", headers=auth(key))
@@ -601,7 +591,7 @@ async def test_a_purchase_reaches_both_wallets_with_a_lock_screen_message(
         json={"issuer_id": ISSUER, "service_account": google_peer.new_service_account()},
     )
     assert put.status_code == 200
-    card = await _card(client, key, program["id"], customer={"name": "Ada"})
+    card = await open_card(client, key, program["id"], customer={"name": "Ada"})
     assert card["pass_urls"]["google"].startswith("https://pay.google.com/gp/v/save/")
     assert runtime.worker is not None
     await runtime.worker.run_until_idle()
@@ -643,7 +633,7 @@ async def test_concurrent_spends_never_overdraw(
     if not database_url.startswith("postgresql"):
         pytest.skip("parallel connections: PostgreSQL")
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     await _purchase(client, key, card["id"], "p", 4500)  # 50 + 450 = 500
 
     async def spend(n: int) -> int:
@@ -677,7 +667,7 @@ async def test_concurrent_replays_of_one_activity_post_once(
     if not database_url.startswith("postgresql"):
         pytest.skip("parallel connections: PostgreSQL")
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     responses = await asyncio.gather(
         *(
             _activity(
@@ -714,10 +704,10 @@ async def test_birthdays_earn_once_a_year(
         json={"config": {**PROGRAM, "earn_rules": rules}},
     )
     assert patched.status_code == 200, patched.text
-    today = await _card(
+    today = await open_card(
         client, key, program["id"], customer={"external_id": "b1", "birthday": "1990-03-10"}
     )
-    other = await _card(
+    other = await open_card(
         client, key, program["id"], customer={"external_id": "b2", "birthday": "1990-03-11"}
     )
     assert runtime.worker is not None
@@ -750,7 +740,7 @@ async def test_inactivity_expires_everything_after_the_quiet_period(
     await client.patch(
         f"/api/v1/programs/{program['id']}", headers=auth(key), json={"config": config}
     )
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     clock.now = START + timedelta(days=50)
     await _purchase(client, key, card["id"], "p", 1000)  # activity resets the clock
     clock.now = START + timedelta(days=100)
@@ -799,7 +789,7 @@ async def test_the_cached_balance_is_always_the_ledger_sum(
     await client.patch(
         f"/api/v1/programs/{program['id']}", headers=auth(key), json={"config": config}
     )
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     purchases: list[tuple[str, int]] = []
     assert runtime.worker is not None
     for step in range(25):
@@ -866,7 +856,7 @@ async def test_a_coupon_reward_hands_out_a_code_that_shows_in_the_wallet(
         },
     )
     assert reward.status_code == 201, reward.text
-    card = await _card(client, key, program["id"], customer={"external_id": "cof"})
+    card = await open_card(client, key, program["id"], customer={"external_id": "cof"})
     await _purchase(client, key, card["id"], "p", 1000)  # 150 points
     taken = await client.post(
         f"/api/v1/accounts/{card['id']}/rewards/{reward.json()['id']}/redeem",
@@ -905,7 +895,7 @@ async def test_refunds_give_points_back_to_the_lots_they_came_from(
     clock: Clock,
 ) -> None:
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])  # lot A: 50, expires day 30
+    card = await open_card(client, key, program["id"])  # lot A: 50, expires day 30
     clock.now = START + timedelta(days=10)
     await _purchase(client, key, card["id"], "p", 1000)  # lot B: 100, expires day 40
     spent = await client.post(
@@ -976,7 +966,7 @@ async def test_concurrent_retries_of_a_spend_an_adjustment_or_a_reward_post_once
     if not database_url.startswith("postgresql"):
         pytest.skip("parallel connections: PostgreSQL")
     key = tenant["api_key"]
-    card = await _card(client, key, program["id"])
+    card = await open_card(client, key, program["id"])
     await _purchase(client, key, card["id"], "p", 4500)  # 500 points
     for path, body in (
         ("spend", {"amount": 30}),
