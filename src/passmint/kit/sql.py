@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, Uuid, any_, literal
@@ -29,6 +29,14 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     if is_postgresql(session):
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def per_dialect(build: Callable[[Any], Any]) -> Callable[[AsyncSession], Any]:
+    """An upsert built once per database at import, ``build(insert)`` with each one's
+    INSERT (they spell ``ON CONFLICT`` their own way): the returned function gives the one
+    for a session. For statements run so often that building them cost more than running."""
+    built = {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+    return lambda session: built["postgresql" if is_postgresql(session) else "sqlite"]
 
 
 def in_ids(

@@ -24,11 +24,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passmint.kit.ids import uuid7
-from passmint.kit.sql import in_ids, insert_for, is_postgresql
+from passmint.kit.sql import in_ids, insert_for, is_postgresql, per_dialect
 from passmint.models import (
     AppleCredential,
     Asset,
@@ -437,17 +436,13 @@ def _bump(dialect_insert: Any) -> Any:
     ).returning(_COUNTERS.c.value)
 
 
-# Built once per database (each spells the upsert its own way): every pass issued or
-# changed bumps a counter, and building the upsert cost more than running it.
-_BUMP_PG = _bump(postgresql.insert)
-_BUMP_SQLITE = _bump(sqlite.insert)
+_BUMP = per_dialect(_bump)  # every pass issued or changed bumps a counter
 
 
 async def next_tag(session: AsyncSession, name: str) -> int:
     """Bump and return a counter, in one statement (an upsert). The row stays locked until
     commit (see models.Counter)."""
-    statement = _BUMP_PG if is_postgresql(session) else _BUMP_SQLITE
-    result = await session.execute(statement, {"name": name})
+    result = await session.execute(_BUMP(session), {"name": name})
     return int(result.scalar_one())
 
 

@@ -17,14 +17,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from passmint.errors import check_json_object
 from passmint.kit import offload
 from passmint.kit.crypto import SecretBox, TokenHasher, random_token
 from passmint.kit.ids import uuid7
 from passmint.kit.jsonobject import PASS_DATA
-from passmint.kit.uow import before_commit
+from passmint.kit.uow import before_commit, transaction_cache
 from passmint.kit.useragent import parse_user_agent
 from passmint.models import AppleCredential, Asset, Pass, PassBundle, Template, TemplateVersion
 from passmint.passes import repository
@@ -360,17 +360,7 @@ class Rendered:
 def _versions(session: AsyncSession) -> dict[tuple[uuid.UUID, int], TemplateVersion]:
     """Template versions the transaction has read, by (template id, version): they never
     change, so a pass issued and then described reads its version once."""
-    versions: dict[tuple[uuid.UUID, int], TemplateVersion] = session.info.setdefault(
-        VERSIONS_KEY, {}
-    )
-    return versions
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_versions(session: Session, transaction: SessionTransaction) -> None:
-    """Rows read in a transaction are not kept past it (a rollback expires them)."""
-    if transaction.parent is None or transaction.nested:  # not a flush's inner transaction
-        session.info.pop(VERSIONS_KEY, None)
+    return transaction_cache(session, VERSIONS_KEY)
 
 
 def parsed_design(ctx: PassContext, version: TemplateVersion) -> TemplateDesign:

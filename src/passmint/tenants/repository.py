@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from passmint.kit.sql import insert_for, is_postgresql, table_of
+from passmint.kit.sql import insert_for, per_dialect, table_of
 from passmint.models import (
     ApiKey,
     AuditEvent,
@@ -123,8 +122,8 @@ async def quota_row(session: AsyncSession, tenant_id: uuid.UUID, kind: str) -> T
     return await session.get(TenantQuota, (tenant_id, kind), populate_existing=True)
 
 
-def _add_usage(dialect: Any) -> Any:
-    statement = dialect.insert(TenantQuota).values(
+def _add_usage(dialect_insert: Any) -> Any:
+    statement = dialect_insert(TenantQuota).values(
         tenant_id=bindparam("tenant_id"),
         kind=bindparam("kind"),
         used=bindparam("amount"),
@@ -138,8 +137,7 @@ def _add_usage(dialect: Any) -> Any:
     ).returning(TenantQuota.used)
 
 
-_ADD_USAGE = {"postgresql": _add_usage(postgresql), "sqlite": _add_usage(sqlite)}
-"""Built once per dialect: every pass, code and image a tenant stores goes through it."""
+_ADD_USAGE = per_dialect(_add_usage)  # every pass, code and image a tenant stores
 
 
 async def add_usage(
@@ -148,10 +146,16 @@ async def add_usage(
     """Add ``amount`` to the tenant's count of ``kind`` unless that passes its limit (its own,
     else ``default_limit``): the new count, or None. One upsert; its row lock is held until
     commit, so a concurrent one waits and is judged against the committed count."""
-    statement = _ADD_USAGE["postgresql" if is_postgresql(session) else "sqlite"]
-    params = {"tenant_id": tenant_id, "kind": kind, "amount": amount}
     used = (
-        await session.execute(statement, {**params, "default_limit": default_limit})
+        await session.execute(
+            _ADD_USAGE(session),
+            {
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "amount": amount,
+                "default_limit": default_limit,
+            },
+        )
     ).scalar_one_or_none()
     return None if used is None else int(used)
 

@@ -14,13 +14,13 @@ import uuid
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
 
 from passmint.errors import PassmintError
 from passmint.kit import jsondepth, lengths
 from passmint.kit.crypto import SecretBox
+from passmint.kit.uow import transaction_cache
 from passmint.models import GoogleCredential
 from passmint.wallet.google.savelink import (
     InvalidServiceAccount,
@@ -99,8 +99,7 @@ def remember(
 ) -> None:
     """What the transaction read of the tenant's credential (None: it has none), for
     :func:`transaction_credential`."""
-    known: dict[uuid.UUID, GoogleCredential | None] = session.info.setdefault(_KNOWN, {})
-    known[tenant_id] = credential
+    transaction_cache(session, _KNOWN)[tenant_id] = credential
 
 
 async def transaction_credential(
@@ -108,16 +107,10 @@ async def transaction_credential(
 ) -> GoogleCredential | None:
     """The tenant's credential, read at most once per transaction: issuing a pass asks
     three times (the insert on issue, the sync job, the save link)."""
-    known: dict[uuid.UUID, GoogleCredential | None] = session.info.setdefault(_KNOWN, {})
+    known: dict[uuid.UUID, GoogleCredential | None] = transaction_cache(session, _KNOWN)
     if tenant_id not in known:
         known[tenant_id] = await get_credential(session, tenant_id)
     return known[tenant_id]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None or transaction.nested:  # not a flush's inner transaction
-        session.info.pop(_KNOWN, None)
 
 
 async def require_credential(session: AsyncSession, tenant_id: uuid.UUID) -> GoogleCredential:
