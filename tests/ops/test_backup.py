@@ -41,7 +41,12 @@ from passmint.wallet.apple.devpki import DevPki
 from tests.conftest import PassCheck
 from tests.fixtures.apns_server import FakeApns
 from tests.ops.conftest import command_env
-from tests.service.conftest import PUBLIC_URL, auth, cafe_design, put_apple_credentials
+from tests.service.conftest import (
+    PUBLIC_URL,
+    auth,
+    cafe_template,
+    put_apple_credentials,
+)
 
 BIN = Path(sys.executable).parent
 PROGRAM = {
@@ -118,16 +123,11 @@ async def populate(
         ).secret
     headers = auth(key)
     await put_apple_credentials(http, key, dev_pki)
-    template = await http.post(
-        "/api/v1/templates",
-        headers=headers,
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(http, key)},
-    )
-    assert template.status_code == 201, template.text
+    template_id = await cafe_template(http, key)
     program = await http.post(
         "/api/v1/programs",
         headers=headers,
-        json={"name": "Points", "template_id": template.json()["id"], "config": PROGRAM},
+        json={"name": "Points", "template_id": template_id, "config": PROGRAM},
     )
     assert program.status_code == 201, program.text
     accounts = []

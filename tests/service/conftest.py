@@ -213,6 +213,17 @@ async def upload(http: httpx.AsyncClient, api_key: str, width: int, height: int)
     return str(response.json()["id"])
 
 
+async def cafe_template(http: httpx.AsyncClient, api_key: str, name: str = "Card") -> str:
+    """A store-card template of the café design: its id."""
+    template = await http.post(
+        "/api/v1/templates",
+        headers=auth(api_key),
+        json={"name": name, "style": "storeCard", "design": await cafe_design(http, api_key)},
+    )
+    assert template.status_code == 201, template.text
+    return str(template.json()["id"])
+
+
 async def create_program(
     http: httpx.AsyncClient,
     api_key: str,
@@ -222,16 +233,11 @@ async def create_program(
 ) -> dict[str, Any]:
     """A points program on a store card of the café design, with Apple credentials."""
     await put_apple_credentials(http, api_key, dev_pki)
-    template = await http.post(
-        "/api/v1/templates",
-        headers=auth(api_key),
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(http, api_key)},
-    )
-    assert template.status_code == 201, template.text
+    template_id = await cafe_template(http, api_key)
     response = await http.post(
         "/api/v1/programs",
         headers=auth(api_key),
-        json={"name": name, "template_id": template.json()["id"], "config": config},
+        json={"name": name, "template_id": template_id, "config": config},
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

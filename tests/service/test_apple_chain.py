@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from passmint.wallet.apple.devpki import DevPki
 from tests.conftest import PassCheck
-from tests.service.conftest import PUBLIC_URL, auth, cafe_design
+from tests.service.conftest import PUBLIC_URL, auth, cafe_template
 
 pytestmark = pytest.mark.anyio
 
@@ -82,16 +82,11 @@ async def test_the_chain_is_taken_from_the_upload(
     assert response.status_code == 200, response.text
     chain = [link["subject"] for link in response.json()["chain"]]
     assert chain == [dev_pki.wwdr.subject.rfc4514_string()]
-    template = await client.post(
-        "/api/v1/templates",
-        headers=auth(key),
-        json={"name": "T", "style": "storeCard", "design": await cafe_design(client, key)},
-    )
-    assert template.status_code == 201, template.text
+    template_id = await cafe_template(client, key, name="T")
     issued = await client.post(
         "/api/v1/passes",
         headers=auth(key),
-        json={"template_id": template.json()["id"], "data": {"points": 1, "tier": "A"}},
+        json={"template_id": template_id, "data": {"points": 1, "tier": "A"}},
     )
     assert issued.status_code == 201, issued.text
     download = await client.get(issued.json()["urls"]["pkpass"].removeprefix(PUBLIC_URL))

@@ -38,7 +38,7 @@ from tests.passes.google import discovery
 from tests.service.conftest import (
     PUBLIC_URL,
     auth,
-    cafe_design,
+    cafe_template,
     google_settings,
     put_apple_credentials,
 )
@@ -869,16 +869,14 @@ async def test_a_loyalty_card_opens_for_a_google_only_tenant(
     google_peer: FakeGoogleWallet,
 ) -> None:
     api_key = tenant["api_key"]
-    template = await client.post(
-        "/api/v1/templates",
-        headers=auth(api_key),
-        json={"name": "Card", "style": "storeCard", "design": await cafe_design(client, api_key)},
-    )
-    assert template.status_code == 201, template.text
     program = await client.post(
         "/api/v1/programs",
         headers=auth(api_key),
-        json={"name": "Café points", "template_id": template.json()["id"], "config": PROGRAM},
+        json={
+            "name": "Café points",
+            "template_id": await cafe_template(client, api_key),
+            "config": PROGRAM,
+        },
     )
     assert program.status_code == 201, program.text
     card = await client.post(
